@@ -1,0 +1,180 @@
+"""Telemetry record types and the names they are stored under.
+
+The training worker writes these records and the dashboard reads them; both sides
+import this module, so a field or a key is declared exactly once. Records travel as
+plain JSON-able dicts tagged with ``kind`` and the schema version ``v`` -- never as
+pickled class instances -- so renaming a class here cannot make yesterday's runs
+unreadable.
+
+Two kinds of storage exist (see ``rl.store``):
+
+* **series** -- bounded ring buffers; every record gets a sequence number ``seq``
+  and readers ask for "what is newer than my cursor";
+* **keys** -- a single latest value (heartbeat, the current game frame, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+#: Bump when a stored record changes incompatibly. Readers refuse newer versions.
+SCHEMA_VERSION = 1
+
+# --------------------------------------------------------------------------- series
+#: one record per environment step (or per sampled step): Q per action, action taken.
+STEPS = "rollout/steps"
+#: one record per finished episode: score, length, mean loss, epsilon, steps/s.
+EPISODES = "rollout/episodes"
+#: per-layer activation statistics, sampled (the probe).
+ACTIVATIONS = "probe/activations"
+#: per-layer gradient statistics after sampled optimisation steps (the probe).
+GRADIENTS = "probe/gradients"
+#: per-layer weight statistics and update velocity, every N steps (the probe).
+WEIGHTS = "probe/weights"
+#: commands from the dashboard to the worker (pause, resume, step, stop, speed).
+COMMANDS = "control/commands"
+
+# --------------------------------------------------------------------------- keys
+#: run metadata (:class:`RunMeta`), written once when the run starts.
+META = "run/meta"
+#: the worker's liveness and state (:class:`Heartbeat`), refreshed about twice a second.
+HEARTBEAT = "worker/heartbeat"
+#: the latest rendered game frame (:class:`Frame`).
+FRAME = "live/frame"
+#: per-neuron recent activations, the layer weights and the current state, for the
+#: network view and the neuron inspector (written by the probe).
+NEURONS = "probe/neurons"
+#: currently known network-health alerts, active and recently cleared.
+ALERTS = "health/alerts"
+
+#: Default ring-buffer capacity per series. A run's config may override these.
+DEFAULT_CAPS: dict[str, int] = {
+    STEPS: 20_000,
+    EPISODES: 5_000,
+    ACTIVATIONS: 2_000,
+    GRADIENTS: 2_000,
+    WEIGHTS: 2_000,
+    COMMANDS: 200,
+}
+
+#: Worker states as shown on the dashboard.
+RUNNING, PAUSED, STOPPED, FINISHED, FAILED = "running", "paused", "stopped", "finished", "failed"
+#: Command actions accepted by the worker.
+CMD_PAUSE, CMD_RESUME, CMD_STEP, CMD_STOP, CMD_SPEED = "pause", "resume", "step", "stop", "speed"
+#: Speed settings: "watch" paces training so a class can follow it; "full" does not pace.
+SPEED_WATCH, SPEED_FULL = "watch", "full"
+
+
+class SchemaError(ValueError):
+    """A stored record was written by a newer neurodash than this one."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """Base for telemetry records: a frozen dataclass <-> a plain dict."""
+
+    KIND: ClassVar[str] = "record"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["kind"] = self.KIND
+        data["v"] = SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]):
+        check_version(data)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def check_version(data: Mapping[str, Any], where: str = "record") -> None:
+    version = data.get("v", SCHEMA_VERSION)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where} was written with telemetry schema {version!r}, but this neurodash "
+            f"reads schema {SCHEMA_VERSION} or older; upgrade neurodash to read it"
+        )
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer of the watched network, as the dashboard labels it."""
+
+    name: str
+    in_features: int
+    out_features: int
+    activation: str = "linear"
+
+
+@dataclass(frozen=True)
+class RunMeta(Record):
+    KIND: ClassVar[str] = "meta"
+    run_id: str
+    env_id: str
+    agent: str
+    action_names: list[str]
+    feature_names: list[str]
+    layers: list[dict]  # LayerInfo as dicts, input to output
+    config: dict
+    created: float
+    seed: int | None = None
+    network: str = "q_network"
+
+
+@dataclass(frozen=True)
+class StepRecord(Record):
+    KIND: ClassVar[str] = "step"
+    step: int
+    q: list[float]
+    action: int
+    explored: bool
+    reward: float
+    episode: int = 0
+    #: dueling head only: the state value V(s) and the advantages A(s, a).
+    value: float | None = None
+    advantages: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeRecord(Record):
+    KIND: ClassVar[str] = "episode"
+    episode: int
+    step: int
+    score: float
+    length: int
+    loss: float | None
+    epsilon: float
+    sps: float
+
+
+@dataclass(frozen=True)
+class Heartbeat(Record):
+    KIND: ClassVar[str] = "heartbeat"
+    time: float
+    step: int
+    state: str
+    pid: int
+    speed: str = SPEED_FULL
+    sps: float = 0.0
+    total_steps: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Frame(Record):
+    KIND: ClassVar[str] = "frame"
+    step: int
+    png_base64: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Command(Record):
+    KIND: ClassVar[str] = "command"
+    action: str
+    value: Any = None
+    time: float = field(default=0.0)
