@@ -178,3 +178,38 @@ class Command(Record):
     action: str
     value: Any = None
     time: float = field(default=0.0)
+
+
+# --------------------------------------------------------------------------- arrays
+def encode_array(array, dtype: str = "float32") -> dict:
+    """A numpy array as plain JSON-able data: ``{"dtype", "shape", "b64"}``.
+
+    Used for bulky per-neuron data (activation windows, weight matrices) where a JSON
+    list of floats would be several times larger. numpy only -- no torch here.
+    """
+    import base64
+
+    import numpy as np
+
+    arr = np.ascontiguousarray(np.asarray(array, dtype=dtype))
+    return {"dtype": str(arr.dtype), "shape": list(arr.shape), "b64": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+_ARRAY_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"}
+
+
+def decode_array(data: Mapping[str, Any]):
+    """Inverse of :func:`encode_array`; validates dtype and size before trusting them."""
+    import base64
+
+    import numpy as np
+
+    dtype = data.get("dtype")
+    if dtype not in _ARRAY_DTYPES:
+        raise ValueError(f"unsupported array dtype {dtype!r}")
+    shape = tuple(int(n) for n in data.get("shape", ()))
+    raw = base64.b64decode(data.get("b64", ""))
+    expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if len(raw) != expected:
+        raise ValueError(f"array data has {len(raw)} bytes, shape {shape} needs {expected}")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
