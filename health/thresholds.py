@@ -1,0 +1,100 @@
+"""Every threshold neurodash uses, in one place, each with where it comes from.
+
+Sources cited below:
+
+* [GUIDE] ``/work/shared/seeds/network-health-guide.txt`` -- the network-health
+  requirements document (sections "Key Metrics", "What to Look For", "Debugging Poor
+  Performance", "Common Patterns", "FAQ"). Its figures are requirements for neurodash.
+* [PLAN] ``/work/shared/seeds/visualizer-improvement-plan.txt`` -- the visualizer plan.
+* [WW] WeightWatcher 0.7.x (weightwatcher.ai; Martin & Mahoney 2019, "Traditional and
+  Heavy-Tailed Self Regularization in Neural Network Learning"; Martin & Mahoney 2021,
+  "Implicit Self-Regularization in Deep Neural Networks").
+* [OURS] a neurodash choice where the sources give no number; the comment says why.
+
+Plain numbers only: this module imports nothing, so any package (the dashboard included)
+can read it without pulling in torch.
+
+Sections: "checkpoint diagnosis" (owner: health/) and "live training alerts" (owner:
+the probe). Edit only your own section.
+"""
+
+from __future__ import annotations
+
+# =====================================================================================
+# Checkpoint diagnosis (health/)
+# =====================================================================================
+
+# --- WeightWatcher alpha (power-law exponent of a layer's eigenvalue spectrum) --------
+# [GUIDE "Key Metrics / 1. Alpha"], from [WW]: alpha near 2 is the best-trained regime;
+# [2, 5] is the recommended band; (5, 6] is under-trained; above 6 looks random or
+# severely under-trained; below 2 is over-fit and a signal to stop early.
+ALPHA_OPTIMAL = 2.0
+ALPHA_RECOMMENDED_LOW = 2.0  # below this: over-fit / early-stopping signal
+ALPHA_RECOMMENDED_HIGH = 5.0  # [2, 5]: recommended
+ALPHA_UNDERTRAINED_HIGH = 6.0  # (5, 6]: under-trained; > 6: severely under-trained/random
+# [GUIDE "FAQ: What's the ideal alpha value"]: values in [2.0, 2.5] are excellent, i.e.
+# what the guide means by "alpha ~ 2.0".
+ALPHA_NEAR_OPTIMAL_HIGH = 2.5
+# [GUIDE "Practical Workflow / Early stages"]: random matrices approach alpha ~ 8.
+ALPHA_RANDOM_TYPICAL = 8.0
+# [WW] weightwatcher writes alpha = -1 when the power-law fit failed or was skipped.
+WW_FAILED_ALPHA = -1.0
+
+# --- Confidence of a layer's verdict ---------------------------------------------------
+# [OURS, issue 3 "Metrics"]: a power-law fit to fewer than ~20 eigenvalues is fragile,
+# so a verdict from such a layer is marked weak-confidence. (WeightWatcher itself only
+# refuses layers below its own min_evals, 8 by default in 0.7.x -- [WW] constants.py
+# DEFAULT_MIN_EVALS -- which we leave at its default so our figures equal analyze().)
+MIN_EVALS_CONFIDENT = 20
+
+# --- Dead neurons -----------------------------------------------------------------------
+# [GUIDE "4. Dead Neurons"]: activation-based default -- a neuron is dead when the
+# variance of its activation over the sample inputs is below 1e-6 (any activation fn).
+DEAD_ACTIVATION_VARIANCE = 1e-6
+# [GUIDE "4. Dead Neurons / Alternative method"] gives no number for the weight-based
+# method; [PLAN section 5 weight stats] treats |w| < 1e-6 as "nearly zero", which we
+# apply to the L2 norm of a neuron's incoming weights.
+DEAD_WEIGHT_NORM = 1e-6
+# [GUIDE "Basic Analysis"]: 1000 input samples by default.
+DEAD_NEURON_SAMPLES_DEFAULT = 1000
+# [GUIDE "4. Dead Neurons / Interpretation"], as fractions of all hidden neurons:
+# < 5 % good, 5-15 % moderate, 15-30 % high, > 30 % critical.
+DEAD_RATIO_MODERATE = 0.05
+DEAD_RATIO_HIGH = 0.15
+DEAD_RATIO_CRITICAL = 0.30
+
+# --- Stable rank (as a fraction of full rank = min(rows, cols)) -------------------------
+# [GUIDE "2. Stable Rank" and FAQ]: 30-80 % of full rank is healthy utilisation;
+# below 20 % the network may be over-parameterised.
+STABLE_RANK_HEALTHY_LOW = 0.30
+STABLE_RANK_HEALTHY_HIGH = 0.80
+STABLE_RANK_LOW = 0.20
+
+# --- Log spectral norm (weightwatcher's log_spectral_norm = log10 of the largest ------
+# eigenvalue of W^T W) -------------------------------------------------------------------
+# [GUIDE "What to Look For"]: healthy networks show spectral norms below 2.0; unstable
+# training shows very high ones, above 5.0. The guide prints and compares the *log*
+# spectral norm (its example report: "Log spectral norm mean: 1.234"), so we apply both
+# figures to weightwatcher's log_spectral_norm.
+LOG_SPECTRAL_NORM_REASONABLE = 2.0
+LOG_SPECTRAL_NORM_VERY_HIGH = 5.0
+
+# --- Spread of alpha across layers ------------------------------------------------------
+# [GUIDE "What to Look For / Unstable Training"] says "large variance in alpha across
+# layers" without a number; its healthy example shows a standard deviation of 0.41.
+# [OURS]: we call a standard deviation above 1.0 (more than twice the healthy example)
+# large. Unstable training = large spread AND a very high log spectral norm.
+ALPHA_STD_LARGE = 1.0
+
+# --- Actor vs critic ---------------------------------------------------------------------
+# [GUIDE "Debugging Poor Performance / 4. Critics vs Actor mismatch"] says "actor alpha
+# >> critic alpha" without a number. [OURS]: a difference of more than 1.0 in overall
+# alpha (a fifth of the whole recommended [2, 5] band) counts as a mismatch.
+ACTOR_CRITIC_ALPHA_GAP = 1.0
+
+# --- Patterns across checkpoints ---------------------------------------------------------
+# [GUIDE "Common Patterns"]: healthy progression (alpha falls towards 2), overtraining
+# (reaches ~2 then drops below 2), not learning (alpha stays above 6).
+# [OURS]: a change of overall alpha smaller than 0.1 between first and last checkpoint
+# counts as "flat" (the guide's not-learning example still moves 0.3 per step).
+ALPHA_TREND_MIN_CHANGE = 0.1
