@@ -48,6 +48,11 @@ FRAME = "live/frame"
 NEURONS = "probe/neurons"
 #: currently known network-health alerts, active and recently cleared.
 ALERTS = "health/alerts"
+#: why the network acts as it does for the current state: per-neuron contributions to each
+#: Q-value, input saliency, integrated gradients, the feature-response sweep and recent
+#: states with the network's choices (:class:`AttributionRecord`, written by
+#: ``rl.attribution.AttributionCallback``, read by the network view).
+ATTRIBUTION = "probe/attribution"
 
 #: Default ring-buffer capacity per series. A run's config may override these.
 DEFAULT_CAPS: dict[str, int] = {
@@ -178,6 +183,33 @@ class Command(Record):
     action: str
     value: Any = None
     time: float = field(default=0.0)
+
+
+@dataclass(frozen=True)
+class AttributionRecord(Record):
+    """Attribution of one state (see ``rl.attribution``). Arrays use :func:`encode_array`.
+
+    ``layers``: per hidden layer ``{"name", "activation", "values": (size,),
+    "contribution": (actions, size)}``; ``saliency`` and ``integrated_gradients``:
+    (actions, features); ``ig``: method, steps, baseline, q_baseline, delta;
+    ``response``: ``{"values": (features, points), "q": (features, points, actions)}``;
+    ``recent``: ``{"obs": (n, features), "actions": (n,)}`` -- recent states and the
+    network's greedy action in each, oldest first.
+    """
+
+    KIND: ClassVar[str] = "attribution"
+    step: int
+    q: list[float]
+    action: int  # the network's choice (argmax Q) for this state
+    taken: int  # the action the agent actually took (may be exploratory)
+    input: list[float]
+    contribution_method: str
+    layers: list[dict]
+    saliency: dict
+    integrated_gradients: dict
+    ig: dict
+    response: dict
+    recent: dict
 
 
 # --------------------------------------------------------------------------- arrays
