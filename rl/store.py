@@ -127,10 +127,13 @@ class MemoryStore(Store):
             s = self._series.setdefault(series, {"head": 0, "rows": {}})
             for row in rows:
                 row["seq"] = s["head"]
-                s["rows"][s["head"]] = row
+                # Kept as JSON text, like DiskStore: readers can never reach into it.
+                s["rows"][s["head"]] = json.dumps(row, allow_nan=True)
                 s["head"] += 1
-            for old in [k for k in s["rows"] if k < s["head"] - cap]:
-                del s["rows"][old]
+            # Rows are kept in seq order, so the ones to drop are at the front.
+            kept_from = s["head"] - cap
+            while s["rows"] and next(iter(s["rows"])) < kept_from:
+                del s["rows"][next(iter(s["rows"]))]
             return s["head"] - 1
 
     def read(self, series, after=-1, limit=None):
@@ -141,7 +144,8 @@ class MemoryStore(Store):
             seqs = sorted(k for k in s["rows"] if k > after)
             if limit is not None:
                 seqs = seqs[-limit:] if limit > 0 else []
-            return [dict(s["rows"][k]) for k in seqs]
+            texts = [s["rows"][k] for k in seqs]
+        return [json.loads(t) for t in texts]
 
     def last_seq(self, series):
         with self._lock:
@@ -256,6 +260,18 @@ def create_run_dir(path: str | os.PathLike, meta: T.RunMeta) -> DiskStore:
             f"{path} already holds files that are not a neurodash run; "
             "choose an empty or new folder for --run-dir"
         )
+    if is_run_dir(path):
+        # Reusing one of our folders: never write into a run a newer neurodash made.
+        try:
+            previous = json.loads((path / RUN_MARKER).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunDirError(f"{path / RUN_MARKER} is unreadable: {exc}; choose another --run-dir") from None
+        version = previous.get("v", T.SCHEMA_VERSION) if isinstance(previous, dict) else None
+        if not isinstance(version, int) or version > T.SCHEMA_VERSION:
+            raise T.SchemaError(
+                f"{path} holds a run written by a newer neurodash (telemetry schema {version!r}, "
+                f"this one writes {T.SCHEMA_VERSION}); upgrade neurodash or choose another --run-dir"
+            )
     try:
         (path / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
         marker = path / RUN_MARKER
