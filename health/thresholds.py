@@ -98,3 +98,85 @@ ACTOR_CRITIC_ALPHA_GAP = 1.0
 # [OURS]: a change of overall alpha smaller than 0.1 between first and last checkpoint
 # counts as "flat" (the guide's not-learning example still moves 0.3 per step).
 ALPHA_TREND_MIN_CHANGE = 0.1
+
+
+# =====================================================================================
+# Live training alerts (rl/probe.py + health/live_rules.py; owner: the probe)
+# =====================================================================================
+# A "sample" below is one sampled acting forward pass (activations), one sampled
+# optimisation step (gradients) or one weight snapshot; an "evaluation" is one run of the
+# rules, which the probe does each time it publishes (about once a second at most).
+
+# --- Dead and saturated neurons --------------------------------------------------------
+# [PLAN 4.1, 4.2]: an activation below 0.01 in magnitude counts as "not firing", and a
+# neuron that has not fired over its last 100 observations is dead.
+LIVE_DEAD_ACTIVATION = 0.01
+LIVE_DEAD_WINDOW = 100
+# [GUIDE "4. Dead Neurons"] (the checkpoint section's DEAD_ACTIVATION_VARIANCE, reused so
+# the number lives once): for leaky or smooth activations (LeakyReLU, ELU, GELU, SiLU,
+# softplus) a dead neuron's output need not be near zero, only constant -- so there a
+# neuron whose activation variance over the window is below this also counts as dead.
+LIVE_DEAD_VARIANCE = DEAD_ACTIVATION_VARIANCE
+# [PLAN 4.1]: |a| > 0.95 counts as saturated for tanh-like activations; in general, an
+# activation within 5 % of its range's bound (sigmoid: a < 0.05 or a > 0.95; tanh and
+# hardtanh: |a| > 0.95). A neuron is saturated when it sits there for the whole window.
+LIVE_SATURATION_MARGIN = 0.05
+# [PLAN 4.2]: alert when more than 10 % of a layer is dead ...
+LIVE_DEAD_ALERT_SHARE = 0.10
+# ... and [GUIDE "4. Dead Neurons / Interpretation"]: above 30 % is critical
+# (DEAD_RATIO_CRITICAL of the checkpoint section, reused).
+LIVE_DEAD_CRITICAL_SHARE = DEAD_RATIO_CRITICAL
+# [PLAN 4.2]: alert when more than 50 % of a layer is saturated.
+LIVE_SATURATED_ALERT_SHARE = 0.50
+# [PLAN 5.1]: a weight with |w| < 1e-6 counts as (nearly) zero.
+LIVE_NEAR_ZERO_WEIGHT = 1e-6
+
+# --- Gradients (per layer: the L2 norm of the gradient of all the layer's parameters) --
+# [OURS] "orders of magnitude below the others" (issue 4) made concrete: a layer whose
+# gradient norm is below 1/1000 of the median of the other layers' norms is vanishing.
+LIVE_GRAD_VANISHING_RATIO = 1e-3
+# [OURS] absolute floor: a gradient norm below 1e-7 moves float32 weights of typical
+# size (~0.1) by less than their rounding error at any usual learning rate (< 1e-2),
+# so the layer cannot learn whatever the other layers do.
+LIVE_GRAD_VANISHING_FLOOR = 1e-7
+# [OURS] ceiling: ten times Stable-Baselines3's DQN default max_grad_norm = 10
+# (stable_baselines3/dqn/dqn.py), the norm at which a standard DQN would already clip the
+# whole network's gradient; one layer above 100 on its own is exploding.
+LIVE_GRAD_EXPLODING_NORM = 100.0
+# [OURS] "growing fast": the gradient norm's median over the last GROWTH_SAMPLES samples
+# is at least 10 times its median over the GROWTH_SAMPLES before them, and above 1.0
+# (early in training a norm rising from 1e-3 to 1e-2 is normal and harmless).
+LIVE_GRAD_GROWTH_FACTOR = 10.0
+LIVE_GRAD_GROWTH_SAMPLES = 5
+LIVE_GRAD_GROWTH_MIN_NORM = 1.0
+# [OURS] the vanishing rule looks at the median of the layer's last 5 gradient samples,
+# so one unlucky mini-batch cannot trigger it.
+LIVE_GRAD_RULE_SAMPLES = 5
+
+# --- Update velocity ||W_now - W_prev|| / ||W_prev|| between two weight samples --------
+# [OURS] a DQN with Adam at a learning rate of 1e-4..1e-3 moves its layers by 1e-3..1e-2
+# (relative) per 100 steps; below 1e-6 -- three orders of magnitude less -- the weights
+# are effectively frozen. Learning has stalled when that holds for 5 weight samples in a
+# row during which optimisation steps did happen (before learning starts is not a stall).
+LIVE_VELOCITY_STALL = 1e-6
+LIVE_VELOCITY_STALL_SAMPLES = 5
+
+# --- Q-values diverging ------------------------------------------------------------------
+# [OURS] with rewards per step bounded by r and discount gamma, a true Q-value cannot
+# exceed r / (1 - gamma). When that bound is known, Q-values more than 50 % above it are
+# diverging. When it is not, the largest |Q| growing at least 10-fold over the last
+# 50 activation samples while above 100 (a return few tasks reach with unit rewards) is
+# the sign; any non-finite Q-value is critical.
+LIVE_Q_BOUND_MARGIN = 1.5
+LIVE_Q_GROWTH_FACTOR = 10.0
+LIVE_Q_GROWTH_SAMPLES = 50
+LIVE_Q_GROWTH_MIN = 100.0
+
+# --- Hysteresis ---------------------------------------------------------------------------
+# [OURS] an alert is raised after its condition held for 2 evaluations in a row and
+# cleared only after it was false for 5 in a row, so a noisy measure near a threshold
+# does not flicker on and off on every poll. The last 20 cleared alerts are kept, with
+# when they started and ended, so the dashboard can show what happened.
+LIVE_ALERT_RAISE_AFTER = 2
+LIVE_ALERT_CLEAR_AFTER = 5
+LIVE_ALERT_HISTORY = 20
