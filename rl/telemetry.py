@@ -212,6 +212,103 @@ class AttributionRecord(Record):
     recent: dict
 
 
+# --------------------------------------------------------------------------- the probe
+@dataclass(frozen=True)
+class ActivationRecord(Record):
+    """Activation statistics of each hidden layer, written by the probe at each publish.
+
+    ``layers``: per hidden layer, input to output::
+
+        {"name", "activation", "size",
+         "samples",                    # acting samples these statistics cover
+         "mean", "std", "min", "max",  # over those samples and all neurons
+         "hist", "hist_lo", "hist_hi", # 20 counts over equal bins from lo to hi
+         "window",                     # recent samples the neuron states rest on
+         "dead", "saturated",          # neurons dead / saturated over that window
+         "always_active",              # ReLU-family: neurons never silent (else None)
+         "states"}                     # per neuron: 0 dead, 1 active, 2 saturated
+
+    ``q_abs_max``/``q_mean``: the largest |output| and the mean output over the samples
+    (a DQN's Q-values); None when the network's output is not a tensor.
+    """
+
+    KIND: ClassVar[str] = "activations"
+    step: int
+    samples: int  # acting samples taken since the run started
+    layers: list[dict]
+    q_abs_max: float | None = None
+    q_mean: float | None = None
+
+
+@dataclass(frozen=True)
+class GradientRecord(Record):
+    """Gradient statistics after one sampled optimisation step (the probe).
+
+    ``layers``: per layer with parameters ``{"name", "norm", "mean_abs", "max_abs",
+    "std"}`` over all the layer's parameter gradients (weight and bias), taken as the
+    backward pass left them (before any clipping). ``total_norm``: of all of them.
+    """
+
+    KIND: ClassVar[str] = "gradients"
+    step: int
+    update: int  # optimisation steps seen since the run started
+    layers: list[dict]
+    total_norm: float
+
+
+@dataclass(frozen=True)
+class WeightRecord(Record):
+    """Weight statistics of each layer, sampled every N steps (the probe).
+
+    ``layers``: ``{"name", "size", "mean", "std", "min", "max", "near_zero", "norm",
+    "hist", "hist_lo", "hist_hi", "velocity"}`` -- 30 histogram bins from lo to hi,
+    near_zero = weights with |w| below ``health.thresholds.LIVE_NEAR_ZERO_WEIGHT``,
+    velocity = ||W - W_prev|| / ||W_prev|| since the previous sample (None for the first).
+    ``updates``: optimisation steps between the previous sample and this one.
+    """
+
+    KIND: ClassVar[str] = "weights"
+    step: int
+    updates: int
+    layers: list[dict]
+
+
+@dataclass(frozen=True)
+class NeuronsRecord(Record):
+    """The probe's NEURONS key (see INTERFACES "Probe key"). Arrays via encode_array.
+
+    ``layers``: ``{"name", "activation", "size", "current", "history" (float16,
+    (n, size), oldest first, n <= 500), "weight" (float32, (size, in)), "bias"}``;
+    ``output``: ``{"name", "weight", "bias"}`` of the final Linear layer; ``input``: the
+    current observation; ``q``: the network's output for it; ``samples``: acting samples
+    taken so far (the newest ``n`` of them are in ``history``).
+    """
+
+    KIND: ClassVar[str] = "neurons"
+    step: int
+    layers: list[dict]
+    output: dict | None
+    input: list[float]
+    q: list[float]
+    action: int | None
+    samples: int = 0
+
+
+@dataclass(frozen=True)
+class AlertsRecord(Record):
+    """The ALERTS key: live network-health alerts (see ``health.live_rules.Alert``).
+
+    ``alerts``: active ones first (most severe first), then recently cleared ones; each
+    ``{"id", "rule", "layer", "level", "title", "message", "remedy", "value", "active",
+    "started_step", "started_time", "last_step", "ended_step", "ended_time"}``.
+    """
+
+    KIND: ClassVar[str] = "alerts"
+    step: int
+    time: float
+    alerts: list[dict]
+
+
 # --------------------------------------------------------------------------- arrays
 def encode_array(array, dtype: str = "float32") -> dict:
     """A numpy array as plain JSON-able data: ``{"dtype", "shape", "b64"}``.
