@@ -99,6 +99,19 @@ ACTOR_CRITIC_ALPHA_GAP = 1.0
 # counts as "flat" (the guide's not-learning example still moves 0.3 per step).
 ALPHA_TREND_MIN_CHANGE = 0.1
 
+# --- Safety limits when reading untrusted checkpoint files -------------------------------
+# [OURS, DESIGN.md "Untrusted files are data ... sizes are bounded"]: the largest file we
+# open, and the most any one archive member may decompress to (2 GiB: far above any RL
+# policy -- a 3-layer 1024-wide MLP is ~8 MB -- yet small enough to bound memory). Zip
+# archives with more members than ZIP_MAX_MEMBERS are refused (an SB3 save has ~6). The
+# SB3 "data" JSON member is only read when it is at most SB3_DATA_MAX_BYTES.
+CHECKPOINT_MAX_BYTES = 2 * 1024**3
+ZIP_MAX_MEMBERS = 10_000
+SB3_DATA_MAX_BYTES = 16 * 1024**2
+# [OURS]: at most this many stored observations are used for dead-neuron checks (our
+# checkpoints hold up to 1000; the cap bounds memory if a file claims more).
+OBS_SAMPLES_MAX_ROWS = 100_000
+
 
 # =====================================================================================
 # Live training alerts (rl/probe.py + health/live_rules.py; owner: the probe)
