@@ -49,9 +49,9 @@ RESPONSE_POINTS = 25
 #: Recent observations kept for the IG baseline, the response ranges and the
 #: feature/action correlation.
 RECENT_OBSERVATIONS = 500
-#: Publish every this many environment steps (a sampled schedule: the cost grows with
-#: this rate, not with the training speed).
-DEFAULT_EVERY = 100
+#: Publish at most every this many seconds (like the probe): the cost grows with this
+#: rate, not with the training speed.
+DEFAULT_PUBLISH_S = 1.0
 
 #: The attribution method the neuron inspector shows, named in every record.
 CONTRIBUTION_METHOD = "gradient x activation"
@@ -321,36 +321,51 @@ def compute_attribution(network: nn.Module, obs, recent_obs=None, recent_actions
 
 # --------------------------------------------------------------------------- the callback
 class AttributionCallback(Callback):
-    """Publishes :func:`compute_attribution` for the current state every ``every`` steps.
+    """Publishes :func:`compute_attribution` for the current state on a sampled schedule.
 
     Every step it only copies the observation and the greedy action into a ring buffer
-    (cheap); the attribution itself -- a few backward passes through a private copy of
-    the network -- runs on the sampled schedule, so its cost grows with ``every``, not
-    with the training speed. A failed computation is reported once on stderr and never
-    stops training.
+    (cheap). The attribution itself -- a few batched backward passes through a private
+    copy of the network, a few milliseconds for a 12-256-256-3 DQN -- runs at most every
+    ``publish_every_s`` seconds and every ``every`` steps, so its cost grows with that
+    rate, not with the training speed. Before the worker pauses (or after a single step
+    while paused) ``flush`` publishes the state it stops on, so the network view and the
+    game agree. A failure is reported once on stderr and never stops training.
     """
 
-    def __init__(self, every: int = DEFAULT_EVERY, recent: int = RECENT_OBSERVATIONS,
-                 ig_steps: int = IG_STEPS, baseline: str = "mean",
-                 response_points: int = RESPONSE_POINTS) -> None:
+    def __init__(self, publish_every_s: float = DEFAULT_PUBLISH_S, every: int = 1,
+                 recent: int = RECENT_OBSERVATIONS, ig_steps: int = IG_STEPS, baseline: str = "mean",
+                 response_points: int = RESPONSE_POINTS, clock=time.monotonic) -> None:
+        if not publish_every_s >= 0:
+            raise ValueError(f"publish_every_s must be >= 0, got {publish_every_s!r}")
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         if recent < 1:
             raise ValueError(f"recent must be >= 1, got {recent}")
+        if ig_steps < 1:
+            raise ValueError(f"ig_steps must be >= 1, got {ig_steps}")
+        if response_points < 2:
+            raise ValueError(f"response_points must be >= 2, got {response_points}")
         if baseline not in ("mean", "zeros"):
             raise ValueError(f"baseline must be 'mean' or 'zeros', got {baseline!r}")
-        self.every, self.capacity, self.ig_steps = int(every), int(recent), int(ig_steps)
+        self.publish_every_s, self.every = float(publish_every_s), int(every)
+        self.capacity, self.ig_steps = int(recent), int(ig_steps)
         self.baseline, self.response_points = baseline, int(response_points)
+        self.clock = clock
         self._obs: np.ndarray | None = None
         self._actions = np.zeros(self.capacity, np.int64)
         self._count = 0
         self._clone: nn.Module | None = None
-        self._warned = False
-        #: seconds spent in the last publish (for bench/)
+        self._last: StepInfo | None = None
+        self._published_step: int | None = None
+        self._next_time = 0.0
+        self._disabled = False
+        #: publishes so far, and seconds spent in the last one (for bench/)
+        self.publishes = 0
         self.last_seconds = 0.0
 
     def on_training_start(self, ctx: RunContext) -> None:
-        self._obs, self._count, self._clone = None, 0, None
+        self._obs, self._count, self._clone, self._last = None, 0, None, None
+        self._published_step, self._next_time = None, self.clock()
 
     def _remember(self, obs: np.ndarray, action: int) -> None:
         obs = np.asarray(obs, dtype=np.float32).reshape(-1)
@@ -369,14 +384,28 @@ class AttributionCallback(Callback):
         return self._obs[order].copy(), self._actions[order].copy()
 
     def on_step(self, ctx: RunContext, step: StepInfo) -> bool:
+        if self._disabled:
+            return True
         greedy = int(np.argmax(step.q)) if step.q is not None and len(step.q) else int(step.action)
         self._remember(step.obs, greedy)
-        if step.step % self.every == 0:
+        self._last = step
+        due_by_steps = self._published_step is None or step.step - self._published_step >= self.every
+        if due_by_steps and self.clock() >= self._next_time:
             self.publish(ctx, step)
         return True
 
+    def flush(self, ctx: RunContext) -> None:
+        """Publish the newest state now (the worker is about to wait on it)."""
+        if self._last is not None and self._last.step != self._published_step and not self._disabled:
+            self.publish(ctx, self._last)
+
+    def on_training_end(self, ctx: RunContext) -> None:
+        self.flush(ctx)
+
     def publish(self, ctx: RunContext, step: StepInfo) -> T.AttributionRecord | None:
-        started = time.perf_counter()
+        started = self.clock()
+        self._next_time = started + self.publish_every_s
+        self._published_step = step.step
         try:
             if self._clone is None:
                 self._clone = private_copy(ctx.network)
@@ -388,13 +417,13 @@ class AttributionCallback(Callback):
                 ig_steps=self.ig_steps, baseline=self.baseline, response_points=self.response_points,
                 copy_network=False)
             ctx.store.put(T.ATTRIBUTION, record.to_dict())
-        except Exception as exc:  # never let a diagnostic stop training
-            if not self._warned:
-                import sys
+        except Exception as exc:  # a diagnostic must never stop training
+            import sys
 
-                print(f"neurodash: attribution disabled for this run: {exc}", file=sys.stderr)
-                self._warned = True
+            print(f"neurodash: attribution disabled for this run: {type(exc).__name__}: {exc}", file=sys.stderr)
+            self._disabled = True
             return None
         finally:
-            self.last_seconds = time.perf_counter() - started
+            self.last_seconds = self.clock() - started
+        self.publishes += 1
         return record

@@ -287,26 +287,26 @@ def test_callback_publishes_on_schedule_through_a_real_run_folder(tmp_path):
     net = mlp([4, 8, 3], seed=1)
     store = create_run_dir(tmp_path / "run", _meta())
     ctx = RunContext(store=store, meta=_meta(), network=net)
-    cb = A.AttributionCallback(every=5, recent=8, response_points=4)
+    cb = A.AttributionCallback(publish_every_s=0, every=5, recent=8, response_points=4)
     cb.on_training_start(ctx)
     rng = np.random.default_rng(1)
-    seen = []
-    for i in range(1, 13):
+    seen, published = [], []
+    for i in range(1, 14):
         obs = rng.random(4).astype(np.float32)
         q = A.q_values(net, [obs])[0]
         seen.append((obs, int(np.argmax(q))))
         assert cb.on_step(ctx, _step(i, obs, q)) is True
-        if i < 5:
-            assert store.get(T.ATTRIBUTION) is None
+        published.append(store.get(T.ATTRIBUTION)["step"])
+    assert published == [1] * 5 + [6] * 5 + [11] * 3  # every 5 steps
     store.close()
     with open_run(tmp_path / "run") as reader:
         data = reader.get(T.ATTRIBUTION)
     rec = T.AttributionRecord.from_dict(data)
-    assert rec.step == 10 and rec.taken == 1
-    np.testing.assert_allclose(rec.input, seen[9][0], rtol=1e-6)
-    recent = T.decode_array(rec.recent["obs"])  # the last 8 states up to step 10, oldest first
-    np.testing.assert_allclose(recent, np.stack([o for o, _ in seen[2:10]]), rtol=1e-6)
-    np.testing.assert_array_equal(T.decode_array(rec.recent["actions"]), [a for _, a in seen[2:10]])
+    assert rec.step == 11 and rec.taken == 1
+    np.testing.assert_allclose(rec.input, seen[10][0], rtol=1e-6)
+    recent = T.decode_array(rec.recent["obs"])  # the last 8 states up to step 11, oldest first
+    np.testing.assert_allclose(recent, np.stack([o for o, _ in seen[3:11]]), rtol=1e-6)
+    np.testing.assert_array_equal(T.decode_array(rec.recent["actions"]), [a for _, a in seen[3:11]])
     assert cb.last_seconds > 0
 
 
@@ -314,7 +314,7 @@ def test_callback_follows_training_of_the_live_network():
     net = mlp([4, 8, 3], seed=1)
     store = MemoryStore()
     ctx = RunContext(store=store, meta=_meta(), network=net)
-    cb = A.AttributionCallback(every=1)
+    cb = A.AttributionCallback(publish_every_s=0)
     obs = np.ones(4, np.float32)
     cb.on_step(ctx, _step(1, obs, None))
     before = store.get(T.ATTRIBUTION)["q"]
@@ -331,14 +331,41 @@ def test_callback_failure_never_stops_training(capsys):
             return x.sum()
 
     ctx = RunContext(store=MemoryStore(), meta=_meta(), network=Broken())
-    cb = A.AttributionCallback(every=1)
+    cb = A.AttributionCallback(publish_every_s=0)
     assert cb.on_step(ctx, _step(1, np.ones(4, np.float32), None)) is True
     assert cb.on_step(ctx, _step(2, np.ones(4, np.float32), None)) is True
     assert capsys.readouterr().err.count("attribution disabled") == 1
     assert ctx.store.get(T.ATTRIBUTION) is None
 
 
+def test_callback_publishes_by_wall_clock_and_flushes_the_paused_state():
+    net = mlp([4, 8, 3], seed=1)
+    store = MemoryStore()
+    ctx = RunContext(store=store, meta=_meta(), network=net)
+    now = [100.0]
+    cb = A.AttributionCallback(publish_every_s=1.0, clock=lambda: now[0])
+    cb.on_training_start(ctx)
+    obs = np.ones(4, np.float32)
+    published = []
+    for i in range(1, 31):  # 30 steps in 0.3 s of (fake) wall-clock time
+        now[0] += 0.01
+        cb.on_step(ctx, _step(i, obs * i, None))
+        published.append(store.get(T.ATTRIBUTION)["step"])
+    assert cb.publishes == 1 and set(published) == {1}  # the first step, then nothing for 1 s
+    cb.flush(ctx)  # the worker is about to pause after step 30: publish that state
+    assert store.get(T.ATTRIBUTION)["step"] == 30 and cb.publishes == 2
+    cb.flush(ctx)  # nothing new: no second computation
+    assert cb.publishes == 2
+    now[0] += 1.0
+    cb.on_step(ctx, _step(31, obs, None))
+    assert store.get(T.ATTRIBUTION)["step"] == 31
+    cb.on_step(ctx, _step(32, obs, None))
+    cb.on_training_end(ctx)  # the final state is always published
+    assert store.get(T.ATTRIBUTION)["step"] == 32
+
+
 def test_callback_validates_its_settings():
-    for kwargs in ({"every": 0}, {"recent": 0}, {"baseline": "x"}):
+    for kwargs in ({"every": 0}, {"recent": 0}, {"baseline": "x"}, {"publish_every_s": -1},
+                   {"publish_every_s": float("nan")}, {"ig_steps": 0}, {"response_points": 1}):
         with pytest.raises(ValueError):
             A.AttributionCallback(**kwargs)
