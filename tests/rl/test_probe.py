@@ -1,0 +1,376 @@
+"""The probe on real torch networks: planted conditions, exact statistics, the real store."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from health import live_rules as R
+from health import thresholds as TH
+from rl import telemetry as T
+from rl.callbacks import CallbackList, RunContext, StepInfo, UpdateInfo
+from rl.probe import Probe, ProbeCallback, ProbeConfig, ProbeError, discover_layers, plant_dead_layer
+from rl.store import DiskStore, MemoryStore
+
+torch.set_num_threads(1)
+
+
+class MLP(nn.Module):
+    """fc1 -> relu -> fc2 -> relu -> fc3 -> relu -> out, like our QNetwork."""
+
+    def __init__(self, sizes=(6, 16, 16, 16, 3), act=nn.ReLU, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        *hidden, n_out = sizes[1:]
+        width = sizes[0]
+        for i, h in enumerate(hidden, start=1):
+            self.add_module(f"fc{i}", nn.Linear(width, h))
+            self.add_module(f"act{i}", act())
+            width = h
+        self.out = nn.Linear(width, n_out)
+        self.n_hidden = len(hidden)
+
+    def forward(self, x):
+        for i in range(1, self.n_hidden + 1):
+            x = self._modules[f"act{i}"](self._modules[f"fc{i}"](x))
+        return self.out(x)
+
+
+def act_many(net, n, dim=6, seed=1):
+    """n acting passes (no grad, batch of one), like agent.act()."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _ in range(n):
+            net(torch.randn(1, dim, generator=gen))
+
+
+def train_steps(net, n, opt, dim=6, seed=2, loss_scale=1.0):
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(n):
+        x = torch.randn(32, dim, generator=gen)
+        loss = loss_scale * (net(x) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def cfg(**kw):
+    base = dict(activation_every=1, gradient_every=1, weight_every=1, history=200)
+    base.update(kw)
+    return ProbeConfig(**base)
+
+
+# --------------------------------------------------------------------------- layers, hooks
+def test_discovers_hidden_and_output_layers_in_order():
+    layers = discover_layers(MLP())
+    assert [(w.name, w.hidden, w.activation) for w in layers] == [
+        ("fc1", True, "relu"), ("fc2", True, "relu"), ("fc3", True, "relu"), ("out", False, "linear")]
+    tanh = discover_layers(MLP(act=nn.Tanh))
+    assert tanh[0].activation == "tanh"
+
+
+def test_detach_removes_every_hook_and_output_is_unchanged():
+    net = MLP()
+    x = torch.randn(4, 6)
+    before = net(x).detach()
+    probe = Probe(cfg()).attach(net)
+    assert probe.attached
+    assert torch.equal(net(x).detach(), before)
+    probe.detach()
+    assert not probe.attached
+    for m in net.modules():
+        assert not m._forward_hooks and not m._forward_pre_hooks
+    for p in net.parameters():
+        assert not getattr(p, "_post_accumulate_grad_hooks", None)
+
+
+def test_disabled_callback_installs_nothing():
+    net = MLP()
+    cb = ProbeCallback(ProbeConfig(enabled=False))
+    cb.on_training_start(RunContext(store=MemoryStore(), meta=None, network=net))
+    assert cb.probe is None
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+def test_only_acting_passes_are_sampled_on_schedule():
+    net = MLP()
+    probe = Probe(cfg(activation_every=10)).attach(net)
+    act_many(net, 1000)
+    assert probe.samples == 100  # cost follows the sampling rate
+    with torch.no_grad():  # replay-batch pass without gradients (Double DQN's argmax)
+        net(torch.randn(64, 6))
+    net(torch.randn(1, 6)).sum()  # a forward with gradients is a training pass
+    assert probe.samples == 100
+    assert probe.updates == 1
+
+
+def test_network_without_layers_is_refused():
+    with pytest.raises(ProbeError, match="no Linear or Conv"):
+        Probe().attach(nn.ReLU())
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="activation_every"):
+        ProbeConfig(activation_every=0)
+    with pytest.raises(ValueError, match="q_bound"):
+        ProbeConfig(q_bound=-1.0)
+
+
+# --------------------------------------------------------------------------- exact statistics
+def test_activation_ring_is_oldest_first_and_stats_are_exact():
+    net = nn.Sequential()
+    net.add_module("fc1", nn.Linear(3, 3))
+    net.add_module("relu1", nn.ReLU())
+    net.add_module("out", nn.Linear(3, 2))
+    with torch.no_grad():
+        net.fc1.weight.copy_(torch.eye(3))
+        net.fc1.bias.zero_()
+    probe = Probe(cfg(history=5)).attach(net)
+    inputs = [torch.tensor([[float(k), -1.0, 0.5 * k]]) for k in range(8)]
+    with torch.no_grad():
+        for x in inputs:
+            net(x)
+    out = probe.collect()
+    (layer,) = out["activations"].layers
+    seen = torch.relu(torch.cat(inputs[-5:]))  # the ring keeps the last 5, oldest first
+    assert layer["samples"] == 5 and layer["size"] == 3
+    assert layer["mean"] == pytest.approx(float(seen.mean()))
+    assert layer["max"] == pytest.approx(7.0) and layer["min"] == 0.0
+    assert sum(layer["hist"]) == 15 and len(layer["hist"]) == probe.config.activation_bins
+    assert layer["dead"] == 1 and layer["states"] == [R.ACTIVE, R.DEAD, R.ACTIVE]
+    assert layer["always_active"] == 2
+    neurons = out["neurons"]
+    history = T.decode_array(neurons.layers[0]["history"])
+    np.testing.assert_allclose(history, seen.numpy(), rtol=1e-3)
+    assert neurons.layers[0]["current"] == pytest.approx([7.0, 0.0, 3.5])
+    assert neurons.input == pytest.approx([7.0, -1.0, 3.5])
+    assert T.decode_array(neurons.layers[0]["weight"]).shape == (3, 3)
+    assert neurons.output["name"] == "out"
+    assert T.decode_array(neurons.output["weight"]).shape == (2, 3)
+    assert len(neurons.q) == 2 and neurons.samples == 8
+    assert probe.collect()["activations"] is None  # nothing new: nothing published
+
+
+def test_gradient_statistics_match_the_gradients():
+    net = MLP()
+    probe = Probe(cfg(gradient_every=1)).attach(net)
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+    train_steps(net, 1, opt)
+    (rec,) = probe.collect()["gradients"]
+    by_name = {layer["name"]: layer for layer in rec.layers}
+    for name in ("fc1", "fc2", "out"):
+        module = getattr(net, name)
+        g = torch.cat([module.weight.grad.reshape(-1), module.bias.grad.reshape(-1)])
+        assert by_name[name]["norm"] == pytest.approx(float(g.norm()), rel=1e-5)
+        assert by_name[name]["mean_abs"] == pytest.approx(float(g.abs().mean()), rel=1e-5)
+        assert by_name[name]["max_abs"] == pytest.approx(float(g.abs().max()), rel=1e-5)
+        assert by_name[name]["std"] == pytest.approx(float(g.std(unbiased=False)), rel=1e-4, abs=1e-9)
+    everything = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+    assert rec.total_norm == pytest.approx(float(everything.norm()), rel=1e-5)
+
+
+def test_gradient_sampling_every_n_updates():
+    net = MLP()
+    probe = Probe(cfg(gradient_every=4)).attach(net)
+    train_steps(net, 12, torch.optim.SGD(net.parameters(), lr=1e-3))
+    recs = probe.collect()["gradients"]
+    assert [r.update for r in recs] == [4, 8, 12]
+
+
+def test_weight_statistics_and_velocity_are_exact():
+    net = MLP()
+    probe = Probe(cfg()).attach(net)
+    probe.sample_weights()
+    before = net.fc1.weight.detach().clone()
+    train_steps(net, 3, torch.optim.SGD(net.parameters(), lr=0.1))
+    probe.step = 7
+    probe.sample_weights()
+    first, second = probe.collect()["weights"]
+    assert first.layers[0]["velocity"] is None and first.updates == 0
+    assert second.updates == 3 and second.step == 7
+    w = net.fc1.weight.detach()
+    fc1 = second.layers[0]
+    assert fc1["velocity"] == pytest.approx(float((w - before).norm() / before.norm()), rel=1e-5)
+    assert fc1["mean"] == pytest.approx(float(w.mean()), rel=1e-5)
+    assert fc1["std"] == pytest.approx(float(w.std(unbiased=False)), rel=1e-5)
+    assert fc1["min"] == pytest.approx(float(w.min())) and fc1["max"] == pytest.approx(float(w.max()))
+    assert fc1["norm"] == pytest.approx(float(w.norm()), rel=1e-5)
+    assert sum(fc1["hist"]) == w.numel() and len(fc1["hist"]) == 30
+    assert fc1["near_zero"] == int((w.abs() < TH.LIVE_NEAR_ZERO_WEIGHT).sum())
+
+
+# --------------------------------------------------------------------------- planted conditions
+def alert_ids(out):
+    return {a["id"] for a in out["alerts"].alerts if a["active"]}
+
+
+def test_forced_dead_layer_is_detected_and_alerts():
+    net = MLP()
+    plant_dead_layer(net, "fc2", bias=-10.0)
+    probe = Probe(cfg()).attach(net)
+    act_many(net, TH.LIVE_DEAD_WINDOW)
+    first = probe.collect()
+    fc2 = next(layer for layer in first["activations"].layers if layer["name"] == "fc2")
+    assert fc2["dead"] == fc2["size"] == 16 and set(fc2["states"]) == {R.DEAD}
+    fc1 = next(layer for layer in first["activations"].layers if layer["name"] == "fc1")
+    assert fc1["dead"] < 0.1 * fc1["size"]
+    assert "dead_neurons:fc2" not in alert_ids(first)  # hysteresis: one evaluation is not enough
+    act_many(net, 10, seed=5)
+    second = probe.collect()
+    assert "dead_neurons:fc2" in alert_ids(second)
+    alert = next(a for a in second["alerts"].alerts if a["id"] == "dead_neurons:fc2")
+    assert alert["level"] == R.CRITICAL and alert["remedy"] and "16 of 16" in alert["message"]
+    assert "dead_neurons:fc1" not in alert_ids(second)
+
+
+def test_dead_layer_demo_gives_vanishing_gradients_upstream():
+    net = MLP()
+    plant_dead_layer(net, "fc2")
+    probe = Probe(cfg()).attach(net)
+    train_steps(net, 6, torch.optim.Adam(net.parameters(), lr=1e-3))
+    probe.collect()
+    train_steps(net, 6, torch.optim.Adam(net.parameters(), lr=1e-3), seed=3)
+    out = probe.collect()
+    assert {"vanishing_gradients:fc1", "vanishing_gradients:fc2"} <= alert_ids(out)
+    with pytest.raises(ProbeError, match="fc1, fc2, fc3"):
+        plant_dead_layer(net, "out")
+
+
+def verdicts_after_training(net, steps=10, loss_scale=1.0):
+    probe = Probe(cfg()).attach(net)
+    train_steps(net, steps, torch.optim.SGD(net.parameters(), lr=0.0), loss_scale=loss_scale)
+    probe.collect()
+    return {v.layer: v.verdict for v in R.gradient_verdicts(
+        {k: list(v) for k, v in probe._grad_history.items()})}, probe
+
+
+def test_scaled_down_layer_shows_vanishing_gradients():
+    healthy, _ = verdicts_after_training(MLP())
+    assert set(healthy.values()) == {R.HEALTHY}
+    net = MLP()
+    with torch.no_grad():
+        net.fc3.weight.mul_(1e-5)  # the backward signal through fc3 shrinks 100,000-fold
+    verdicts, probe = verdicts_after_training(net)
+    assert verdicts["fc1"] == R.VANISHING and verdicts["fc2"] == R.VANISHING
+    assert verdicts["out"] == R.HEALTHY
+
+
+def test_scaled_up_layer_shows_exploding_gradients():
+    net = MLP()
+    with torch.no_grad():
+        net.fc2.weight.mul_(1e3)
+    verdicts, probe = verdicts_after_training(net)
+    assert R.EXPLODING in verdicts.values()
+    out = probe.collect()  # no new gradients: the rules are not re-run on old data
+    train_steps(net, 5, torch.optim.SGD(net.parameters(), lr=0.0), seed=9)
+    out = probe.collect()
+    assert any(i.startswith("exploding_gradients:") for i in alert_ids(out))
+
+
+def test_frozen_weights_give_zero_velocity_and_a_stalled_alert():
+    def run(lr):
+        net = MLP()
+        probe = Probe(cfg()).attach(net)
+        probe.sample_weights()
+        opt = torch.optim.SGD(net.parameters(), lr=lr)
+        outs = []
+        for k in range(TH.LIVE_VELOCITY_STALL_SAMPLES + TH.LIVE_ALERT_RAISE_AFTER):
+            train_steps(net, 2, opt, seed=k)
+            probe.sample_weights()
+            outs.append(probe.collect())
+        return outs
+
+    frozen = run(lr=0.0)
+    velocities = [layer["velocity"] for out in frozen for rec in out["weights"] for layer in rec.layers]
+    assert velocities[:4] == [None] * 4  # the first sample has nothing to compare with
+    assert len(velocities) > 4 and all(v == 0.0 for v in velocities[4:])
+    assert "learning_stalled:fc1" in alert_ids(frozen[-1])
+    assert "learning_stalled:fc1" not in alert_ids(frozen[-3])  # needs 5 samples + hysteresis
+    moving = run(lr=1e-2)
+    assert not any(i.startswith("learning_stalled") for i in alert_ids(moving[-1]))
+
+
+def test_non_finite_q_values_are_a_critical_alert_and_records_stay_json_clean():
+    net = MLP()
+    probe = Probe(cfg()).attach(net)
+    with torch.no_grad():
+        net.out.bias.fill_(float("inf"))
+    act_many(net, 5)
+    probe.collect()
+    act_many(net, 5)
+    out = probe.collect()
+    (alert,) = [a for a in out["alerts"].alerts if a["rule"] == R.Q_DIVERGING]
+    assert alert["level"] == R.CRITICAL and alert["active"]
+    assert out["activations"].q_abs_max is None
+    json.dumps(out["activations"].to_dict(), allow_nan=False)
+    json.dumps(out["neurons"].to_dict(), allow_nan=False)
+    json.dumps(out["alerts"].to_dict(), allow_nan=False)
+
+
+def test_tanh_layer_saturation_is_counted():
+    net = MLP(act=nn.Tanh)
+    with torch.no_grad():
+        net.fc1.bias[:12] = 5.0  # large pre-activations: 12 of 16 tanh units pinned near +1
+    probe = Probe(cfg()).attach(net)
+    act_many(net, TH.LIVE_DEAD_WINDOW)
+    fc1 = probe.collect()["activations"].layers[0]
+    assert fc1["saturated"] == 12 and fc1["always_active"] is None
+    assert fc1["states"][:12] == [R.SATURATED] * 12
+
+
+# --------------------------------------------------------------------------- real store, real agent
+def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
+    from rl.agents.dqn import DQNAgent, DQNConfig
+    from rl.envs import make_env
+
+    env = make_env("neurodash/Breakout-v0", seed=0)
+    obs, _ = env.reset(seed=0)
+    config = DQNConfig(learning_starts=64, batch_size=32, train_frequency=2)
+    agent = DQNAgent(obs.shape[0], env.action_space.n, config, total_steps=600, seed=0)
+    store = DiskStore(tmp_path / "telemetry")
+    probe_config = ProbeConfig(activation_every=2, gradient_every=2, weight_every=50,
+                               publish_every_s=0.0, dead_init_layer="fc2")
+    callbacks = CallbackList([ProbeCallback(probe_config)])
+    ctx = RunContext(store=store, meta=None, network=agent.q_network, agent=agent)
+    callbacks.on_training_start(ctx)
+    for step in range(1, 601):
+        result = agent.act(obs, step)
+        next_obs, reward, terminated, truncated, _ = env.step(result.action)
+        agent.observe(obs, result.action, reward, next_obs, terminated)
+        callbacks.on_step(ctx, StepInfo(step, 0, obs, result.action, result.q, result.explored,
+                                        reward, next_obs, terminated, truncated))
+        loss = agent.learn(step)
+        if loss is not None:
+            callbacks.on_update(ctx, UpdateInfo(step, loss))
+        obs = env.reset()[0] if terminated or truncated else next_obs
+    callbacks.on_training_end(ctx)
+    store.close()
+
+    store = DiskStore(tmp_path / "telemetry")  # a reader opening the same folder
+    acts = [T.ActivationRecord.from_dict(r) for r in store.read(T.ACTIVATIONS)]
+    grads = [T.GradientRecord.from_dict(r) for r in store.read(T.GRADIENTS)]
+    weights = [T.WeightRecord.from_dict(r) for r in store.read(T.WEIGHTS)]
+    neurons = T.NeuronsRecord.from_dict(store.get(T.NEURONS))
+    alerts = T.AlertsRecord.from_dict(store.get(T.ALERTS))
+    assert acts and acts[-1].samples == 300
+    assert [layer["name"] for layer in acts[-1].layers] == ["fc1", "fc2"]
+    fc2 = acts[-1].layers[1]
+    assert fc2["dead"] == fc2["size"] == 64  # the planted dead layer
+    assert grads and {layer["name"] for layer in grads[-1].layers} == {"fc1", "fc2", "q_out"}
+    assert grads[-1].update == agent.updates - agent.updates % 2
+    assert [w.step for w in weights] == [0] + list(range(50, 601, 50))
+    assert weights[-1].layers[0]["velocity"] is not None
+    history = T.decode_array(neurons.layers[0]["history"])
+    assert history.shape == (300, 64) and history.dtype == np.float16
+    assert neurons.action in range(3) and len(neurons.input) == obs.shape[0]
+    assert neurons.output["name"] == "q_out"
+    active = {a["id"] for a in alerts.alerts if a["active"]}
+    assert "dead_neurons:fc2" in active
+    assert all(math.isfinite(a["started_time"]) for a in alerts.alerts)
+    # the probe left the network clean
+    assert all(not m._forward_hooks for m in agent.q_network.modules())
