@@ -1,0 +1,310 @@
+"""The dashboard shell: ``create_app(runs_dir)``.
+
+The shell holds what every tab shares: the run picker, the worker's status badge and
+controls (pause, resume, single step, stop, watch/full speed), the tabs, the one
+``dcc.Interval`` that drives all polling ("app-poll") and the shared ``dcc.Store``s
+("app-run": the selected run folder; "app-runs-dir": the folder being served).
+
+Tabs are modules in ``dashapp/tabs``; each has ``TAB_ID``, ``TAB_LABEL``, ``layout()`` and
+registers its callbacks with ``dash.callback`` when imported. To add a tab, add its
+module to ``TABS`` below (one line). Nothing here imports torch, and nothing keeps state
+in the server process: all that is shown comes from the run folders.
+
+Dash hands callbacks registered with ``dash.callback`` to the first app that serves a
+request, so serve one app per process (``neurodash serve`` does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+import dash_bootstrap_components as dbc
+
+from dashapp import read
+from dashapp.tabs import live
+from rl import telemetry as T
+
+#: The tabs, in order. Other tabs add their module here.
+TABS = [live]
+
+#: CSS, the Bootstrap stylesheet and any client-side JS, served by Dash from disk (the
+#: page must work without internet).
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+#: How often every visible panel polls the store.
+POLL_MS = 1000
+
+_STATE_COLORS = {
+    T.RUNNING: "success",
+    T.PAUSED: "warning",
+    T.STOPPED: "secondary",
+    T.FINISHED: "primary",
+    T.FAILED: "danger",
+    read.NOT_RESPONDING: "danger",
+    read.NO_HEARTBEAT: "secondary",
+    read.BROKEN: "danger",
+}
+
+
+def create_app(runs_dir: str | Path, *, poll_ms: int = POLL_MS) -> dash.Dash:
+    """The dashboard over the run folders in ``runs_dir`` (or ``runs_dir`` itself if it
+    is a run folder). The folder may be empty or not exist yet; runs appear as they are
+    created."""
+    app = dash.Dash(
+        __name__,
+        title="neurodash",
+        update_title=None,
+        assets_folder=str(ASSETS_DIR),
+        serve_locally=True,
+        external_stylesheets=[],
+        external_scripts=[],
+    )
+    app.layout = layout(runs_dir, poll_ms)
+    return app
+
+
+# --------------------------------------------------------------------------- layout
+def _controls():
+    def button(id_, label, hint, **kw):
+        return [dbc.Button(label, id=id_, size="sm", disabled=True, **kw), dbc.Tooltip(hint, target=id_, placement="bottom")]
+
+    return html.Div(
+        [
+            dbc.ButtonGroup(
+                button("app-pause", "❚❚ Pause", "Pause training (the worker waits; the dashboard keeps showing the run).",
+                       color="secondary", outline=True)
+                + button("app-resume", "▶ Resume", "Continue training.", color="secondary", outline=True)
+                + button("app-step", "Step", "While paused: let the agent make one move, then pause again.",
+                         color="secondary", outline=True),
+                className="me-2",
+            ),
+            dcc.ConfirmDialogProvider(
+                dbc.Button("■ Stop", id="app-stop", size="sm", color="danger", outline=True, disabled=True),
+                id="app-stop-confirm",
+                message="Stop training this run? The worker saves a checkpoint and exits; it cannot be resumed.",
+            ),
+            dbc.ButtonGroup(
+                button("app-speed-watch", "Watch speed",
+                       "Slow training down so people can follow the game and the charts.",
+                       color="primary", outline=True)
+                + button("app-speed-full", "Full speed", "Train as fast as the computer allows.",
+                         color="primary", outline=True),
+                className="ms-2",
+            ),
+        ],
+        className="app-controls",
+    )
+
+
+def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
+    """The shell's component tree (a function, so each page load is built fresh)."""
+    return html.Div(
+        [
+            html.Header(
+                dbc.Container(
+                    [
+                        html.Div(
+                            [html.Span("neurodash", className="brand"),
+                             html.Span("see inside a learning agent", className="tagline")],
+                            className="brand-block",
+                        ),
+                        html.Div(
+                            dcc.Dropdown(id="app-run-picker", options=[], value=None, clearable=False,
+                                         searchable=False, placeholder="Choose a run..."),
+                            className="run-picker",
+                        ),
+                        html.Div(
+                            [
+                                dbc.Badge(read.NO_HEARTBEAT, id="app-status", color="secondary", className="status-badge"),
+                                html.Span(id="app-status-detail", className="status-detail"),
+                            ],
+                            className="status-block",
+                        ),
+                        _controls(),
+                    ],
+                    fluid=True,
+                    className="app-header-inner",
+                ),
+                className="app-header",
+            ),
+            dbc.Container(
+                [
+                    dbc.Progress(id="app-progress", value=0, className="app-progress"),
+                    html.Div(id="app-control-feedback", className="control-feedback", role="status"),
+                    html.Div(id="app-notice"),
+                    dbc.Tabs(
+                        [dbc.Tab(tab.layout(), tab_id=tab.TAB_ID, label=tab.TAB_LABEL) for tab in TABS],
+                        id="app-tabs",
+                        active_tab=TABS[0].TAB_ID,
+                        className="app-tabs",
+                    ),
+                ],
+                fluid=True,
+                className="app-main",
+            ),
+            dcc.Interval(id="app-poll", interval=poll_ms, n_intervals=0),
+            dcc.Store(id="app-run"),
+            dcc.Store(id="app-runs-dir", data=str(runs_dir)),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- notices
+def how_to_start(runs_dir: str) -> html.Div:
+    """The friendly sentence shown for an empty runs folder."""
+    return dbc.Alert(
+        [
+            html.H4("No training runs here yet", className="alert-heading"),
+            html.P(["The dashboard is watching ", html.Code(runs_dir),
+                    ". Start a run and it appears here within a second:"]),
+            html.Pre(f"neurodash train --env neurodash/Breakout-v0 --agent dqn --steps 50000 "
+                     f"--run-dir {Path(runs_dir) / 'my-first-run'}", className="mb-2"),
+            html.P(["or run ", html.Code("neurodash demo"), " to train and watch in one go."], className="mb-0"),
+        ],
+        color="info",
+        className="mt-3",
+    )
+
+
+def broken_notice(runs: list[read.RunInfo]) -> dbc.Alert | None:
+    broken = [r for r in runs if r.broken]
+    if not broken:
+        return None
+    return dbc.Alert(
+        [
+            html.Strong(f"{len(broken)} run folder{'s' if len(broken) != 1 else ''} cannot be read "
+                        "and {} skipped: ".format("is" if len(broken) == 1 else "are")),
+            html.Ul([html.Li([html.Code(r.name), f": {r.broken}"]) for r in broken], className="mb-0"),
+        ],
+        color="warning",
+        className="mt-2 mb-2 broken-runs",
+        dismissable=True,
+    )
+
+
+# --------------------------------------------------------------------------- callbacks
+@callback(
+    Output("app-run-picker", "options"),
+    Output("app-run-picker", "value"),
+    Output("app-notice", "children"),
+    Input("app-poll", "n_intervals"),
+    State("app-runs-dir", "data"),
+    State("app-run-picker", "value"),
+    State("app-run-picker", "options"),
+)
+def refresh_runs(_n, runs_dir, current, current_options):
+    """Keep the run picker in step with the folder: new runs appear, broken runs are
+    listed (disabled) with their reason, and the newest readable run is chosen when
+    nothing is selected yet."""
+    root = Path(runs_dir or ".")
+    runs = read.list_runs(root)
+    options = [{"label": r.label, "value": r.path, "disabled": bool(r.broken)} for r in runs]
+    readable = [r.path for r in runs if not r.broken]
+    value = current if current in readable else (readable[0] if readable else None)
+    if not root.exists():
+        notice = dbc.Alert(f"The folder {root} does not exist yet. It is created when the first run starts; "
+                           "this page shows runs as soon as they appear.", color="info", className="mt-3")
+    elif not runs:
+        notice = how_to_start(str(root))
+    else:
+        notice = broken_notice(runs)
+    return (no_update if options == current_options else options), \
+        (no_update if value == current else value), notice
+
+
+@callback(Output("app-run", "data"), Input("app-run-picker", "value"))
+def select_run(value):
+    """The selected run folder, shared with every tab through the "app-run" store."""
+    return value
+
+
+def _status_detail(status: read.WorkerStatus) -> str:
+    parts = []
+    if status.state == read.NO_HEARTBEAT:
+        return "waiting for the worker to report"
+    if status.total_steps:
+        parts.append(f"step {status.step:,} of {status.total_steps:,}")
+    else:
+        parts.append(f"step {status.step:,}")
+    if status.state == T.RUNNING and status.sps:
+        parts.append(f"{status.sps:,.0f} steps/s")
+    if status.controllable and status.speed:
+        parts.append("watch speed" if status.speed == T.SPEED_WATCH else "full speed")
+    if status.state == read.NOT_RESPONDING and status.age is not None:
+        parts.append(f"no heartbeat for {status.age:,.0f} s")
+    if status.message:
+        parts.append(status.message)
+    return " · ".join(parts)
+
+
+@callback(
+    Output("app-status", "children"),
+    Output("app-status", "color"),
+    Output("app-status-detail", "children"),
+    Output("app-progress", "value"),
+    Output("app-pause", "disabled"),
+    Output("app-resume", "disabled"),
+    Output("app-step", "disabled"),
+    Output("app-stop", "disabled"),
+    Output("app-speed-watch", "disabled"),
+    Output("app-speed-full", "disabled"),
+    Output("app-speed-watch", "outline"),
+    Output("app-speed-full", "outline"),
+    Input("app-poll", "n_intervals"),
+    Input("app-run", "data"),
+)
+def update_status(_n, run):
+    """The status badge, progress bar and which controls can be used, from the heartbeat."""
+    if not run:
+        return "no run", "secondary", "", 0, True, True, True, True, True, True, True, True
+    try:
+        status = read.worker_status(run)
+    except read.BrokenRun as exc:
+        return read.BROKEN, "danger", str(exc), 0, True, True, True, True, True, True, True, True
+    running, paused, alive = status.state == T.RUNNING, status.state == T.PAUSED, status.controllable
+    progress = 0 if status.progress is None else round(100 * status.progress, 1)
+    watch = alive and status.speed == T.SPEED_WATCH
+    return (status.state, _STATE_COLORS.get(status.state, "secondary"), _status_detail(status), progress,
+            not running, not paused, not paused, not alive, not alive, not alive,
+            not watch, not (alive and not watch))
+
+
+_COMMAND_FOR = {
+    "app-pause": (T.CMD_PAUSE, None),
+    "app-resume": (T.CMD_RESUME, None),
+    "app-step": (T.CMD_STEP, None),
+    "app-stop-confirm": (T.CMD_STOP, None),
+    "app-speed-watch": (T.CMD_SPEED, T.SPEED_WATCH),
+    "app-speed-full": (T.CMD_SPEED, T.SPEED_FULL),
+}
+
+
+def command_for(trigger: str | None) -> tuple[str, str | None] | None:
+    """The (action, value) a control sends, or None for an unknown trigger."""
+    return _COMMAND_FOR.get(trigger or "")
+
+
+@callback(
+    Output("app-control-feedback", "children"),
+    Input("app-pause", "n_clicks"),
+    Input("app-resume", "n_clicks"),
+    Input("app-step", "n_clicks"),
+    Input("app-stop-confirm", "submit_n_clicks"),
+    Input("app-speed-watch", "n_clicks"),
+    Input("app-speed-full", "n_clicks"),
+    State("app-run", "data"),
+    prevent_initial_call=True,
+)
+def send_control(_pause, _resume, _step, _stop, _watch, _full, run):
+    """Send the pressed control's command to the selected run's worker."""
+    command = command_for(ctx.triggered_id)
+    if command is None or not run:
+        return no_update
+    action, value = command
+    try:
+        read.send_command(run, action, value)
+    except read.BrokenRun as exc:
+        return f"Could not send {action}: {exc}"
+    label = f"{action} {value}" if value else action
+    return f"Sent “{label}” to the worker."

@@ -1,0 +1,133 @@
+"""Helpers shared by every figure builder: colours, the base look, the empty figure.
+
+Pure functions only: plain data in, ``go.Figure`` (or plain data) out, no I/O, no globals
+that change. Every tab's builders use :func:`base_layout` so the dashboard reads as one
+piece, and :func:`empty_figure` so a panel with nothing to show says so in words.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import plotly.graph_objects as go
+
+#: Okabe-Ito palette: distinguishable with the common forms of colour blindness.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # green
+    "#CC79A7",  # purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",
+)
+MUTED = "#6c757d"
+GRID = "#e9ecef"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+#: Plotly config shared by all dashboard graphs: no Plotly logo or cloud links, and
+#: nothing that would fetch from the internet.
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def color(index: int) -> str:
+    """The colour of the ``index``-th series (actions, layers...), cycling the palette."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    """``"#0072B2"`` -> ``"rgba(0,114,178,alpha)"``, for translucent fills."""
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha:g})"
+
+
+def clean(values: Iterable) -> list:
+    """A list safe for JSON and Plotly: NaN, infinities and missing values become None
+    (Plotly draws a gap there instead of failing or drawing a spike)."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            out.append(None)
+            continue
+        out.append(f if math.isfinite(f) else None)
+    return out
+
+
+def has_numbers(values: Iterable) -> bool:
+    """True if at least one value is a finite number."""
+    return any(v is not None for v in clean(values))
+
+
+def base_layout(fig: go.Figure, *, height: int = 320, legend: bool = True) -> go.Figure:
+    """Apply the dashboard's common look to ``fig`` (in place) and return it."""
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin=dict(l=52, r=16, t=16, b=40),
+        font=dict(family=FONT, size=12, color="#212529"),
+        showlegend=legend,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=11)),
+        hovermode="x unified",
+        # Keep zoom/pan and legend clicks when the figure is replaced by a newer one.
+        uirevision="keep",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="white",
+    )
+    fig.update_xaxes(gridcolor=GRID, zeroline=False, automargin=True)
+    fig.update_yaxes(gridcolor=GRID, zeroline=False, automargin=True)
+    return fig
+
+
+def empty_figure(message: str, *, height: int = 320) -> go.Figure:
+    """A figure with no data and ``message`` written in its middle.
+
+    Used before the first record arrives, for a run that cannot be read, and for input
+    that holds no finite number -- never a blank box.
+    """
+    fig = go.Figure()
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin=dict(l=16, r=16, t=16, b=16),
+        font=dict(family=FONT, size=13, color=MUTED),
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        meta={"empty": True},
+        annotations=[
+            dict(
+                text=message,
+                xref="paper",
+                yref="paper",
+                x=0.5,
+                y=0.5,
+                showarrow=False,
+                font=dict(size=14, color=MUTED),
+            )
+        ],
+    )
+    return fig
+
+
+def is_empty_figure(fig: go.Figure | dict) -> bool:
+    """True for figures made by :func:`empty_figure` (handy in tests and callbacks)."""
+    layout = fig["layout"] if isinstance(fig, dict) else fig.layout
+    meta = layout["meta"] if isinstance(layout, dict) else layout.meta
+    return isinstance(meta, dict) and bool(meta.get("empty"))
+
+
+def action_labels(action_names: Sequence[str] | None, n_actions: int) -> list[str]:
+    """``action_names`` when they fit ``n_actions``, else ``"action 0"``, ``"action 1"``..."""
+    names = list(action_names or [])
+    if len(names) == n_actions:
+        return [str(n) for n in names]
+    return [names[i] if i < len(names) else f"action {i}" for i in range(n_actions)]

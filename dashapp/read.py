@@ -1,0 +1,615 @@
+"""The dashboard's one window onto the telemetry store.
+
+Only this module knows which store keys and series hold what (the names themselves are
+declared in ``rl.telemetry``). Callbacks ask it for plain data, hand that to a pure figure
+builder, and return the result. It
+
+* lists the runs under a folder and reports a run it cannot read as *broken* (with a
+  one-line reason) instead of failing -- the dashboard keeps serving the others;
+* turns the worker's heartbeat into a status a person can read, including "not
+  responding" when the heartbeat stops arriving;
+* reads series **incrementally** from a cursor (the sequence number of the last record a
+  page has already drawn), and **downsamples** long series to what a screen can show,
+  always keeping the newest record (as TensorBoard does);
+* opens stores with ``rl.store.open_run`` -- diskcache and JSON only, never torch.
+
+Nothing here keeps state between calls: everything comes from the store, so any number
+of dashboard processes show the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from rl import store as S
+from rl import telemetry as T
+
+#: A running or paused worker writes a heartbeat about twice a second; when the newest
+#: one is older than this, the worker is shown as "not responding".
+STALE_AFTER_S = 5.0
+#: Status shown when the heartbeat is too old (the worker hung, was killed, or crashed
+#: before it could write "failed").
+NOT_RESPONDING = "not responding"
+#: Status shown for a run whose store has no heartbeat at all (yet).
+NO_HEARTBEAT = "no heartbeat"
+#: Status shown for a run the dashboard cannot read.
+BROKEN = "broken"
+
+#: Points per line on the step charts (Q-values, action shares): about what a chart a
+#: few hundred pixels wide can show.
+Q_POINTS = 600
+#: Points per line on the episode charts.
+EPISODE_POINTS = 1_000
+#: Steps behind each moving average, min/max band and action share on the step charts.
+ROLLING_WINDOW = 100
+#: Steps behind the statistic cards and the action-frequency bars.
+RECENT_STEPS = 1_000
+#: Episodes behind the score's moving average.
+SCORE_WINDOW = 10
+#: Upper bounds on what a series' ring buffer holds (the downsampling stride is chosen
+#: so that this many records fit on a chart).
+STEP_SPAN = T.DEFAULT_CAPS[T.STEPS]
+EPISODE_SPAN = T.DEFAULT_CAPS[T.EPISODES]
+
+_COMMANDS = {T.CMD_PAUSE, T.CMD_RESUME, T.CMD_STEP, T.CMD_STOP, T.CMD_SPEED}
+_SPEEDS = {T.SPEED_WATCH, T.SPEED_FULL}
+
+
+class BrokenRun(ValueError):
+    """A run folder the dashboard cannot read; the message says which and why, in one line."""
+
+
+# =========================================================================== runs
+@dataclass(frozen=True)
+class RunInfo:
+    """One run folder as the run picker shows it."""
+
+    path: str
+    name: str
+    env_id: str = ""
+    agent: str = ""
+    created: float = 0.0
+    broken: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.broken:
+            return f"{self.name} (broken)"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created)) if self.created else ""
+        parts = [p for p in (self.agent.upper() if self.agent else "", self.env_id) if p]
+        detail = " on ".join(parts)
+        return " · ".join(p for p in (self.name, detail, when) if p)
+
+
+def list_runs(runs_dir: str | Path) -> list[RunInfo]:
+    """The run folders in ``runs_dir`` (or ``runs_dir`` itself if it is one), newest first.
+
+    Reads only each run's ``run.json`` (cheap enough to call on every poll). A run whose
+    marker cannot be read or was written by a newer neurodash comes back with
+    ``broken`` set to the reason; it never raises for one bad run.
+    """
+    return [_describe_run(p) for p in S.find_runs(runs_dir)]
+
+
+def _describe_run(path: Path) -> RunInfo:
+    name = path.name or str(path)
+    try:
+        data = json.loads((path / S.RUN_MARKER).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise BrokenRun(f"{S.RUN_MARKER} does not hold a JSON object")
+        meta = T.RunMeta.from_dict(data)
+    except T.SchemaError as exc:
+        return RunInfo(str(path), name, broken=str(exc))
+    except BrokenRun as exc:
+        return RunInfo(str(path), name, broken=str(exc))
+    except (OSError, UnicodeDecodeError) as exc:
+        return RunInfo(str(path), name, broken=f"cannot read {S.RUN_MARKER}: {getattr(exc, 'strerror', None) or exc}")
+    except json.JSONDecodeError as exc:
+        return RunInfo(str(path), name, broken=f"{S.RUN_MARKER} is not valid JSON ({exc.msg}, line {exc.lineno})")
+    except TypeError as exc:
+        return RunInfo(str(path), name, broken=f"{S.RUN_MARKER} is missing run details ({exc})")
+    created = meta.created if isinstance(meta.created, (int, float)) else 0.0
+    return RunInfo(str(path), meta.run_id or name, str(meta.env_id), str(meta.agent), float(created))
+
+
+@contextmanager
+def open_store(run_path: str | Path) -> Iterator[S.Store]:
+    """Open a run's store for one read; any failure becomes :class:`BrokenRun`.
+
+    The store is closed again on exit, so no connection outlives the callback that
+    asked for it.
+    """
+    path = Path(run_path)
+    try:
+        store = S.open_run(path)
+    except (S.RunDirError, T.SchemaError) as exc:
+        raise BrokenRun(str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise BrokenRun(f"run {path.name}: its telemetry store cannot be opened ({exc})") from None
+    try:
+        yield store
+    except BrokenRun:
+        raise
+    except T.SchemaError as exc:
+        raise BrokenRun(f"run {path.name}: {exc}") from None
+    except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
+        raise BrokenRun(f"run {path.name}: its telemetry cannot be read ({type(exc).__name__}: {exc})") from None
+    finally:
+        store.close()
+
+
+def run_meta(run_path: str | Path) -> T.RunMeta | None:
+    """The run's metadata (env, agent, action and feature names, layers), or None if the
+    worker has not written it yet."""
+    with open_store(run_path) as store:
+        data = store.get(T.META)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise BrokenRun(f"run {Path(run_path).name}: its metadata is not a JSON object")
+        return T.RunMeta.from_dict(data)
+
+
+def action_names(run_path: str | Path) -> list[str]:
+    """The run's action names, or [] when its metadata is not there yet."""
+    meta = run_meta(run_path)
+    return [str(a) for a in meta.action_names] if meta else []
+
+
+# =========================================================================== worker status
+@dataclass(frozen=True)
+class WorkerStatus:
+    """What the status badge shows."""
+
+    state: str
+    step: int = 0
+    total_steps: int | None = None
+    sps: float = 0.0
+    speed: str | None = None
+    message: str = ""
+    age: float | None = None
+    pid: int | None = None
+
+    @property
+    def controllable(self) -> bool:
+        """True while a worker is alive to obey pause/resume/step/stop/speed."""
+        return self.state in (T.RUNNING, T.PAUSED)
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction of the planned steps done, or None when the total is unknown."""
+        if not self.total_steps or self.total_steps <= 0:
+            return None
+        return max(0.0, min(1.0, self.step / self.total_steps))
+
+
+def classify_heartbeat(heartbeat: Any, now: float) -> WorkerStatus:
+    """Turn a stored heartbeat (a dict, or None) into a :class:`WorkerStatus`.
+
+    A worker that says it is running or paused but whose heartbeat is older than
+    :data:`STALE_AFTER_S` is "not responding"; finished, stopped and failed runs keep
+    their state however old the heartbeat is.
+    """
+    if heartbeat is None:
+        return WorkerStatus(state=NO_HEARTBEAT)
+    if not isinstance(heartbeat, dict):
+        raise BrokenRun("the heartbeat is not a JSON object")
+    hb = T.Heartbeat.from_dict(heartbeat)
+    age = max(0.0, now - float(hb.time))
+    state = str(hb.state)
+    if state in (T.RUNNING, T.PAUSED) and age > STALE_AFTER_S:
+        state = NOT_RESPONDING
+    return WorkerStatus(
+        state=state,
+        step=int(hb.step),
+        total_steps=int(hb.total_steps) if hb.total_steps else None,
+        sps=float(hb.sps or 0.0),
+        speed=hb.speed,
+        message=str(hb.message or ""),
+        age=age,
+        pid=hb.pid,
+    )
+
+
+def worker_status(run_path: str | Path, now: float | None = None) -> WorkerStatus:
+    """The worker's status for the run at ``run_path`` (from its heartbeat)."""
+    with open_store(run_path) as store:
+        heartbeat = store.get(T.HEARTBEAT)
+    try:
+        return classify_heartbeat(heartbeat, time.time() if now is None else now)
+    except (T.SchemaError, BrokenRun, TypeError, ValueError) as exc:
+        raise BrokenRun(f"run {Path(run_path).name}: {exc}") from None
+
+
+def send_command(run_path: str | Path, action: str, value: Any = None) -> int:
+    """Queue a command (pause, resume, step, stop, speed) for the run's worker."""
+    if action not in _COMMANDS:
+        raise ValueError(f"unknown command {action!r}; expected one of {sorted(_COMMANDS)}")
+    if action == T.CMD_SPEED and value not in _SPEEDS:
+        raise ValueError(f"speed must be one of {sorted(_SPEEDS)}, got {value!r}")
+    with open_store(run_path) as store:
+        return store.send_command(action, value)
+
+
+# =========================================================================== frame
+@dataclass(frozen=True)
+class FrameImage:
+    step: int
+    png_base64: str
+    width: int
+    height: int
+
+    @property
+    def src(self) -> str:
+        return f"data:image/png;base64,{self.png_base64}"
+
+
+def latest_frame(run_path: str | Path) -> FrameImage | None:
+    """The newest rendered game frame, or None if the worker has not drawn one yet."""
+    with open_store(run_path) as store:
+        data = store.get(T.FRAME)
+    if data is None:
+        return None
+    try:
+        frame = T.Frame.from_dict(data)
+        if not isinstance(frame.png_base64, str):
+            raise TypeError("png_base64 is not text")
+        return FrameImage(int(frame.step), frame.png_base64, int(frame.width), int(frame.height))
+    except (T.SchemaError, TypeError, ValueError, AttributeError) as exc:
+        raise BrokenRun(f"run {Path(run_path).name}: the game frame cannot be read ({exc})") from None
+
+
+# =========================================================================== downsampling
+def stride_for(count: int, max_points: int) -> int:
+    """Records per chart point so that ``count`` records fit in ``max_points`` points."""
+    return max(1, math.ceil(max(count, 0) / max(max_points, 1)))
+
+
+def pick_indices(start: int, stop: int, stride: int) -> np.ndarray:
+    """Every ``stride``-th index of ``range(start, stop)``, counted back from the newest,
+    so the newest record (``stop - 1``) is always among them. Oldest first."""
+    if stop <= start:
+        return np.zeros(0, dtype=int)
+    return np.arange(stop - 1, start - 1, -max(1, stride))[::-1].copy()
+
+
+def rolling_at(values: np.ndarray, indices: np.ndarray, window: int, how: str) -> np.ndarray:
+    """``how`` (mean/min/max) over the ``window`` rows ending at each of ``indices``.
+
+    ``values`` is (n,) or (n, k) with NaN for missing numbers; NaNs are ignored, and a
+    window holding no number gives NaN. Near the start, the window is shorter.
+    """
+    values = np.asarray(values, dtype=float)
+    squeeze = values.ndim == 1
+    if squeeze:
+        values = values[:, None]
+    if len(indices) == 0:
+        empty = np.zeros((0, values.shape[1]))
+        return empty[:, 0] if squeeze else empty
+    window = max(1, int(window))
+    padded = np.concatenate([np.full((window - 1, values.shape[1]), np.nan), values])
+    # windows[i] covers values[i - window + 1 .. i]; shape (n, k, window)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)[np.asarray(indices)]
+    func = {"mean": np.nanmean, "min": np.nanmin, "max": np.nanmax}[how]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window is fine: NaN
+        out = func(windows, axis=-1)
+    return out[:, 0] if squeeze else out
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, bool) or v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _q_matrix(rows: Sequence[dict], n_actions: int) -> np.ndarray:
+    """(n, n_actions) float matrix of the rows' Q-values; NaN where one is missing."""
+    q = np.full((len(rows), n_actions), np.nan)
+    for i, row in enumerate(rows):
+        values = row.get("q") or []
+        if not isinstance(values, (list, tuple)):
+            continue
+        for a, v in enumerate(values[:n_actions]):
+            q[i, a] = _number(v)
+    return q
+
+
+def _n_actions(rows: Sequence[dict]) -> int:
+    for row in reversed(rows):
+        q = row.get("q")
+        if isinstance(q, (list, tuple)) and q:
+            return len(q)
+    return 0
+
+
+def _int_or(value: Any, fallback: int) -> int:
+    v = _number(value)
+    return int(v) if math.isfinite(v) else int(fallback)
+
+
+def _action(row: dict, n_actions: int) -> int:
+    """The row's action index, or -1 when it is missing or out of range."""
+    a = row.get("action")
+    return a if isinstance(a, int) and not isinstance(a, bool) and 0 <= a < n_actions else -1
+
+
+def _check_rows(run_path: str | Path, rows: Sequence[dict], what: str) -> None:
+    """Refuse records written by a newer neurodash (the oldest and newest are checked;
+    a series is written by one worker, so they share a version)."""
+    for row in (rows[0], rows[-1]) if rows else ():
+        if not isinstance(row, dict):
+            raise BrokenRun(f"run {Path(run_path).name}: its {what} records are not JSON objects")
+        try:
+            T.check_version(row, where=f"a {what} record")
+        except T.SchemaError as exc:
+            raise BrokenRun(f"run {Path(run_path).name}: {exc}") from None
+
+
+def _tolist(a: np.ndarray) -> list:
+    return a.tolist()
+
+
+# =========================================================================== steps
+@dataclass(frozen=True)
+class StepPoints:
+    """Chart points for the per-step series (Q-values and action choices).
+
+    Each point stands for the step records since the previous point; its ``q`` is the
+    Q-values at the point's own (newest) step, and ``q_mean``/``q_low``/``q_high``,
+    ``share`` and ``explore`` summarise the :data:`ROLLING_WINDOW` steps ending there.
+    ``seq`` is the cursor to read from next time; ``stride`` the downsampling step.
+    """
+
+    seq: int = -1
+    stride: int = 1
+    n_actions: int = 0
+    step: list[int] = field(default_factory=list)
+    q: list[list[float]] = field(default_factory=list)
+    q_mean: list[list[float]] = field(default_factory=list)
+    q_low: list[list[float]] = field(default_factory=list)
+    q_high: list[list[float]] = field(default_factory=list)
+    share: list[list[float]] = field(default_factory=list)
+    explore: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+def _step_points(rows: list[dict], first_new: int, stride: int, window: int, n_actions: int, seq: int) -> StepPoints:
+    """Points for ``rows[first_new:]``; ``rows[:first_new]`` is context for the windows."""
+    idx = pick_indices(first_new, len(rows), stride)
+    if len(idx) == 0 or n_actions == 0:
+        return StepPoints(seq=seq, stride=stride, n_actions=n_actions)
+    q = _q_matrix(rows, n_actions)
+    actions = np.array([_action(row, n_actions) for row in rows])
+    chosen = (actions[:, None] == np.arange(n_actions)[None, :]).astype(float)
+    explored = np.array([1.0 if row.get("explored") is True else 0.0 for row in rows])
+    steps = [_int_or(rows[i].get("step"), rows[i]["seq"]) for i in idx]
+    return StepPoints(
+        seq=seq,
+        stride=stride,
+        n_actions=n_actions,
+        step=steps,
+        q=_tolist(q[idx]),
+        q_mean=_tolist(rolling_at(q, idx, window, "mean")),
+        q_low=_tolist(rolling_at(q, idx, window, "min")),
+        q_high=_tolist(rolling_at(q, idx, window, "max")),
+        share=_tolist(rolling_at(chosen, idx, window, "mean")),
+        explore=_tolist(rolling_at(explored, idx, window, "mean")),
+    )
+
+
+def step_history(run_path: str | Path, max_points: int = Q_POINTS, window: int = ROLLING_WINDOW) -> StepPoints:
+    """Everything the step series still holds, downsampled to at most ``max_points``
+    points (the newest step always included). Used on first load and after a jump."""
+    with open_store(run_path) as store:
+        rows = store.read(T.STEPS)
+    _check_rows(run_path, rows, "step")
+    if not rows:
+        return StepPoints()
+    stride = stride_for(len(rows), max_points)
+    return _step_points(rows, 0, stride, window, _n_actions(rows), rows[-1]["seq"])
+
+
+def steps_since(
+    run_path: str | Path,
+    seq: int,
+    stride: int,
+    max_points: int = Q_POINTS,
+    window: int = ROLLING_WINDOW,
+    span: int = STEP_SPAN,
+) -> StepPoints | None:
+    """Points for the step records newer than cursor ``seq``.
+
+    Returns None when the page should redraw from :func:`step_history` instead: the
+    series restarted (the cursor is ahead of it) or the page fell so far behind that the
+    new points would not fit on the chart anyway (more than the ``span`` records a series
+    keeps). The stride only grows, in step with how much history the chart covers, so a
+    long run keeps a stable number of points.
+    """
+    with open_store(run_path) as store:
+        last = store.last_seq(T.STEPS)
+        if last < seq:
+            return None
+        stride = max(int(stride), stride_for(min(last + 1, span), max_points))
+        if last == seq:
+            return StepPoints(seq=seq, stride=stride)
+        if last - seq > stride * max_points:
+            return None
+        rows = store.read(T.STEPS, after=max(-1, seq - window + 1))
+    _check_rows(run_path, rows, "step")
+    new = [r for r in rows if r["seq"] > seq]
+    if not new:
+        return StepPoints(seq=seq, stride=stride)
+    first_new = len(rows) - len(new)
+    return _step_points(rows, first_new, stride, window, _n_actions(rows), rows[-1]["seq"])
+
+
+@dataclass(frozen=True)
+class RecentSteps:
+    """The newest raw step records, for the statistic cards and the action bars."""
+
+    n_actions: int = 0
+    step: list[int] = field(default_factory=list)
+    q: list[list[float]] = field(default_factory=list)
+    action: list[int] = field(default_factory=list)
+    explored: list[bool] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+def recent_steps(run_path: str | Path, n: int = RECENT_STEPS) -> RecentSteps:
+    """The last ``n`` step records as columns (Q-values with NaN where missing)."""
+    with open_store(run_path) as store:
+        rows = store.read(T.STEPS, limit=n)
+    _check_rows(run_path, rows, "step")
+    if not rows:
+        return RecentSteps()
+    n_actions = _n_actions(rows)
+    return RecentSteps(
+        n_actions=n_actions,
+        step=[_int_or(r.get("step"), r["seq"]) for r in rows],
+        q=_tolist(_q_matrix(rows, n_actions)),
+        action=[_action(r, n_actions) for r in rows],
+        explored=[r.get("explored") is True for r in rows],
+    )
+
+
+# =========================================================================== episodes
+_EPISODE_FIELDS = ("score", "loss", "epsilon", "sps", "length")
+
+
+@dataclass(frozen=True)
+class EpisodePoints:
+    """Chart points for the per-episode series; ``score_mean`` is the average score of
+    the :data:`SCORE_WINDOW` episodes ending at each point."""
+
+    seq: int = -1
+    stride: int = 1
+    episode: list[int] = field(default_factory=list)
+    step: list[int] = field(default_factory=list)
+    score: list[float] = field(default_factory=list)
+    score_mean: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    epsilon: list[float] = field(default_factory=list)
+    sps: list[float] = field(default_factory=list)
+    length: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.episode)
+
+
+def _episode_points(rows: list[dict], first_new: int, stride: int, window: int, seq: int) -> EpisodePoints:
+    idx = pick_indices(first_new, len(rows), stride)
+    if len(idx) == 0:
+        return EpisodePoints(seq=seq, stride=stride)
+    cols = {name: np.array([_number(r.get(name)) for r in rows]) for name in _EPISODE_FIELDS}
+
+    def ints(name: str) -> list[int]:
+        return [_int_or(rows[i].get(name), rows[i]["seq"]) for i in idx]
+
+    return EpisodePoints(
+        seq=seq,
+        stride=stride,
+        episode=ints("episode"),
+        step=ints("step"),
+        score=_tolist(cols["score"][idx]),
+        score_mean=_tolist(rolling_at(cols["score"], idx, window, "mean")),
+        loss=_tolist(cols["loss"][idx]),
+        epsilon=_tolist(cols["epsilon"][idx]),
+        sps=_tolist(cols["sps"][idx]),
+        length=_tolist(cols["length"][idx]),
+    )
+
+
+def episode_history(run_path: str | Path, max_points: int = EPISODE_POINTS, window: int = SCORE_WINDOW) -> EpisodePoints:
+    """All stored episodes, downsampled to at most ``max_points`` (newest kept)."""
+    with open_store(run_path) as store:
+        rows = store.read(T.EPISODES)
+    _check_rows(run_path, rows, "episode")
+    if not rows:
+        return EpisodePoints()
+    return _episode_points(rows, 0, stride_for(len(rows), max_points), window, rows[-1]["seq"])
+
+
+def episodes_since(
+    run_path: str | Path,
+    seq: int,
+    stride: int,
+    max_points: int = EPISODE_POINTS,
+    window: int = SCORE_WINDOW,
+    span: int = EPISODE_SPAN,
+) -> EpisodePoints | None:
+    """Episodes newer than cursor ``seq``; None means "redraw from the history"."""
+    with open_store(run_path) as store:
+        last = store.last_seq(T.EPISODES)
+        if last < seq:
+            return None
+        stride = max(int(stride), stride_for(min(last + 1, span), max_points))
+        if last == seq:
+            return EpisodePoints(seq=seq, stride=stride)
+        if last - seq > stride * max_points:
+            return None
+        rows = store.read(T.EPISODES, after=max(-1, seq - window + 1))
+    _check_rows(run_path, rows, "episode")
+    new = [r for r in rows if r["seq"] > seq]
+    if not new:
+        return EpisodePoints(seq=seq, stride=stride)
+    return _episode_points(rows, len(rows) - len(new), stride, window, rows[-1]["seq"])
+
+
+# =========================================================================== cursors
+# A page keeps, per chart family, a cursor in a dcc.Store: which run it drew, the
+# sequence number of the newest record drawn, the downsampling stride, and whether the
+# chart holds real traces (an empty placeholder figure cannot be extended).
+def _as_int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _can_extend(run_path: str | Path, cursor: Any) -> bool:
+    return isinstance(cursor, dict) and cursor.get("run") == str(run_path) and bool(cursor.get("drawn"))
+
+
+def step_update(run_path: str | Path, cursor: Any, max_points: int = Q_POINTS) -> tuple[StepPoints, bool]:
+    """(points, full): the new step points since ``cursor``, or -- when the page has
+    nothing to extend, switched runs, or fell too far behind -- the downsampled history
+    with ``full`` True, meaning "replace the figures"."""
+    if _can_extend(run_path, cursor):
+        points = steps_since(run_path, _as_int(cursor.get("seq"), -1), _as_int(cursor.get("stride"), 1), max_points)
+        if points is not None and (len(points) == 0 or points.n_actions == cursor.get("n_actions")):
+            return points, False
+    return step_history(run_path, max_points), True
+
+
+def episode_update(run_path: str | Path, cursor: Any, max_points: int = EPISODE_POINTS) -> tuple[EpisodePoints, bool]:
+    """Like :func:`step_update`, for the episode series."""
+    if _can_extend(run_path, cursor):
+        points = episodes_since(run_path, _as_int(cursor.get("seq"), -1), _as_int(cursor.get("stride"), 1), max_points)
+        if points is not None:
+            return points, False
+    return episode_history(run_path, max_points), True
+
+
+def next_cursor(run_path: str | Path, points: StepPoints | EpisodePoints, drawn: bool, previous: Any = None) -> dict:
+    """The cursor to keep after drawing ``points`` (``drawn``: the chart now has traces)."""
+    prev = previous if isinstance(previous, dict) else {}
+    n_actions = getattr(points, "n_actions", 0) or prev.get("n_actions", 0)
+    return {"run": str(run_path), "seq": points.seq, "stride": points.stride, "n_actions": n_actions, "drawn": bool(drawn)}

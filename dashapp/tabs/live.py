@@ -1,0 +1,266 @@
+"""The Live tab: the game, the Q-values, the actions and the episodes of the selected run.
+
+Three callbacks, each polled by the shell's ``app-poll`` interval and each doing nothing
+while another tab is visible: the step charts (Q-value trend, statistic cards, action
+bars and action mix), the episode charts, and the game frame. Each keeps a cursor in its
+own ``dcc.Store``; on first load (or after a run switch) it draws the downsampled history,
+afterwards it sends only the new points with ``extendData``. The action bars and the
+statistic cards summarise a fixed window of recent steps, so they are small and are
+replaced whole on each poll.
+"""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, callback, dcc, html, no_update
+import dash_bootstrap_components as dbc
+
+from dashapp import read
+from dashapp.components import graph, panel
+from dashapp.figures import live as F
+from dashapp.figures.common import color, empty_figure, is_empty_figure
+
+TAB_ID = "live"
+TAB_LABEL = "Live"
+
+Q_HEIGHT, ACTIONS_HEIGHT, EPISODES_HEIGHT = 360, 300, 460
+
+NOTES = {
+    "game": "What the agent is playing right now. The picture refreshes about once a second; "
+    "at full speed the agent makes many moves between two pictures.",
+    "q": "For each move, the network's guess of the total reward that will follow if it makes that move "
+    f"now. Thin line: the guess at that step; thick line: its average over the last {read.ROLLING_WINDOW} "
+    "recorded steps; shaded band: the lowest to highest guess in those steps; dot: the guess right now. "
+    "When not exploring, the agent makes the move with the highest guess.",
+    "cards": f"Each card summarises one move's guesses over the last {read.RECENT_STEPS:,} recorded steps "
+    "(at full speed the worker records a sample of the steps, not every one). "
+    "Trend compares the newer half of those steps with the older half. Confidence is 1 / (1 + CV), "
+    "where CV, the coefficient of variation, is the standard deviation divided by the size of the mean: "
+    "steady guesses score near 100%; guesses that swing a lot for their size (or sit near zero) score low.",
+    "bars": f"How often each move was made in the last {read.RECENT_STEPS:,} recorded steps. Solid: the network "
+    "chose it because it had the highest Q-value (exploiting); striped: a random move, made to try "
+    "something new (exploring).",
+    "share": f"How the mix of moves changes during training (share of each move over the last "
+    f"{read.ROLLING_WINDOW} recorded steps). The dotted line is the share of random moves: high at first, "
+    "falling as the agent starts trusting its own guesses.",
+    "episodes": "One point per game. A rising score means the agent is learning. The loss measures how far "
+    "the network's guesses were from what then happened: it should settle, not grow. ε is the chance of a "
+    "random move, lowered on a schedule; steps per second is the training speed.",
+}
+
+
+def layout():
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        panel(
+                            "The game",
+                            html.Div(
+                                [
+                                    html.Div(id="live-frame-box", className="live-frame-box",
+                                             children=html.P("Waiting for the first picture of the game...",
+                                                             className="empty-note")),
+                                    html.Div(id="live-frame-caption", className="live-frame-caption"),
+                                ]
+                            ),
+                            NOTES["game"],
+                        ),
+                        lg=4,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        panel("Q-values: how good the network thinks each move is",
+                              graph("live-q-graph", "Waiting for Q-values...", Q_HEIGHT), NOTES["q"]),
+                        lg=8,
+                        className="mb-3",
+                    ),
+                ]
+            ),
+            panel(
+                "Q-value statistics per move",
+                dbc.Row(id="live-q-cards", className="g-3",
+                        children=dbc.Col(html.P("Waiting for Q-values...", className="empty-note"))),
+                NOTES["cards"],
+                class_name="mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(panel("Which moves it makes: exploring vs exploiting",
+                                  graph("live-actions-bar", "Waiting for actions...", ACTIONS_HEIGHT), NOTES["bars"]),
+                            lg=5, className="mb-3"),
+                    dbc.Col(panel("How the choice of moves changes over time",
+                                  graph("live-actions-trend", "Waiting for actions...", ACTIONS_HEIGHT), NOTES["share"]),
+                            lg=7, className="mb-3"),
+                ]
+            ),
+            panel("Episodes: score, loss, exploration and speed",
+                  graph("live-episodes-graph", "Waiting for the first finished game...", EPISODES_HEIGHT),
+                  NOTES["episodes"], class_name="mb-3"),
+            dcc.Store(id="live-steps-cursor"),
+            dcc.Store(id="live-episodes-cursor"),
+            dcc.Store(id="live-frame-cursor"),
+        ],
+        className="tab-body",
+    )
+
+
+# --------------------------------------------------------------------------- components
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+_TREND_ICON = {F.RISING: ("▲", "text-success"), F.FALLING: ("▼", "text-danger"),
+               F.STEADY: ("▶", "text-secondary"), F.UNKNOWN: ("·", "text-secondary")}
+_CONFIDENCE_COLOR = {"high": "success", "medium": "warning", "low": "danger", F.UNKNOWN: "secondary"}
+
+
+def q_cards(stats: list[F.ActionStats]) -> list:
+    """One card per action from :func:`dashapp.figures.live.action_stats` (pure)."""
+    if not stats:
+        return [dbc.Col(html.P("Waiting for Q-values...", className="empty-note"))]
+    cols = []
+    for s in stats:
+        icon, icon_class = _TREND_ICON.get(s.trend, _TREND_ICON[F.UNKNOWN])
+        conf = s.confidence
+        header = html.Div(
+            [
+                html.Span(className="swatch", style={"backgroundColor": color(s.action)}),
+                html.Span(s.name, className="card-action"),
+                dbc.Badge("best move now", color="dark", className="ms-2") if s.greedy else None,
+            ],
+            className="d-flex align-items-center",
+        )
+        body = [
+            html.Div([html.Span(_fmt(s.now), className="stat-now"), html.Span(" now", className="stat-unit")]),
+            html.Table(
+                html.Tbody(
+                    [
+                        html.Tr([html.Th("mean ± std"), html.Td(f"{_fmt(s.mean)} ± {_fmt(s.std)}")]),
+                        html.Tr([html.Th("min … max"), html.Td(f"{_fmt(s.low)} … {_fmt(s.high)}")]),
+                        html.Tr([html.Th("trend"), html.Td([html.Span(icon, className=f"{icon_class} me-1"), s.trend])]),
+                        html.Tr([html.Th("confidence"),
+                                 html.Td(f"{s.confidence_label}" + ("" if conf is None else f" ({100 * conf:.0f}%)"))]),
+                    ]
+                ),
+                className="stat-table",
+            ),
+            dbc.Progress(value=0 if conf is None else 100 * conf, color=_CONFIDENCE_COLOR.get(s.confidence_label, "secondary"),
+                         className="stat-confidence", style={"height": "6px"}),
+        ]
+        cols.append(
+            dbc.Col(
+                dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)],
+                         className="stat-card" + (" stat-card-best" if s.greedy else ""),
+                         style={"borderTopColor": color(s.action)}),
+                md=12 // min(len(stats), 4),
+                id={"type": "live-q-card", "index": s.action},
+            )
+        )
+    return cols
+
+
+def _frame_view(frame: read.FrameImage | None, message: str):
+    if frame is None:
+        return html.P(message, className="empty-note")
+    return html.Img(src=frame.src, alt=f"Game frame at step {frame.step:,}", className="live-frame",
+                    width=frame.width, height=frame.height)
+
+
+# --------------------------------------------------------------------------- callbacks
+@callback(
+    Output("live-q-graph", "figure"),
+    Output("live-q-graph", "extendData"),
+    Output("live-actions-trend", "figure"),
+    Output("live-actions-trend", "extendData"),
+    Output("live-actions-bar", "figure"),
+    Output("live-q-cards", "children"),
+    Output("live-steps-cursor", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    State("app-run", "data"),
+    State("live-steps-cursor", "data"),
+)
+def update_steps(_n, active_tab, run, cursor):
+    """Q-value trend, statistic cards and action charts: read -> build -> return."""
+    if active_tab != TAB_ID:
+        return (no_update,) * 7
+    if not run:
+        empty = empty_figure("Choose a run above.", height=Q_HEIGHT)
+        return empty, no_update, empty_figure("Choose a run above.", height=ACTIONS_HEIGHT), no_update, \
+            empty_figure("Choose a run above.", height=ACTIONS_HEIGHT), q_cards([]), None
+    try:
+        names = read.action_names(run)
+        points, full = read.step_update(run, cursor)
+        recent = read.recent_steps(run)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return empty_figure(msg, height=Q_HEIGHT), no_update, empty_figure(msg, height=ACTIONS_HEIGHT), no_update, \
+            empty_figure(msg, height=ACTIONS_HEIGHT), [dbc.Col(html.P(msg, className="empty-note"))], None
+    cards = q_cards(F.action_stats(recent.q, names))
+    bars = F.action_bar_figure(recent, names, height=ACTIONS_HEIGHT)
+    if full:
+        q_fig = F.q_trend_figure(points, names, height=Q_HEIGHT)
+        share_fig = F.action_share_figure(points, names, height=ACTIONS_HEIGHT)
+        return q_fig, no_update, share_fig, no_update, bars, cards, \
+            read.next_cursor(run, points, not is_empty_figure(q_fig) and not is_empty_figure(share_fig), cursor)
+    q_ext = F.q_trend_extension(points, read.Q_POINTS)
+    share_ext = F.action_share_extension(points, read.Q_POINTS)
+    return no_update, q_ext or no_update, no_update, share_ext or no_update, bars, cards, \
+        read.next_cursor(run, points, True, cursor)
+
+
+@callback(
+    Output("live-episodes-graph", "figure"),
+    Output("live-episodes-graph", "extendData"),
+    Output("live-episodes-cursor", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    State("app-run", "data"),
+    State("live-episodes-cursor", "data"),
+)
+def update_episodes(_n, active_tab, run, cursor):
+    """Score, loss, epsilon and steps/s per episode: read -> build -> return."""
+    if active_tab != TAB_ID:
+        return no_update, no_update, no_update
+    if not run:
+        return empty_figure("Choose a run above.", height=EPISODES_HEIGHT), no_update, None
+    try:
+        points, full = read.episode_update(run, cursor)
+    except read.BrokenRun as exc:
+        return empty_figure(f"This run cannot be read: {exc}", height=EPISODES_HEIGHT), no_update, None
+    if full:
+        fig = F.episodes_figure(points, height=EPISODES_HEIGHT)
+        return fig, no_update, read.next_cursor(run, points, not is_empty_figure(fig), cursor)
+    ext = F.episodes_extension(points, read.EPISODE_POINTS)
+    return no_update, ext or no_update, read.next_cursor(run, points, True, cursor)
+
+
+@callback(
+    Output("live-frame-box", "children"),
+    Output("live-frame-caption", "children"),
+    Output("live-frame-cursor", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    State("app-run", "data"),
+    State("live-frame-cursor", "data"),
+)
+def update_frame(_n, active_tab, run, cursor):
+    """The newest game picture, sent only when it changed."""
+    if active_tab != TAB_ID:
+        return no_update, no_update, no_update
+    if not run:
+        return _frame_view(None, "Choose a run above."), "", None
+    try:
+        frame = read.latest_frame(run)
+    except read.BrokenRun as exc:
+        return _frame_view(None, f"This run cannot be read: {exc}"), "", None
+    if frame is None:
+        return _frame_view(None, "Waiting for the first picture of the game..."), "", {"run": run, "step": None}
+    seen = {"run": run, "step": frame.step}
+    if cursor == seen:
+        return no_update, no_update, no_update
+    return _frame_view(frame, ""), f"step {frame.step:,}", seen
+
+
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "update_steps", "update_episodes", "update_frame", "q_cards"]

@@ -1,0 +1,249 @@
+"""The dashboard shell and the Live tab's callbacks, called directly on real run folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from contextvars import copy_context
+
+import dash
+import pytest
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+from dashapp import app as A
+from dashapp import read
+from dashapp.figures.common import is_empty_figure
+from dashapp.tabs import live
+from rl import telemetry as T
+from tests.dashapp.runbuilder import newer_schema_run, unreadable_marker_run
+
+
+def ids_in(component) -> set[str]:
+    """Every string id in a component tree."""
+    found = set()
+
+    def walk(c):
+        if isinstance(c, (list, tuple)):
+            for x in c:
+                walk(x)
+            return
+        if not hasattr(c, "to_plotly_json"):
+            return
+        cid = getattr(c, "id", None)
+        if isinstance(cid, str):
+            found.add(cid)
+        for prop in ("children", "tab_id"):
+            walk(getattr(c, prop, None))
+        if hasattr(c, "label") and not isinstance(getattr(c, "label"), str):
+            walk(c.label)
+
+    walk(component)
+    return found
+
+
+def text_of(component) -> str:
+    """All text in a component tree, for asserting what a user would read."""
+    if component is None:
+        return ""
+    if isinstance(component, str):
+        return component
+    if isinstance(component, (int, float)):
+        return str(component)
+    if isinstance(component, (list, tuple)):
+        return " ".join(text_of(c) for c in component)
+    return text_of(getattr(component, "children", None))
+
+
+# --------------------------------------------------------------------------- shell
+def test_dashapp_does_not_import_torch():
+    code = "import sys, dashapp.app, dashapp.server, dashapp.demo, dashapp.read; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_create_app_layout_has_the_shared_components(tmp_path):
+    app = A.create_app(tmp_path)
+    assert isinstance(app, dash.Dash)
+    ids = ids_in(app.layout)
+    for shared in ("app-poll", "app-run", "app-runs-dir", "app-tabs", "app-run-picker", "app-status",
+                   "app-pause", "app-resume", "app-step", "app-stop", "app-speed-watch", "app-speed-full"):
+        assert shared in ids, shared
+    for tab_id in ("live-q-graph", "live-actions-bar", "live-actions-trend", "live-episodes-graph",
+                   "live-frame-box", "live-steps-cursor"):
+        assert tab_id in ids, tab_id
+    assert [t.TAB_ID for t in A.TABS][0] == "live"
+    # everything a page loads is local
+    assert app.config.external_stylesheets == [] and app.config.external_scripts == []
+    assert (A.ASSETS_DIR / "bootstrap.min.css").is_file()
+    css = (A.ASSETS_DIR / "bootstrap.min.css").read_text()
+    assert "sourceMappingURL" not in css and "Bootstrap" in css[:200]
+
+
+def test_every_live_panel_explains_itself():
+    for key, note in live.NOTES.items():
+        assert 60 < len(note) < 600, key
+    assert "coefficient of variation" in live.NOTES["cards"]
+
+
+def test_refresh_runs_empty_folder_shows_how_to_start(tmp_path):
+    (tmp_path / "runs").mkdir()
+    options, value, notice = A.refresh_runs(0, str(tmp_path / "runs"), None, [])
+    assert options == dash.no_update and value == dash.no_update
+    assert "No training runs here yet" in text_of(notice) and "neurodash demo" in text_of(notice)
+    _, _, notice = A.refresh_runs(0, str(tmp_path / "nowhere"), None, [])
+    assert "does not exist yet" in text_of(notice)
+
+
+def test_refresh_runs_lists_broken_runs_and_selects_a_readable_one(make_run, runs_dir):
+    good = make_run("good")
+    newer_schema_run(runs_dir / "zz-newer")  # newest marker: would be picked if not broken
+    unreadable_marker_run(runs_dir / "zz-garbled")
+    options, value, notice = A.refresh_runs(0, str(runs_dir), None, [])
+    assert value == str(good.path)
+    disabled = {o["value"] for o in options if o["disabled"]}
+    assert disabled == {str(runs_dir / "zz-newer"), str(runs_dir / "zz-garbled")}
+    message = text_of(notice)
+    assert "2 run folders cannot be read" in message and "zz-garbled" in message and "schema" in message
+    # a second poll with the same folder changes nothing in the picker
+    again, same_value, _ = A.refresh_runs(1, str(runs_dir), value, options)
+    assert again == dash.no_update and same_value == dash.no_update
+
+
+def test_select_run_shares_the_choice():
+    assert A.select_run("/some/run") == "/some/run"
+
+
+@pytest.mark.parametrize(
+    "state,age,badge,enabled",
+    [
+        (T.RUNNING, 0, "running", {"app-pause", "app-stop", "app-speed-watch", "app-speed-full"}),
+        (T.PAUSED, 0, "paused", {"app-resume", "app-step", "app-stop", "app-speed-watch", "app-speed-full"}),
+        (T.RUNNING, 60, "not responding", set()),
+        (T.FINISHED, 60, "finished", set()),
+        (T.FAILED, 0, "failed", set()),
+    ],
+)
+def test_update_status(make_run, state, age, badge, enabled):
+    run = make_run()
+    run.add_steps(10)
+    run.heartbeat(state=state, age=age, speed=T.SPEED_WATCH)
+    out = A.update_status(0, str(run.path))
+    text, color, detail, progress = out[:4]
+    disabled = dict(zip(["app-pause", "app-resume", "app-step", "app-stop", "app-speed-watch", "app-speed-full"], out[4:10]))
+    assert text == badge and color == A._STATE_COLORS[badge]
+    assert {k for k, v in disabled.items() if not v} == enabled
+    assert "step 10 of 1,000" in detail and progress == 1.0
+    watch_outline, full_outline = out[10:]
+    if enabled:  # the current speed is the solid button
+        assert (watch_outline, full_outline) == (False, True)
+    if badge == "not responding":
+        assert "no heartbeat for" in detail
+
+
+def test_update_status_broken_and_no_run(tmp_path):
+    unreadable_marker_run(tmp_path / "bad")
+    out = A.update_status(0, str(tmp_path / "bad"))
+    assert out[0] == "broken" and "unreadable" in out[2] and all(out[4:10])
+    assert A.update_status(0, None)[0] == "no run"
+
+
+def call_with_trigger(func, prop_id: str, *args):
+    def run():
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": 1}]))
+        return func(*args)
+
+    return copy_context().run(run)
+
+
+@pytest.mark.parametrize(
+    "prop_id,expected",
+    [
+        ("app-pause.n_clicks", ("pause", None)),
+        ("app-resume.n_clicks", ("resume", None)),
+        ("app-step.n_clicks", ("step", None)),
+        ("app-stop-confirm.submit_n_clicks", ("stop", None)),
+        ("app-speed-watch.n_clicks", ("speed", "watch")),
+        ("app-speed-full.n_clicks", ("speed", "full")),
+    ],
+)
+def test_send_control_writes_the_command_to_the_store(make_run, prop_id, expected):
+    run = make_run()
+    feedback = call_with_trigger(A.send_control, prop_id, 1, None, None, None, None, None, str(run.path))
+    assert "Sent" in feedback
+    assert [(c["action"], c["value"]) for c in run.commands()] == [expected]
+
+
+def test_send_control_without_a_run_or_to_a_broken_one(tmp_path):
+    assert call_with_trigger(A.send_control, "app-pause.n_clicks", 1, None, None, None, None, None, None) is dash.no_update
+    msg = call_with_trigger(A.send_control, "app-pause.n_clicks", 1, None, None, None, None, None, str(tmp_path))
+    assert msg.startswith("Could not send pause")
+
+
+# --------------------------------------------------------------------------- live tab
+def test_live_callbacks_fetch_nothing_when_hidden(make_run):
+    run = make_run()
+    run.add_steps(5)
+    assert live.update_steps(1, "network", str(run.path), None) == (dash.no_update,) * 7
+    assert live.update_episodes(1, "network", str(run.path), None) == (dash.no_update,) * 3
+    assert live.update_frame(1, "network", str(run.path), None) == (dash.no_update,) * 3
+
+
+def test_update_steps_full_then_incremental(make_run):
+    run = make_run()
+    run.add_steps(40)
+    q_fig, q_ext, share_fig, share_ext, bars, cards, cursor = live.update_steps(1, "live", str(run.path), None)
+    assert q_ext is dash.no_update and share_ext is dash.no_update
+    assert not is_empty_figure(q_fig) and len(q_fig.data[0].x) == 40
+    assert cursor["drawn"] and cursor["seq"] == 39
+    assert "RIGHT" in text_of(cards) and "best move now" in text_of(cards)
+    assert not is_empty_figure(bars)
+
+    run.add_steps(3)
+    q_fig2, q_ext2, share_fig2, share_ext2, _, _, cursor2 = live.update_steps(2, "live", str(run.path), cursor)
+    assert q_fig2 is dash.no_update and share_fig2 is dash.no_update
+    update, indices, _ = q_ext2
+    assert all(xs == [41, 42, 43] for xs, i in zip(update["x"], indices) if i < 12)
+    assert share_ext2[0]["x"][0] == [41, 42, 43]
+    assert cursor2["seq"] == 42
+
+    # nothing new: nothing sent for the growing charts
+    out = live.update_steps(3, "live", str(run.path), cursor2)
+    assert out[0] is dash.no_update and out[1] is dash.no_update and out[3] is dash.no_update
+
+
+def test_update_steps_before_any_step_and_for_a_broken_run(make_run, tmp_path):
+    run = make_run()
+    q_fig, _, share_fig, _, bars, cards, cursor = live.update_steps(1, "live", str(run.path), None)
+    assert is_empty_figure(q_fig) and is_empty_figure(share_fig) and is_empty_figure(bars)
+    assert cursor["drawn"] is False  # the next poll draws the history instead of extending a placeholder
+    run.add_steps(2)
+    q_fig, q_ext, *_ = live.update_steps(2, "live", str(run.path), cursor)
+    assert not is_empty_figure(q_fig) and q_ext is dash.no_update
+
+    unreadable_marker_run(tmp_path / "bad")
+    q_fig, *_rest, cursor = live.update_steps(1, "live", str(tmp_path / "bad"), None)
+    assert is_empty_figure(q_fig) and "cannot be read" in q_fig.layout.annotations[0].text and cursor is None
+
+
+def test_update_episodes_full_then_incremental(make_run):
+    run = make_run()
+    fig, _, cursor = live.update_episodes(1, "live", str(run.path), None)
+    assert is_empty_figure(fig)
+    run.add_episodes(4)
+    fig, ext, cursor = live.update_episodes(2, "live", str(run.path), cursor)
+    assert not is_empty_figure(fig) and ext is dash.no_update and list(fig.data[0].x) == [1, 2, 3, 4]
+    run.add_episodes(1)
+    fig, ext, cursor = live.update_episodes(3, "live", str(run.path), cursor)
+    assert fig is dash.no_update and ext[0]["x"][0] == [5] and cursor["seq"] == 4
+
+
+def test_update_frame_sends_only_a_new_picture(make_run):
+    run = make_run()
+    box, caption, cursor = live.update_frame(1, "live", str(run.path), None)
+    assert "Waiting for the first picture" in text_of(box)
+    run.add_steps(3)
+    run.frame()
+    box, caption, cursor = live.update_frame(2, "live", str(run.path), cursor)
+    assert box.src.startswith("data:image/png;base64,") and caption == "step 3"
+    assert live.update_frame(3, "live", str(run.path), cursor) == (dash.no_update,) * 3
