@@ -41,6 +41,7 @@ from torch import nn
 
 from rl import telemetry as T
 from rl.callbacks import Callback, RunContext, StepInfo
+from rl.probe import activation_kind  # the probe's names for activations, so layers match
 
 #: Gauss-Legendre nodes for integrated gradients (Captum's default ``n_steps``).
 IG_STEPS = 50
@@ -57,11 +58,6 @@ DEFAULT_PUBLISH_S = 1.0
 CONTRIBUTION_METHOD = "gradient x activation"
 IG_METHOD = "gausslegendre"
 
-_ACTIVATIONS = {
-    nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.LeakyReLU: "leaky_relu",
-    nn.GELU: "gelu", nn.ELU: "elu", nn.SiLU: "silu", nn.Softplus: "softplus",
-    nn.ReLU6: "relu6", nn.Hardtanh: "hardtanh", nn.Mish: "mish",
-}
 
 
 class AttributionError(ValueError):
@@ -130,7 +126,7 @@ def trace_hidden_layers(network: nn.Module, x: torch.Tensor) -> tuple[torch.Tens
         if isinstance(module, nn.Linear):
             current = HiddenLayer(name=name, activation="", output=out)
         elif current is not None and isinstance(out, torch.Tensor) and out.shape == current.output.shape:
-            kind = next((label for cls, label in _ACTIVATIONS.items() if isinstance(module, cls)), None)
+            kind = activation_kind(module)
             if kind is not None and not current.activation:
                 current.activation = kind
                 layers.append(current)
