@@ -1,0 +1,64 @@
+"""Helpers for the real-browser tests (import them: ``from tests.e2e.helpers import ...``)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+#: The repository root (working directory of the processes the tests start).
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
+    """Call ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last value: {last!r})")
+
+
+def graph_traces(page, graph_id: str) -> list[dict] | None:
+    """``[{name, n, last_x}]`` for each trace drawn in the ``dcc.Graph`` with ``graph_id``,
+    read from the Plotly div's live ``data`` (what the user sees, extendData included);
+    None while the graph has not been drawn."""
+    return page.evaluate(
+        """(id) => {
+            const gd = document.querySelector(`#${CSS.escape(id)} .js-plotly-plot`);
+            if (!gd || !gd.data) return null;
+            return gd.data.map(t => ({name: t.name || null, n: (t.x || []).length,
+                                      last_x: t.x && t.x.length ? t.x[t.x.length - 1] : null}));
+        }""",
+        graph_id,
+    )
+
+
+def graph_points(page, graph_id: str, trace: int = 0) -> int:
+    """Number of points in one trace of a graph (0 if not drawn yet)."""
+    traces = graph_traces(page, graph_id)
+    return traces[trace]["n"] if traces and len(traces) > trace else 0
+
+
+def text_of(page, selector: str) -> str:
+    """The visible text of the first element matching ``selector`` ("" if none)."""
+    loc = page.locator(selector)
+    return loc.first.inner_text().strip() if loc.count() else ""
+
+
+def status(page) -> str:
+    """The worker status badge's text, lower case (e.g. "running", "paused")."""
+    return text_of(page, "#app-status").lower()

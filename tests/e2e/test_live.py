@@ -1,0 +1,146 @@
+"""The Live tab in a real Chromium, over real worker and server processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dashapp import read
+from dashapp.figures import live as F
+from rl import telemetry as T
+from tests.dashapp.runbuilder import RunBuilder, newer_schema_run
+from tests.e2e.helpers import REPO, free_port, graph_points, graph_traces, status, text_of, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+
+#: The thin "value" line of the first action on the Q-value chart.
+Q_LINE = F.q_trace_index(0, F.VALUE)
+#: Where a screenshot of the live page is kept for people to look at.
+SCREENSHOT = Path(os.environ.get("NEURODASH_SCREENSHOT_DIR", "/tmp")) / "neurodash-live.png"
+
+
+def q_points(page) -> int:
+    return graph_points(page, "live-q-graph", Q_LINE)
+
+
+def test_live_chart_grows_pauses_and_resumes(tmp_path, start_training, serve_dashboard, page, page_log,
+                                             wait_for_status):
+    runs = tmp_path / "runs"
+    # 20 step records a second: the chart keeps every one for the whole test (stride 1),
+    # so its point count grows exactly while training runs.
+    start_training(runs / "live-run", extra=["--step-records-per-s", "20"])
+    served = serve_dashboard(runs)
+    page.goto(served.url)
+
+    wait_for_status(page, "running", 20)
+    first = wait_until(lambda: q_points(page), 20, "the first Q-values on the chart")
+    wait_until(lambda: q_points(page) >= first + 10, 15, "the Q-value chart to grow")
+    # one line, band and average per action, named from RunMeta, plus a "now" marker each
+    names = [t["name"] for t in graph_traces(page, "live-q-graph")]
+    assert {"LEFT", "STAY", "RIGHT"} <= set(names) and len(names) == 3 * F.Q_TRACES_PER_ACTION + 3
+    cards = text_of(page, "#live-q-cards")
+    assert all(a in cards for a in ("LEFT", "STAY", "RIGHT")) and "confidence" in cards
+    assert page.locator("#live-frame-box img").count() == 1
+
+    page.click("#app-pause")
+    wait_for_status(page, "paused", 10)
+    assert page.locator("#app-resume").is_enabled() and page.locator("#app-step").is_enabled()
+    assert not page.locator("#app-pause").is_enabled()
+    time.sleep(2.5)  # the worker flushed what it had buffered when it paused; let the page draw it
+    paused_at = q_points(page)
+    time.sleep(3.0)
+    assert q_points(page) == paused_at, "the Q-value chart kept growing while paused"
+    assert status(page) == "paused"
+
+    page.click("#app-resume")
+    wait_for_status(page, "running", 10)
+    wait_until(lambda: q_points(page) > paused_at + 5, 15, "the chart to grow again after resume")
+
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert page_log.external(served.url) == []
+    assert page_log.errors == []
+
+
+def test_page_is_self_contained_and_reports_a_broken_run(tmp_path, serve_dashboard, page, page_log):
+    runs = tmp_path / "runs"
+    run = RunBuilder(runs / "finished-run")
+    run.add_steps(300)
+    run.add_episodes(12)
+    run.frame()
+    run.heartbeat(state=T.FINISHED, age=120)
+    run.close()
+    newer_schema_run(runs / "zz-from-the-future")
+    served = serve_dashboard(runs)
+    page.goto(served.url)
+
+    wait_until(lambda: q_points(page) == 300, 20, "the stored Q-values drawn")
+    wait_until(lambda: graph_points(page, "live-episodes-graph") == 12, 10, "the episodes drawn")
+    wait_until(lambda: status(page) == "finished", 10, "status 'finished'")
+    notice = text_of(page, "#app-notice")
+    assert "zz-from-the-future" in notice and "schema" in notice
+    assert "finished-run" in text_of(page, "#app-run-picker")
+    # every control is off for a finished run
+    for control in ("#app-pause", "#app-resume", "#app-step", "#app-stop"):
+        assert not page.locator(control).is_enabled()
+    time.sleep(1.5)  # a few polls
+    assert page_log.external(served.url) == [], "the page must work without internet"
+    assert page_log.errors == []
+    css = [u for u in page_log.requests if u.endswith(".css") or ".css?" in u]
+    assert any("/assets/bootstrap.min.css" in u for u in css)
+
+
+def test_empty_runs_folder_says_how_to_start(tmp_path, serve_dashboard, page):
+    served = serve_dashboard(tmp_path / "no-runs-yet")
+    page.goto(served.url)
+    wait_until(lambda: "No training runs here yet" in text_of(page, "#app-notice")
+               or "does not exist yet" in text_of(page, "#app-notice"), 15, "the how-to-start sentence")
+    assert status(page) == "no run"
+
+
+def test_demo_trains_serves_and_stops_the_worker_on_ctrl_c(tmp_path, page):
+    runs, port = tmp_path / "runs", free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dashapp.cli", "demo", "--runs", str(runs), "--port", str(port), "--no-browser",
+             "--steps", "100000", "--seed", "1"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        def serving():
+            if proc.poll() is not None:
+                raise AssertionError(f"demo exited early ({proc.returncode}): {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    return resp.status == 200
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                return False
+
+        wait_until(serving, 60, "the demo's dashboard")
+        page.goto(url)
+        wait_until(lambda: status(page) == "running", 30, "the demo's worker running")
+        wait_until(lambda: q_points(page) > 0, 20, "Q-values from the demo's worker")
+        (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+        assert run_dir.name.endswith("-breakout-dqn")
+        worker_pid = read.worker_status(run_dir).pid
+
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+        assert proc.wait(40) == 0
+        final = read.worker_status(run_dir)
+        assert final.state == T.STOPPED, (final, log.read_text()[-2000:])
+        assert "stopped from the dashboard" in final.message
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker_pid, 0)  # the worker process is gone too
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
