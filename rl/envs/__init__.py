@@ -1,0 +1,141 @@
+"""Environments the agents train on: our Breakout, and any Gymnasium environment with a
+discrete action space and a vector observation (CartPole-v1, Acrobot-v1, ...).
+
+Importing this package registers our Breakout as ``"neurodash/Breakout-v0"``.
+:func:`make_env` builds an environment and refuses, with a one-line :class:`EnvError`,
+one the DQN agent cannot drive; :func:`feature_names` and :func:`action_names` give the
+labels the dashboard puts on the network's input and output neurons.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from rl.envs.breakout import ACTION_NAMES, BreakoutEnv
+
+__all__ = ["BREAKOUT_ID", "BreakoutEnv", "EnvError", "action_names", "feature_names", "make_env"]
+
+BREAKOUT_ID = "neurodash/Breakout-v0"
+
+if BREAKOUT_ID not in gym.registry:
+    # No max_episode_steps here: the env truncates itself at ``max_steps`` (default 1000),
+    # so a BreakoutEnv built directly behaves exactly like one from gym.make.
+    gym.register(id=BREAKOUT_ID, entry_point="rl.envs.breakout:BreakoutEnv")
+
+
+class EnvError(ValueError):
+    """An environment id neurodash cannot build, or an environment it cannot train on."""
+
+
+#: Input labels for well-known Gymnasium environments, by ``env.spec.name``.
+KNOWN_FEATURES: dict[str, list[str]] = {
+    "CartPole": ["cart position", "cart velocity", "pole angle", "pole angular velocity"],
+    "Acrobot": [
+        "cos(angle 1)",
+        "sin(angle 1)",
+        "cos(angle 2)",
+        "sin(angle 2)",
+        "angular velocity 1",
+        "angular velocity 2",
+    ],
+    "MountainCar": ["car position", "car velocity"],
+    "LunarLander": [
+        "x",
+        "y",
+        "x velocity",
+        "y velocity",
+        "angle",
+        "angular velocity",
+        "left leg touching",
+        "right leg touching",
+    ],
+}
+
+#: Output labels for well-known Gymnasium environments, by ``env.spec.name``.
+KNOWN_ACTIONS: dict[str, list[str]] = {
+    "CartPole": ["push left", "push right"],
+    "Acrobot": ["torque -1", "torque 0", "torque +1"],
+    "MountainCar": ["push left", "no push", "push right"],
+    "LunarLander": ["do nothing", "fire left engine", "fire main engine", "fire right engine"],
+}
+
+
+def make_env(env_id: str, seed: int | None = None, render_mode: str | None = None) -> gym.Env:
+    """Build ``env_id`` and check that a DQN can train on it.
+
+    With a ``seed``, the environment is reset once with it (and its action space seeded),
+    so later plain ``env.reset()`` calls continue a reproducible stream.
+
+    Raises :class:`EnvError` for an id Gymnasium does not know (or cannot build, e.g. a
+    missing optional dependency), and for an environment whose actions are not a
+    ``Discrete`` set or whose observation is not a flat vector.
+    """
+    if not isinstance(env_id, str) or not env_id.strip():
+        raise EnvError(f"environment id must be a non-empty string, got {env_id!r}")
+    try:
+        env = gym.make(env_id, render_mode=render_mode)
+    except gym.error.Error as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EnvError(f"cannot make environment {env_id!r}: {first_line}") from None
+    except TypeError as exc:  # e.g. an env whose constructor takes no render_mode
+        raise EnvError(f"cannot make environment {env_id!r}: {exc}") from None
+
+    problem = _unsupported(env)
+    if problem:
+        env.close()
+        raise EnvError(f"environment {env_id!r} {problem}")
+    if seed is not None:
+        env.reset(seed=int(seed))
+        env.action_space.seed(int(seed))
+        env.observation_space.seed(int(seed))
+    return env
+
+
+def _unsupported(env: gym.Env) -> str | None:
+    """Why the DQN agent cannot drive ``env``, or None if it can."""
+    act, obs = env.action_space, env.observation_space
+    if not isinstance(act, spaces.Discrete):
+        kind = "continuous" if isinstance(act, spaces.Box) else type(act).__name__
+        return (
+            f"has a {kind} action space ({act}); neurodash's DQN needs a discrete one "
+            "(gymnasium.spaces.Discrete), e.g. CartPole-v1 or neurodash/Breakout-v0"
+        )
+    if not isinstance(obs, spaces.Box) or len(obs.shape) != 1:
+        return (
+            f"has a {type(obs).__name__} observation of shape {getattr(obs, 'shape', None)}; "
+            "neurodash needs a flat vector of numbers (a 1-D gymnasium.spaces.Box)"
+        )
+    if not np.issubdtype(obs.dtype, np.number):
+        return f"has a non-numeric observation dtype {obs.dtype}"
+    return None
+
+
+def _spec_name(env: gym.Env) -> str | None:
+    spec = getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
+    return getattr(spec, "name", None)
+
+
+def feature_names(env: gym.Env) -> list[str]:
+    """A readable name for each number in ``env``'s observation vector."""
+    n = int(np.prod(env.observation_space.shape)) if env.observation_space.shape else 0
+    base = env.unwrapped
+    if isinstance(base, BreakoutEnv):
+        return list(base.feature_names)
+    known = KNOWN_FEATURES.get(_spec_name(env) or "")
+    if known is not None and len(known) == n:
+        return list(known)
+    return [f"x{i}" for i in range(n)]
+
+
+def action_names(env: gym.Env) -> list[str]:
+    """A readable name for each of ``env``'s discrete actions."""
+    space = env.action_space
+    n = int(space.n) if isinstance(space, spaces.Discrete) else 0
+    if isinstance(env.unwrapped, BreakoutEnv):
+        return list(ACTION_NAMES)
+    known = KNOWN_ACTIONS.get(_spec_name(env) or "")
+    if known is not None and len(known) == n:
+        return list(known)
+    return [f"action {i}" for i in range(n)]
