@@ -277,7 +277,9 @@ def create_run_dir(path: str | os.PathLike, meta: T.RunMeta) -> DiskStore:
         marker = path / RUN_MARKER
         marker.write_text(json.dumps(meta.to_dict(), indent=2))
     except OSError as exc:
-        raise RunDirError(f"cannot write to run folder {path}: {exc.strerror or exc}") from None
+        raise RunDirError(
+            f"cannot write to run folder {path}: {exc.strerror or exc}; choose another --run-dir"
+        ) from None
     store = DiskStore(path / STORE_DIR)
     store.write_meta(meta)
     return store
