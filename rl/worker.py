@@ -260,8 +260,8 @@ class TelemetryPublisher(Callback):
     Costs follow the wall clock, not the training speed: at most
     ``step_records_per_s`` step records per second, one store write per series every
     ``publish_interval`` seconds, ``frame_fps`` frames per second. :meth:`flush` writes
-    everything now (the worker calls it before it waits, so a paused dashboard shows the
-    step it is paused on).
+    everything now, including the latest step even if sampling skipped it (the worker
+    calls it before it waits, so a paused dashboard shows the step it is paused on).
     """
 
     def __init__(self, config: WorkerConfig, render: Callable[[], Any] | None = None,
@@ -271,6 +271,7 @@ class TelemetryPublisher(Callback):
         self._frame_period = 1.0 / config.frame_fps if config.frame_fps > 0 else 0.0
         self._steps: list[dict] = []
         self._episodes: list[dict] = []
+        self._skipped: StepInfo | None = None  # the latest step, if sampling left it out
         self._next_record = self._next_flush = self._next_frame = 0.0
         #: frames that could not be rendered (published frames stop after the first error)
         self.frame_error: str | None = None
@@ -282,16 +283,11 @@ class TelemetryPublisher(Callback):
 
     def on_step(self, ctx, step):
         now = self.clock()
-        if now >= self._next_record and step.q is not None:
-            self._steps.append(
-                T.StepRecord(
-                    step=step.step, q=[_short(q) for q in step.q], action=int(step.action),
-                    explored=bool(step.explored), reward=_short(step.reward), episode=step.episode,
-                    value=None if step.value is None else _short(step.value),
-                    advantages=None if step.advantages is None else [_short(a) for a in step.advantages],
-                ).to_dict()
-            )
+        if now >= self._next_record:
+            self._record(step)
             self._next_record = now + self._record_period
+        else:
+            self._skipped = step
         if self._frame_period and now >= self._next_frame:
             self._publish_frame(ctx)
             self._next_frame = now + self._frame_period
@@ -310,13 +306,28 @@ class TelemetryPublisher(Callback):
         )
 
     def flush(self, ctx: RunContext) -> None:
-        """Write every buffered record and the current frame now."""
+        """Write every buffered record, the latest step and the current frame now."""
+        if self._skipped is not None:
+            self._record(self._skipped)
         self._write(ctx)
         if self._frame_period:
             self._publish_frame(ctx)
 
     def on_training_end(self, ctx):
         self.flush(ctx)
+
+    def _record(self, step: StepInfo) -> None:
+        self._skipped = None
+        if step.q is None:  # an agent without Q-values (e.g. a policy-gradient actor)
+            return
+        self._steps.append(
+            T.StepRecord(
+                step=step.step, q=[_short(q) for q in step.q], action=int(step.action),
+                explored=bool(step.explored), reward=_short(step.reward), episode=step.episode,
+                value=None if step.value is None else _short(step.value),
+                advantages=None if step.advantages is None else [_short(a) for a in step.advantages],
+            ).to_dict()
+        )
 
     def _write(self, ctx: RunContext) -> None:
         if self._steps:

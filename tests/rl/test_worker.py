@@ -28,7 +28,7 @@ import pytest
 
 from rl import telemetry as T
 from rl.callbacks import Callback, CallbackList, RunContext
-from rl.store import RUN_MARKER, DiskStore, MemoryStore, create_run_dir, open_run
+from rl.store import RUN_MARKER, MemoryStore, create_run_dir, open_run
 from rl.worker import (
     CheckpointSaver,
     TelemetryPublisher,
@@ -235,8 +235,9 @@ def test_step_records_are_sampled_by_wall_clock_not_by_training_speed():
     config = WorkerConfig(steps=2000, step_records_per_s=100, frame_fps=0)
     _, _, store, *_ = fake_run(config)
     steps = store.read(T.STEPS)
-    assert 190 <= len(steps) <= 201
-    gaps = np.diff([r["step"] for r in steps])
+    assert 190 <= len(steps) <= 202
+    assert steps[-1]["step"] == 2000  # the last step is always published at the end
+    gaps = np.diff([r["step"] for r in steps[:-1]])
     assert gaps.min() >= 9 and gaps.max() <= 11
     # ... and at watch-like speed (50 ms per step) every step fits under the cap.
     _, _, store, *_ = fake_run(dataclasses.replace(config, steps=40), clock=Clock(dt=0.05))
@@ -348,7 +349,8 @@ def test_pause_holds_the_step_count_while_the_heartbeat_goes_on_and_step_advance
     assert [r["step"] for r in store.read(T.STEPS)] == list(range(1, 3001))
 
 
-def test_flush_before_waiting_publishes_the_paused_step():
+@pytest.mark.parametrize("records_per_s", [0, 1])  # every step / sampled (the paused step not among them)
+def test_flush_before_waiting_publishes_the_paused_step(records_per_s):
     clock = Clock()
     store = RecordingStore()
     seen_while_paused = []
@@ -359,12 +361,14 @@ def test_flush_before_waiting_publishes_the_paused_step():
         if len(seen_while_paused) == 5:
             store.send_command(T.CMD_STOP)
 
-    config = _control_config(publish_interval=10.0, step_records_per_s=0, frame_fps=1)
+    config = _control_config(publish_interval=10.0, step_records_per_s=records_per_s, frame_fps=1)
     stopped, ctx, *_ = fake_run(config, clock=clock, sleep=sleep, store=store,
                                 extra=[AtStep(10, lambda c: c.store.send_command(T.CMD_PAUSE))])
-    assert stopped is True
-    # while paused, the store already held every step up to the one paused on
-    assert seen_while_paused[0] + 1 == ctx.step == store.read(T.STEPS)[-1]["step"]
+    assert stopped is True and ctx.step > 50
+    # while paused, the store already held the step paused on, and its frame
+    last = store.read(T.STEPS)[-1]
+    assert last["step"] == ctx.step and seen_while_paused[0] == last["seq"]
+    assert len(store.read(T.STEPS)) == (ctx.step if records_per_s == 0 else 2)
     assert store.get(T.FRAME)["step"] == ctx.step
 
 
@@ -672,7 +676,7 @@ def test_cli_worker_obeys_pause_step_resume_speed_and_stop(tmp_path):
                                 "resume", proc)
             assert resumed["state"] == T.RUNNING
             store.send_command(T.CMD_SPEED, T.SPEED_FULL)
-            fast = _wait_for(lambda: _beat(store) if _beat(store)["sps"] > 200 else None, 15, "full speed", proc)
+            fast = _wait_for(lambda: _beat(store) if _beat(store)["sps"] > 120 else None, 15, "full speed", proc)
             assert fast["speed"] == T.SPEED_FULL
 
             store.send_command(T.CMD_STOP)
