@@ -671,8 +671,11 @@ def train(
             created=time.time(), seed=worker_config.seed, network=network_name,
         )
         owns_store = store is None
-        if store is None:
-            store = create_run_dir(run_dir, meta) if run_dir is not None else MemoryStore()
+        if store is None and run_dir is not None:
+            _refuse_live_run(Path(run_dir))
+            store = create_run_dir(run_dir, meta)
+        elif store is None:
+            store = MemoryStore()
         else:
             store.write_meta(meta)
         try:
@@ -716,6 +719,33 @@ def _train_in(env, learner, store, meta, worker_config, networks, network_name, 
     return TrainSummary(state=state, steps=ctx.step, episodes=ctx.episode, seconds=seconds,
                         sps=ctx.step / seconds if seconds > 0 else 0.0,
                         run_dir=Path(run_dir) if run_dir is not None else None, checkpoints=saved)
+
+
+#: A heartbeat younger than this (seconds) from a running or paused worker means the
+#: worker is alive (it beats every ``heartbeat_interval``, 0.5 s by default).
+LIVE_HEARTBEAT_S = 5.0
+
+
+def _refuse_live_run(run_dir: Path) -> None:
+    """Two workers must not write one run: refuse a run folder whose worker is alive."""
+    from rl.store import RunDirError, is_run_dir, open_run
+
+    if not is_run_dir(run_dir):
+        return
+    try:
+        with open_run(run_dir) as store:
+            beat = store.get(T.HEARTBEAT)
+    except (RunDirError, T.SchemaError):
+        return  # create_run_dir says what is wrong with it
+
+    if not isinstance(beat, dict) or beat.get("state") not in (T.RUNNING, T.PAUSED):
+        return
+    age = time.time() - float(beat.get("time") or 0.0)
+    if age < LIVE_HEARTBEAT_S:
+        raise RunDirError(
+            f"{run_dir} is being trained right now by another worker (pid {beat.get('pid')}, "
+            f"{beat.get('state')}); stop it first or choose another --run-dir"
+        )
 
 
 def _final_heartbeat(store: Store, ctx: RunContext, config: WorkerConfig, state: str, message: str,

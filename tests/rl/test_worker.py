@@ -716,9 +716,13 @@ def test_cli_worker_terminated_reports_stopped(tmp_path):
             proc.communicate()
 
 
+def _meta_for_tests():
+    return T.RunMeta(run_id="x", env_id=BREAKOUT, agent="dqn", action_names=[], feature_names=[], layers=[],
+                     config={}, created=0.0)
+
+
 def _newer_run(path):
-    create_run_dir(path, T.RunMeta(run_id="x", env_id=BREAKOUT, agent="dqn", action_names=[], feature_names=[],
-                                   layers=[], config={}, created=0.0)).close()
+    create_run_dir(path, _meta_for_tests()).close()
     marker = path / RUN_MARKER
     marker.write_text(json.dumps(dict(json.loads(marker.read_text()), v=T.SCHEMA_VERSION + 1)))
     return path
@@ -733,6 +737,7 @@ def _newer_run(path):
         ("run-dir-holds-other-files", "not a neurodash run; choose an empty or new folder"),
         ("run-dir-unwritable", "cannot write to run folder"),  # ...: Not a directory; choose another --run-dir
         ("run-dir-newer-schema", "written by a newer neurodash"),
+        ("run-dir-in-use", "being trained right now by another worker (pid 4242, paused); stop it first"),
         ("bad-setting", "--learning-rate must be > 0; see `neurodash train --help`"),
         ("zero-steps", "--steps must be >= 1"),
     ],
@@ -756,6 +761,9 @@ def test_bad_input_gets_one_line_and_a_non_zero_exit(tmp_path, capsys, case, exp
         run_dir = tmp_path / "file" / "run"
     elif case == "run-dir-newer-schema":
         _newer_run(run_dir)
+    elif case == "run-dir-in-use":
+        with create_run_dir(run_dir, _meta_for_tests()) as store:
+            store.put(T.HEARTBEAT, T.Heartbeat(time=time.time(), step=9, state=T.PAUSED, pid=4242).to_dict())
     elif case == "bad-setting":
         args += ["--learning-rate", "-1"]
     elif case == "zero-steps":
@@ -768,6 +776,15 @@ def test_bad_input_gets_one_line_and_a_non_zero_exit(tmp_path, capsys, case, exp
     assert len(lines) == 1 and lines[0].startswith("neurodash train: ") and expected in lines[0], err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing created or changed
+
+
+def test_a_run_folder_whose_worker_has_gone_quiet_can_be_reused(tmp_path):
+    with create_run_dir(tmp_path / "r", _meta_for_tests()) as store:
+        # "running", but silent for a minute: that worker died without a word
+        store.put(T.HEARTBEAT, T.Heartbeat(time=time.time() - 60, step=9, state=T.RUNNING, pid=4242).to_dict())
+    summary = train(BREAKOUT, "dqn", 20, run_dir=tmp_path / "r", seed=0, overrides={**SMALL, "frame_fps": 0})
+    assert summary.state == T.FINISHED
+    assert _read_run(tmp_path / "r")["heartbeat"]["state"] == T.FINISHED
 
 
 def test_bad_input_through_the_console_script(tmp_path):
