@@ -57,6 +57,7 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".zip", ".safetensors", ".cleanrl
 _OUR_FORMAT = "neurodash-checkpoint"
 _ENV_KEYS = ("env_id", "env", "env_name", "environment")
 _STEP_KEYS = ("step", "global_step", "num_timesteps", "timesteps", "total_timesteps")
+_UNRECOGNISED = "not a PyTorch checkpoint, Stable-Baselines3 .zip or .safetensors file (unrecognised content)"
 _FORMAT_LABELS = {
     "neurodash": "neurodash run checkpoint",
     "state_dict": "plain state dict",
@@ -133,6 +134,8 @@ def load_checkpoint(
         return _load_zip(p, default_activation, max_bytes)
     if _looks_like_safetensors(head, size) or p.suffix == ".safetensors":
         return _load_safetensors(p, default_activation)
+    if head[:1] != b"\x80":  # every pickle-based torch.save file starts with the PROTO opcode
+        raise CheckpointError(p, _UNRECOGNISED)
     obj = _torch_load(p, p, max_bytes)
     return _interpret(p, obj, default_activation, fmt_hint=None)
 
@@ -414,6 +417,10 @@ def _torch_load(p: Path, source: Any, max_bytes: int, where: str = "") -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4" chatter
+            if isinstance(source, Path):
+                # an open file, not the path: torch.load must not pick a reader from the suffix
+                with open(source, "rb") as fh:
+                    return torch.load(fh, map_location="cpu", weights_only=True)
             return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # every failure becomes one clear line
         raise CheckpointError(p, inside + _explain_load_error(exc, p if not where else None)) from None
@@ -445,13 +452,13 @@ def _explain_load_error(exc: BaseException, path: Path | None) -> str:
                 "is a plain Python pickle, not a PyTorch checkpoint; refused without unpickling "
                 "(it could hold objects or code), nothing was executed"
             )
-        return "not a PyTorch checkpoint, Stable-Baselines3 .zip or .safetensors file (unrecognised content)"
+        return _UNRECOGNISED
     if isinstance(exc, (EOFError, struct.error)) or "Ran out of input" in msg or "unexpected EOF" in msg.lower():
         return "file is truncated (the data ends too early)"
     if "PytorchStreamReader" in msg or "zip archive" in msg:
         return f"file is truncated or corrupt ({_first_line(exc).split('. ')[0]})"
     if "Invalid magic number" in msg or "invalid load key" in msg:
-        return "not a PyTorch checkpoint, Stable-Baselines3 .zip or .safetensors file (unrecognised content)"
+        return _UNRECOGNISED
     return f"could not be read as a checkpoint ({type(exc).__name__}: {_first_line(exc)})"
 
 

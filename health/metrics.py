@@ -23,6 +23,7 @@ import contextlib
 import io
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +130,8 @@ def weightwatcher_metrics(network: Network) -> list[LayerMetrics]:
     if finite_idx:
         module = to_torch_module([network.layers[i] for i in finite_idx])
         sink = io.StringIO()  # weightwatcher prints progress notes ("SMALL N PL FIT")
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # weightwatcher's pandas deprecation notices
             watcher = ww.WeightWatcher(model=module, log_level=logging.ERROR)
             described = watcher.describe(min_evals=1)
             details = watcher.analyze()

@@ -44,6 +44,9 @@ How to read this report
                  eigenvalues. Trained layers have heavy tails and alpha near {TH.ALPHA_OPTIMAL:g};
                  {TH.ALPHA_RECOMMENDED_LOW:g}-{TH.ALPHA_RECOMMENDED_HIGH:g} is good, {TH.ALPHA_RECOMMENDED_HIGH:g}-{TH.ALPHA_UNDERTRAINED_HIGH:g} under-trained, above {TH.ALPHA_UNDERTRAINED_HIGH:g} random-like,
                  below {TH.ALPHA_RECOMMENDED_LOW:g} over-fit (time to stop training). No test data is needed.
+                 In small layers (a few dozen units) the fit is noisy -- even untrained
+                 weights can score 3-5 -- so trust trends across checkpoints of one run
+                 more than a single number.
   not analysed   layers too small for a power-law fit (e.g. a 3-action output head) or
                  whose fit failed; they get no alpha rather than a made-up one. A layer
                  with fewer than {TH.MIN_EVALS_CONFIDENT} eigenvalues is marked "weak": its alpha is a rough guess.
