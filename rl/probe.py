@@ -56,10 +56,15 @@ class ProbeConfig:
 
     enabled: bool = True
     """attach the probe at all (False: no hooks are installed, so it costs nothing)"""
-    activation_every: int = 10
-    """sample the activations of every this many acting forward passes"""
-    gradient_every: int = 10
-    """sample the gradients of every this many optimisation steps"""
+    activation_every: int = 1
+    """sample the activations of every this many acting forward passes (see activation_max_per_s)"""
+    activation_max_per_s: float | None = 50.0
+    """but at most this many activation samples per second of wall-clock time (None: no limit),
+    so the cost stays the same however fast training runs"""
+    gradient_every: int = 1
+    """sample the gradients of every this many optimisation steps (see gradient_max_per_s)"""
+    gradient_max_per_s: float | None = 10.0
+    """but at most this many gradient samples per second of wall-clock time (None: no limit)"""
     weight_every: int = 100
     """sample the weights (statistics, histogram, update velocity) every this many environment steps"""
     history: int = 500
@@ -91,6 +96,10 @@ class ProbeConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ProbeConfig: {name} must be a whole number >= 1, got {value!r}")
+        for name in ("activation_max_per_s", "gradient_max_per_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"ProbeConfig: {name} must be > 0 or None, got {value!r}")
         if not (self.publish_every_s >= 0):
             raise ValueError(f"ProbeConfig: publish_every_s must be >= 0, got {self.publish_every_s!r}")
         if self.q_bound is not None and not self.q_bound > 0:
@@ -192,25 +201,30 @@ def _finite_or_none(x: float) -> float | None:
     return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _histogram(values: torch.Tensor, bins: int) -> tuple[list[int], float | None, float | None, int]:
-    """Counts over ``bins`` equal bins from min to max of the finite values."""
-    finite = values[torch.isfinite(values)]
-    nonfinite = int(values.numel() - finite.numel())
-    if finite.numel() == 0:
-        return [0] * bins, None, None, nonfinite
-    lo, hi = float(finite.min()), float(finite.max())
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    counts = torch.histc(finite.float(), bins=bins, min=lo, max=hi)
-    return [int(c) for c in counts.tolist()], lo, hi, nonfinite
-
-
 # --------------------------------------------------------------------------- the probe
-class Probe:
-    """Captures activations, gradients and weights of one network; see the module doc."""
+def _batched_histograms(rows: torch.Tensor, bins: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row of ``rows`` (k, n): counts over ``bins`` equal bins from the row's min to
+    its max -- all rows at once. Returns (counts (k, bins), lo (k,), hi (k,))."""
+    lo, hi = rows.amin(dim=1), rows.amax(dim=1)
+    span = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+    idx = ((rows - lo[:, None]) / span[:, None] * bins).floor().clamp_(0, bins - 1)
+    idx = torch.nan_to_num(idx, nan=0.0).long()
+    counts = torch.zeros(rows.shape[0], bins).scatter_add_(1, idx, torch.ones_like(rows))
+    return counts, lo, lo + span
 
-    #: most gradient / weight samples held between two publishes (more are dropped)
-    MAX_PENDING = 256
+
+class Probe:
+    """Captures activations, gradients and weights of one network; see the module doc.
+
+    Drive it with :meth:`sample_weights` (every ``weight_every`` steps) and
+    :meth:`publish` (now and then), setting :attr:`step` to the current environment step
+    so records carry it; :class:`ProbeCallback` does all that for the worker.
+    """
+
+    #: memory the copies of pending gradient and weight samples may take (each)
+    PENDING_BYTES = 32 * 2**20
+    #: at most this many gradient / weight samples wait for a publish
+    MAX_PENDING = 64
     #: recent gradient norms / weight velocities / Q magnitudes kept for the rules
     RULE_MEMORY = 64
 
@@ -218,11 +232,18 @@ class Probe:
         self.config = config or ProbeConfig()
         self.network: nn.Module | None = None
         self.layers: list[WatchedLayer] = []
-        self._handles: list[Any] = []
+        self._handles: list[Any] = []  # the one permanent hook
+        self._capture_handles: list[Any] = []  # hooks of the pass being sampled
+        self._grad_handles: list[Any] = []  # hooks of the backward being sampled
+        self._act_hooks: list[tuple[nn.Module, Any]] = []
+        self._grad_hooks: list[tuple[nn.Parameter, Any]] = []
         self.step = 0  # the environment step, set by whoever drives the probe
-        # --- activations (ring buffers, filled by the forward hooks)
+        # --- activations: one ring buffer per hidden layer, filled by the forward hooks
         self._acting_calls = 0
-        self._capturing = False
+        rate = self.config.activation_max_per_s
+        self._activation_gap, self._next_activation_at = (1.0 / rate if rate else 0.0), 0.0
+        rate = self.config.gradient_max_per_s
+        self._gradient_gap, self._next_gradient_at = (1.0 / rate if rate else 0.0), 0.0
         self._slot = 0
         self.samples = 0  # acting samples taken so far
         self._published_samples = 0
@@ -230,18 +251,21 @@ class Probe:
         self._q_ring: torch.Tensor | None = None
         self._input: torch.Tensor | None = None
         self._sample_steps = np.zeros(self.config.history, dtype=np.int64)
-        # --- gradients
+        # --- gradients: sampled backward passes copy p.grad into rows of one buffer
         self.updates = 0  # forward passes with gradients (= optimisation steps for DQN)
         self._grad_armed = False
-        self._params: list[tuple[int, nn.Parameter]] = []  # (layer index, parameter)
-        self._grad_rows: torch.Tensor | None = None
+        self._grad_params: list[tuple[int, nn.Parameter, int, int]] = []  # (layer, param, start, end)
+        self._grad_buf: torch.Tensor | None = None
         self._grad_seen: list[list[bool]] = []
         self._grad_meta: list[tuple[int, int]] = []  # (step, update) per pending row
         self.dropped_gradient_samples = 0
-        # --- weights
-        self._prev_weights: list[torch.Tensor | None] = []
-        self._weight_pending: list[tuple[int, int, torch.Tensor, torch.Tensor]] = []
+        # --- weights: each sample copies every layer's weight into a row of one buffer
+        self._weight_slices: list[tuple[int, int]] = []
+        self._weight_buf: torch.Tensor | None = None
+        self._weight_meta: list[tuple[int, int]] = []  # (step, updates since previous)
+        self._weight_prev: torch.Tensor | None = None
         self._updates_at_weights = 0
+        self.dropped_weight_samples = 0
         # --- rules
         self.tracker = R.AlertTracker()
         self._grad_history: dict[str, deque] = {}
@@ -257,7 +281,14 @@ class Probe:
         return bool(self._handles)
 
     def attach(self, network: nn.Module) -> "Probe":
-        """Install the hooks on ``network``. Raises :class:`ProbeError` when it has no layers."""
+        """Install the hooks on ``network``. Raises :class:`ProbeError` when it has no layers.
+
+        Only one hook stays installed: a forward pre-hook on ``network`` that counts
+        passes. When a pass is due for sampling it installs the capturing hooks for that
+        one pass (activation modules and the network's output; or, for a training pass,
+        the parameters' post-accumulate-grad hooks for its backward) and they are removed
+        again right after -- passes that are not sampled run through one cheap hook only.
+        """
         if self.attached:
             self.detach()
         layers = discover_layers(network)
@@ -265,63 +296,101 @@ class Probe:
             raise ProbeError(f"{type(network).__name__} has no Linear or Conv layers to watch")
         self.network, self.layers = network, layers
         self._rings = [None] * len(layers)
-        self._prev_weights = [None] * len(layers)
         self._grad_history = {w.name: deque(maxlen=self.RULE_MEMORY) for w in layers}
         self._velocity_history = {w.name: deque(maxlen=self.RULE_MEMORY) for w in layers}
-        h = self._handles
-        h.append(network.register_forward_pre_hook(self._on_forward_pre))
-        h.append(network.register_forward_hook(self._on_forward))
-        for i, layer in enumerate(layers):
-            target = layer.act_module if layer.hidden else None
-            if target is not None:
-                h.append(target.register_forward_hook(self._make_activation_hook(i)))
-        self._params = []
+        self._act_hooks = [(layer.act_module, self._make_activation_hook(i))
+                           for i, layer in enumerate(layers) if layer.hidden and layer.act_module is not None]
+        self._grad_params, offset = [], 0
         for i, layer in enumerate(layers):
             for p in layer.module.parameters(recurse=False):
                 if p.requires_grad:
-                    h.append(p.register_post_accumulate_grad_hook(self._make_grad_hook(len(self._params))))
-                    self._params.append((i, p))
-        self._grad_rows = torch.zeros(self.MAX_PENDING, max(len(self._params), 1), 4)
+                    self._grad_params.append((i, p, offset, offset + p.numel()))
+                    offset += p.numel()
+        self._grad_hooks = [(p, self._make_grad_hook(j, start))
+                            for j, (_, p, start, _end) in enumerate(self._grad_params)]
+        self._grad_buf = torch.zeros(self._slots(offset), max(offset, 1))
+        self._weight_slices, offset = [], 0
+        for layer in layers:
+            n = layer.module.weight.numel()
+            self._weight_slices.append((offset, offset + n))
+            offset += n
+        self._weight_buf = torch.zeros(self._slots(offset), offset)
+        self._handles.append(network.register_forward_pre_hook(self._on_forward_pre))
         return self
+
+    def _slots(self, numbers: int) -> int:
+        return int(max(1, min(self.MAX_PENDING, self.PENDING_BYTES // max(4 * numbers, 1))))
 
     def detach(self) -> None:
         """Remove every hook; the network runs exactly as without the probe."""
+        self._disarm_capture()
+        self._disarm_gradients()
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        self._capturing = self._grad_armed = False
+
+    def _disarm_capture(self) -> None:
+        for handle in self._capture_handles:
+            handle.remove()
+        self._capture_handles = []
+
+    def _disarm_gradients(self) -> None:
+        self._grad_armed = False
+        for handle in self._grad_handles:
+            handle.remove()
+        self._grad_handles = []
+
+    @property
+    def pending_full(self) -> bool:
+        """True when a buffer is full: publish now, or further samples are lost."""
+        return (len(self._grad_meta) >= (0 if self._grad_buf is None else self._grad_buf.shape[0])
+                or len(self._weight_meta) >= (0 if self._weight_buf is None else self._weight_buf.shape[0])
+                or self.samples - self._published_samples >= self.config.history)
 
     # ---- hooks (the hot path: count, and on sampled passes copy)
     def _on_forward_pre(self, module, args) -> None:
-        if torch.is_grad_enabled():
-            self._close_gradient_sample()
+        if self._capture_handles:  # a sampled pass that never finished (it raised)
+            self._disarm_capture()
+        if torch.is_grad_enabled():  # a training forward pass: maybe sample its backward
+            if self._grad_handles:
+                self._disarm_gradients()
             self.updates += 1
-            if self.updates % self.config.gradient_every == 0 and len(self._grad_meta) < self.MAX_PENDING:
-                self._grad_armed = True
-                self._grad_seen.append([False] * len(self._params))
-                self._grad_meta.append((self.step, self.updates))
-            elif self.updates % self.config.gradient_every == 0:
-                self.dropped_gradient_samples += 1
-            self._capturing = False
+            if self.updates % self.config.gradient_every == 0 and self._due("_next_gradient_at", self._gradient_gap):
+                if len(self._grad_meta) < self._grad_buf.shape[0]:
+                    self._grad_meta.append((self.step, self.updates))
+                    self._grad_seen.append([False] * len(self._grad_params))
+                    self._grad_armed = True
+                    self._grad_handles = [p.register_post_accumulate_grad_hook(fn) for p, fn in self._grad_hooks]
+                else:
+                    self.dropped_gradient_samples += 1
             return
-        x = _first_tensor(args)
-        if x is None or (x.dim() > 1 and x.shape[0] > self.config.acting_batch_max):
-            self._capturing = False
-            return
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor) or (x.dim() > 1 and x.shape[0] > self.config.acting_batch_max):
+            return  # e.g. Double DQN's argmax over a replay batch: not an acting pass
         self._acting_calls += 1
-        if self._acting_calls % self.config.activation_every:
-            self._capturing = False
+        if self._acting_calls % self.config.activation_every or not self._due("_next_activation_at",
+                                                                              self._activation_gap):
             return
-        self._capturing = True
         row = x.detach().reshape(-1) if x.dim() <= 1 else x.detach()[0].reshape(-1)
         if self._input is None or self._input.shape != row.shape:
-            self._input = torch.empty_like(row, dtype=torch.float32)
+            self._input = torch.zeros(row.shape)
         self._input.copy_(row)
+        # capture this one pass: hooks on the activation modules and on the output
+        self._capture_handles = [m.register_forward_hook(fn) for m, fn in self._act_hooks]
+        self._capture_handles.append(module.register_forward_hook(self._on_forward))
+
+    def _due(self, attr: str, gap: float) -> bool:
+        """Wall-clock rate limit: True (and the next slot booked) once ``gap`` s have passed."""
+        if gap <= 0:
+            return True
+        now = time.monotonic()
+        if now < getattr(self, attr):
+            return False
+        setattr(self, attr, now + gap)
+        return True
 
     def _make_activation_hook(self, index: int):
         def hook(module, args, output) -> None:
-            if not self._capturing:
-                return
             out = _first_tensor(output)
             if out is None:
                 return
@@ -333,8 +402,6 @@ class Probe:
         return hook
 
     def _on_forward(self, module, args, output) -> None:
-        if not self._capturing:
-            return
         out = _first_tensor(output)
         if out is not None:
             row = _as_rows(out)[0]
@@ -344,52 +411,31 @@ class Probe:
         self._sample_steps[self._slot] = self.step
         self._slot = (self._slot + 1) % self.config.history
         self.samples += 1
-        self._capturing = False
+        self._disarm_capture()
 
-    def _make_grad_hook(self, pindex: int):
+    def _make_grad_hook(self, pindex: int, start: int):
         def hook(param: torch.Tensor) -> None:
             if not self._grad_armed or param.grad is None:
                 return
-            g = param.grad.detach()
-            a = g.abs()
             row = len(self._grad_meta) - 1
-            self._grad_rows[row, pindex] = torch.stack([a.sum(), a.max(), g.sum(), (g * g).sum()]).float()
+            self._grad_buf[row, start:start + param.numel()].copy_(param.grad.detach().reshape(-1))
             self._grad_seen[row][pindex] = True
         return hook
 
-    def _close_gradient_sample(self) -> None:
-        self._grad_armed = False
-
     # ---- weights (sampled: every weight_every steps)
     def sample_weights(self) -> None:
-        """Snapshot every layer's weight statistics, histogram and update velocity."""
-        if not self.layers:
+        """Copy every layer's weights into the pending buffer (statistics come at publish)."""
+        if self._weight_buf is None:
             return
-        if len(self._weight_pending) >= self.MAX_PENDING:
+        row = len(self._weight_meta)
+        if row >= self._weight_buf.shape[0]:
+            self.dropped_weight_samples += 1
             return
-        bins = self.config.weight_bins
-        stats, hists = [], []
+        buf = self._weight_buf[row]
         with torch.no_grad():
-            for i, layer in enumerate(self.layers):
-                w = layer.module.weight.detach().float()
-                flat = w.reshape(-1)
-                prev = self._prev_weights[i]
-                norm = torch.linalg.vector_norm(flat)
-                if prev is None or prev.shape != flat.shape:
-                    velocity = torch.tensor(float("nan"))
-                    self._prev_weights[i] = flat.clone()
-                else:
-                    velocity = torch.linalg.vector_norm(flat - prev) / torch.linalg.vector_norm(prev)
-                    prev.copy_(flat)
-                lo, hi = flat.min(), flat.max()
-                span = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-                hists.append(torch.histc(flat, bins=bins, min=float(lo), max=float(lo + span)))
-                stats.append(torch.stack([
-                    flat.mean(), flat.std(unbiased=False) if flat.numel() > 1 else torch.zeros(()),
-                    lo, hi, (flat.abs() < TH.LIVE_NEAR_ZERO_WEIGHT).sum().float(), norm,
-                    velocity, lo + span]))
-        self._weight_pending.append((self.step, self.updates - self._updates_at_weights,
-                                     torch.stack(stats), torch.stack(hists)))
+            for layer, (a, b) in zip(self.layers, self._weight_slices):
+                buf[a:b].copy_(layer.module.weight.detach().reshape(-1))
+        self._weight_meta.append((self.step, self.updates - self._updates_at_weights))
         self._updates_at_weights = self.updates
 
     # ---- publishing (bulk statistics)
@@ -397,8 +443,10 @@ class Probe:
         """The newest ``count`` rows of a ring buffer, oldest first."""
         n = self.config.history
         count = min(count, n, self.samples)
-        idx = (torch.arange(count) + (self._slot - count)) % n
-        return ring[idx]
+        start = self._slot - count
+        if start >= 0:
+            return ring[start:self._slot]
+        return torch.cat([ring[n + start:], ring[:self._slot]])
 
     def _activation_record(self) -> T.ActivationRecord | None:
         new = self.samples - self._published_samples
@@ -411,15 +459,18 @@ class Probe:
             if not layer.hidden or ring is None:
                 continue
             fresh = self._ordered(ring, new)
-            hist, lo, hi, nonfinite = _histogram(fresh.reshape(-1), self.config.activation_bins)
-            finite = fresh[torch.isfinite(fresh)]
+            flat = fresh.reshape(-1)
+            finite = flat[torch.isfinite(flat)]
+            nonfinite = int(flat.numel() - finite.numel())
             if finite.numel():
-                mean, std = float(finite.mean()), float(finite.std(unbiased=False))
-                mn, mx = float(finite.min()), float(finite.max())
+                stats = torch.stack([finite.mean(), finite.std(unbiased=False), finite.min(), finite.max()]).tolist()
+                mean, std, mn, mx = stats
+                lo, hi = (mn - 0.5, mx + 0.5) if mx <= mn else (mn, mx)
+                hist = [int(c) for c in torch.histc(finite, bins=self.config.activation_bins, min=lo, max=hi).tolist()]
             else:
-                mean = std = mn = mx = None
-            window = self._ordered(ring, window_n).numpy()
-            summary = R.summarize_neurons(window, layer.activation)
+                mean = std = mn = mx = lo = hi = None
+                hist = [0] * self.config.activation_bins
+            summary = R.summarize_neurons(self._ordered(ring, window_n).numpy(), layer.activation)
             layers.append({
                 "name": layer.name, "activation": layer.activation, "size": int(ring.shape[1]),
                 "samples": int(min(new, self.config.history)),
@@ -439,74 +490,82 @@ class Probe:
                                   q_abs_max=q_abs_max, q_mean=q_mean)
 
     def _gradient_records(self) -> list[T.GradientRecord]:
-        self._close_gradient_sample()
-        n = len(self._grad_meta)
-        if n == 0 or not self._params:
+        self._disarm_gradients()
+        k = len(self._grad_meta)
+        if k == 0 or not self._grad_params:
             self._grad_meta, self._grad_seen = [], []
             return []
-        rows = self._grad_rows[:n].clone()
-        seen = torch.tensor(self._grad_seen, dtype=torch.bool)
-        rows[~seen] = 0.0
-        counts = torch.tensor([float(p.numel()) for _, p in self._params])
-        layer_of = torch.tensor([i for i, _ in self._params])
+        rows = self._grad_buf[:k]
+        seen = torch.tensor(self._grad_seen, dtype=torch.bool)  # (k, params)
         n_layers = len(self.layers)
-        # sum the per-parameter reductions into per-layer ones, for every pending sample
-        s1 = torch.zeros(n, n_layers).index_add_(1, layer_of, rows[:, :, 0])
-        mx = torch.zeros(n, n_layers)
-        for j in range(n_layers):
-            members = (layer_of == j).nonzero().reshape(-1)
-            if members.numel():
-                mx[:, j] = rows[:, members, 1].amax(dim=1)
-        s = torch.zeros(n, n_layers).index_add_(1, layer_of, rows[:, :, 2])
-        s2 = torch.zeros(n, n_layers).index_add_(1, layer_of, rows[:, :, 3])
-        cnt = torch.zeros(n, n_layers).index_add_(1, layer_of, seen.float() * counts)
-        has = cnt > 0
+        s1, mx, s, s2, cnt = (torch.zeros(k, n_layers) for _ in range(5))
+        for j, (li, p, a, b) in enumerate(self._grad_params):
+            seg = rows[:, a:b]
+            m = seen[:, j]
+            absseg = seg.abs()
+            s1[:, li] += torch.where(m, absseg.sum(dim=1), 0.0)
+            mx[:, li] = torch.maximum(mx[:, li], torch.where(m, absseg.amax(dim=1), 0.0))
+            s[:, li] += torch.where(m, seg.sum(dim=1), 0.0)
+            s2[:, li] += torch.where(m, (seg * seg).sum(dim=1), 0.0)
+            cnt[:, li] += m.float() * (b - a)
         safe = cnt.clamp(min=1.0)
         mean_abs = s1 / safe
         std = (s2 / safe - (s / safe) ** 2).clamp(min=0.0).sqrt()
-        norm = s2.sqrt()
-        total = s2.sum(dim=1).sqrt()
-        table = torch.stack([norm, mean_abs, mx, std], dim=2).tolist()
-        has_l, total_l = has.tolist(), total.tolist()
+        table = torch.stack([s2.sqrt(), mean_abs, mx, std], dim=2).tolist()
+        has_l, total_l = (cnt > 0).tolist(), s2.sum(dim=1).sqrt().tolist()
         records = []
-        for k, (step, update) in enumerate(self._grad_meta):
+        for r, (step, update) in enumerate(self._grad_meta):
             layers = []
             for j, layer in enumerate(self.layers):
-                if not has_l[k][j]:
+                if not has_l[r][j]:
                     continue
-                nrm, mabs, mxv, sd = table[k][j]
+                nrm, mabs, mxv, sd = table[r][j]
                 self._grad_history[layer.name].append(nrm)
                 layers.append({"name": layer.name, "norm": _finite_or_none(nrm),
                                "mean_abs": _finite_or_none(mabs), "max_abs": _finite_or_none(mxv),
                                "std": _finite_or_none(sd), "finite": math.isfinite(nrm)})
             if layers:  # a sampled forward pass that was never followed by a backward has none
                 records.append(T.GradientRecord(step=step, update=update, layers=layers,
-                                                total_norm=_finite_or_none(total_l[k])))
+                                                total_norm=_finite_or_none(total_l[r])))
         self._grad_meta, self._grad_seen = [], []
         return records
 
     def _weight_records(self) -> list[T.WeightRecord]:
-        if not self._weight_pending:
+        k = len(self._weight_meta)
+        if k == 0:
             return []
+        rows = self._weight_buf[:k]
+        prev = torch.cat([self._weight_prev[None] if self._weight_prev is not None
+                          else torch.full((1, rows.shape[1]), float("nan")), rows[:-1]])
+        per_layer = []
+        for a, b in self._weight_slices:
+            seg, before = rows[:, a:b], prev[:, a:b]
+            norm = torch.linalg.vector_norm(seg, dim=1)
+            velocity = torch.linalg.vector_norm(seg - before, dim=1) / torch.linalg.vector_norm(before, dim=1)
+            counts, lo, hi = _batched_histograms(seg, self.config.weight_bins)
+            stats = torch.stack([seg.mean(dim=1), seg.std(dim=1, unbiased=False) if b - a > 1 else torch.zeros(k),
+                                 seg.amin(dim=1), seg.amax(dim=1),
+                                 (seg.abs() < TH.LIVE_NEAR_ZERO_WEIGHT).sum(dim=1).float(), norm, velocity,
+                                 lo, hi], dim=1)
+            per_layer.append((stats.tolist(), counts.tolist()))
+        self._weight_prev = rows[k - 1].clone()
         records = []
-        for step, updates, stats, hists in self._weight_pending:
-            stats_l, hists_l = stats.tolist(), hists.tolist()
+        for r, (step, updates) in enumerate(self._weight_meta):
             layers = []
             for j, layer in enumerate(self.layers):
-                mean, std, lo, hi, near_zero, norm, velocity, top = stats_l[j]
-                self._velocity_history[layer.name].append(
-                    (velocity if math.isfinite(velocity) else None, updates))
+                mean, std, mn, mx, near_zero, norm, velocity, lo, hi = per_layer[j][0][r]
+                velocity = velocity if math.isfinite(velocity) else None
+                self._velocity_history[layer.name].append((velocity, updates))
                 layers.append({
-                    "name": layer.name, "size": int(layer.module.weight.numel()),
+                    "name": layer.name, "size": int(self._weight_slices[j][1] - self._weight_slices[j][0]),
                     "mean": _finite_or_none(mean), "std": _finite_or_none(std),
-                    "min": _finite_or_none(lo), "max": _finite_or_none(hi),
-                    "near_zero": int(near_zero), "norm": _finite_or_none(norm),
-                    "velocity": _finite_or_none(velocity),
-                    "hist": [int(c) for c in hists_l[j]],
-                    "hist_lo": _finite_or_none(lo), "hist_hi": _finite_or_none(top),
+                    "min": _finite_or_none(mn), "max": _finite_or_none(mx),
+                    "near_zero": int(near_zero), "norm": _finite_or_none(norm), "velocity": velocity,
+                    "hist": [int(c) for c in per_layer[j][1][r]],
+                    "hist_lo": _finite_or_none(lo), "hist_hi": _finite_or_none(hi),
                 })
             records.append(T.WeightRecord(step=step, updates=int(updates), layers=layers))
-        self._weight_pending = []
+        self._weight_meta = []
         return records
 
     def _neurons_record(self) -> T.NeuronsRecord | None:
@@ -550,6 +609,8 @@ class Probe:
 
         Returns ``{"activations": ActivationRecord | None, "gradients": [...],
         "weights": [...], "neurons": NeuronsRecord | None, "alerts": AlertsRecord}``.
+        Rules whose data did not change are not re-evaluated (so a paused run's alerts
+        neither raise nor clear).
         """
         activations = self._activation_record()
         gradients = self._gradient_records()
@@ -629,10 +690,17 @@ class ProbeCallback(Callback):
         if step.step % self.config.weight_every == 0:
             self._guard(probe.sample_weights)
         now = time.monotonic()
-        if now - self._last_publish >= self.config.publish_every_s:
+        if now - self._last_publish >= self.config.publish_every_s or probe.pending_full:
             self._last_publish = now
             self._guard(lambda: probe.publish(ctx.store))
         return True
+
+    def flush(self, ctx: RunContext) -> None:
+        """Publish now (the worker calls this before it pauses, so the dashboard shows
+        the state it is paused on)."""
+        if self.probe is not None:
+            self._last_publish = time.monotonic()
+            self._guard(lambda: self.probe.publish(ctx.store))
 
     def on_training_end(self, ctx: RunContext) -> None:
         if self.probe is None:

@@ -214,7 +214,20 @@ class AttributionRecord(Record):
 
 # --------------------------------------------------------------------------- the probe
 @dataclass(frozen=True)
-class ActivationRecord(Record):
+class _PlainRecord(Record):
+    """A record whose fields already hold plain JSON data (lists, dicts, numbers):
+    ``to_dict`` copies the top level only, instead of ``dataclasses.asdict``'s deep,
+    slow recursion -- the probe publishes sizeable nested lists every second."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["kind"] = self.KIND
+        data["v"] = SCHEMA_VERSION
+        return data
+
+
+@dataclass(frozen=True)
+class ActivationRecord(_PlainRecord):
     """Activation statistics of each hidden layer, written by the probe at each publish.
 
     ``layers``: per hidden layer, input to output::
@@ -241,7 +254,7 @@ class ActivationRecord(Record):
 
 
 @dataclass(frozen=True)
-class GradientRecord(Record):
+class GradientRecord(_PlainRecord):
     """Gradient statistics after one sampled optimisation step (the probe).
 
     ``layers``: per layer with parameters ``{"name", "norm", "mean_abs", "max_abs",
@@ -257,7 +270,7 @@ class GradientRecord(Record):
 
 
 @dataclass(frozen=True)
-class WeightRecord(Record):
+class WeightRecord(_PlainRecord):
     """Weight statistics of each layer, sampled every N steps (the probe).
 
     ``layers``: ``{"name", "size", "mean", "std", "min", "max", "near_zero", "norm",
@@ -274,7 +287,7 @@ class WeightRecord(Record):
 
 
 @dataclass(frozen=True)
-class NeuronsRecord(Record):
+class NeuronsRecord(_PlainRecord):
     """The probe's NEURONS key (see INTERFACES "Probe key"). Arrays via encode_array.
 
     ``layers``: ``{"name", "activation", "size", "current", "history" (float16,
@@ -295,7 +308,7 @@ class NeuronsRecord(Record):
 
 
 @dataclass(frozen=True)
-class AlertsRecord(Record):
+class AlertsRecord(_PlainRecord):
     """The ALERTS key: live network-health alerts (see ``health.live_rules.Alert``).
 
     ``alerts``: active ones first (most severe first), then recently cleared ones; each

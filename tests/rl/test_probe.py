@@ -60,7 +60,8 @@ def train_steps(net, n, opt, dim=6, seed=2, loss_scale=1.0):
 
 
 def cfg(**kw):
-    base = dict(activation_every=1, gradient_every=1, weight_every=1, history=200)
+    base = dict(activation_every=1, gradient_every=1, weight_every=1, history=200,
+                activation_max_per_s=None, gradient_max_per_s=None)
     base.update(kw)
     return ProbeConfig(**base)
 
@@ -107,6 +108,64 @@ def test_only_acting_passes_are_sampled_on_schedule():
     net(torch.randn(1, 6)).sum()  # a forward with gradients is a training pass
     assert probe.samples == 100
     assert probe.updates == 1
+
+
+def test_only_one_hook_stays_between_sampled_passes():
+    net = MLP()
+    probe = Probe(cfg(activation_every=3, gradient_every=2)).attach(net)
+    act_many(net, 3)  # the third pass is sampled: its capture hooks are gone again
+    assert probe.samples == 1
+    assert len(net._forward_pre_hooks) == 1 and not net._forward_hooks
+    assert all(not m._forward_hooks for m in net.modules())
+    train_steps(net, 2, torch.optim.SGD(net.parameters(), lr=0.0))  # the 2nd backward is sampled
+    probe.collect()
+    assert all(not getattr(p, "_post_accumulate_grad_hooks", None) for p in net.parameters())
+
+
+def test_wall_clock_rate_limits_the_samples():
+    import time
+
+    net = MLP()
+    probe = Probe(cfg(activation_max_per_s=50.0, gradient_max_per_s=20.0)).attach(net)
+    started = time.monotonic()
+    act_many(net, 300)
+    train_steps(net, 60, torch.optim.SGD(net.parameters(), lr=0.0))
+    elapsed = time.monotonic() - started
+    assert 1 <= probe.samples <= 50 * elapsed + 1
+    assert 1 <= len(probe._grad_meta) <= 20 * elapsed + 1
+    with pytest.raises(ValueError, match="activation_max_per_s"):
+        ProbeConfig(activation_max_per_s=0)
+
+
+def test_full_buffers_ask_for_an_early_publish_and_count_what_was_dropped():
+    class SmallProbe(Probe):
+        MAX_PENDING = 3
+
+    net = MLP()
+    probe = SmallProbe(cfg()).attach(net)
+    train_steps(net, 2, torch.optim.SGD(net.parameters(), lr=0.0))
+    assert not probe.pending_full
+    train_steps(net, 3, torch.optim.SGD(net.parameters(), lr=0.0))
+    assert probe.pending_full and probe.dropped_gradient_samples == 2
+    assert len(probe.collect()["gradients"]) == 3 and not probe.pending_full
+    store = MemoryStore()
+    callback = ProbeCallback(cfg(publish_every_s=3600.0))
+    ctx = RunContext(store=store, meta=None, network=net)
+    callback.on_training_start(ctx)
+    callback.probe._weight_buf = callback.probe._weight_buf[:3].clone()  # room for 3 weight samples
+    for step in range(1, 5):  # weight samples every step fill the buffer: published early
+        callback.on_step(ctx, StepInfo(step, 0, None, 0, None, False, 0.0, None, False, False))
+    assert store.last_seq(T.WEIGHTS) == 2  # the 3 samples (start, steps 1 and 2), published at step 2
+    assert callback.probe.dropped_weight_samples == 0
+
+
+def test_records_to_dict_equal_the_deep_dataclass_form():
+    import dataclasses
+
+    rec = T.GradientRecord(step=3, update=7, layers=[{"name": "fc1", "norm": 0.5}], total_norm=0.5)
+    deep = dataclasses.asdict(rec)
+    assert rec.to_dict() == {**deep, "kind": "gradients", "v": T.SCHEMA_VERSION}
+    assert T.GradientRecord.from_dict(rec.to_dict()) == rec
 
 
 def test_network_without_layers_is_refused():
@@ -333,8 +392,8 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     config = DQNConfig(learning_starts=64, batch_size=32, train_frequency=2)
     agent = DQNAgent(obs.shape[0], env.action_space.n, config, total_steps=600, seed=0)
     store = DiskStore(tmp_path / "telemetry")
-    probe_config = ProbeConfig(activation_every=2, gradient_every=2, weight_every=50,
-                               publish_every_s=0.0, dead_init_layer="fc2")
+    probe_config = ProbeConfig(activation_every=2, gradient_every=2, weight_every=50, publish_every_s=0.0,
+                               activation_max_per_s=None, gradient_max_per_s=None, dead_init_layer="fc2")
     callbacks = CallbackList([ProbeCallback(probe_config)])
     ctx = RunContext(store=store, meta=None, network=agent.q_network, agent=agent)
     callbacks.on_training_start(ctx)
@@ -361,14 +420,15 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     assert [layer["name"] for layer in acts[-1].layers] == ["fc1", "fc2"]
     fc2 = acts[-1].layers[1]
     assert fc2["dead"] == fc2["size"] == 64  # the planted dead layer
-    assert grads and {layer["name"] for layer in grads[-1].layers} == {"fc1", "fc2", "q_out"}
+    names = [info.name for info in agent.layer_infos()]  # dueling by default: two output heads
+    assert grads and [layer["name"] for layer in grads[-1].layers] == names
     assert grads[-1].update == agent.updates - agent.updates % 2
     assert [w.step for w in weights] == [0] + list(range(50, 601, 50))
     assert weights[-1].layers[0]["velocity"] is not None
     history = T.decode_array(neurons.layers[0]["history"])
     assert history.shape == (300, 64) and history.dtype == np.float16
     assert neurons.action in range(3) and len(neurons.input) == obs.shape[0]
-    assert neurons.output["name"] == "q_out"
+    assert neurons.output["name"] == names[-1]
     active = {a["id"] for a in alerts.alerts if a["active"]}
     assert "dead_neurons:fc2" in active
     assert all(math.isfinite(a["started_time"]) for a in alerts.alerts)
