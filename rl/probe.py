@@ -654,6 +654,29 @@ class Probe:
 
 
 # --------------------------------------------------------------------------- the callback
+def probe_config_from(settings: Any) -> ProbeConfig:
+    """A :class:`ProbeConfig` from a worker's settings object (e.g. ``rl.worker.WorkerConfig``):
+    ``probe`` switches it on or off, ``probe_every`` is the weight-sampling interval in
+    steps, and any other attribute named like a ProbeConfig field (``dead_init_layer``,
+    ``activation_max_per_s``, ...) is taken as is."""
+    import dataclasses
+
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ProbeConfig)
+              if hasattr(settings, f.name)}
+    if hasattr(settings, "probe"):
+        values["enabled"] = bool(settings.probe)
+    if hasattr(settings, "probe_every") and "weight_every" not in values:
+        values["weight_every"] = int(settings.probe_every)
+    return ProbeConfig(**values)
+
+
+def probe_callbacks(settings: Any) -> list[Callback]:
+    """The probe's entry in ``rl.worker.default_callbacks``: a :class:`ProbeCallback`
+    configured from the worker's settings, or nothing when the probe is switched off."""
+    config = probe_config_from(settings)
+    return [ProbeCallback(config)] if config.enabled else []
+
+
 class ProbeCallback(Callback):
     """Runs a :class:`Probe` on the worker's network through the callback seam.
 
@@ -676,6 +699,9 @@ class ProbeCallback(Callback):
             plant_dead_layer(ctx.network, self.config.dead_init_layer, self.config.dead_init_bias)
         self.probe = Probe(self.config).attach(ctx.network)
         self.probe.step = ctx.step
+        ctx.store.put(T.PROBE_CONFIG, {**self.config.to_dict(), "v": T.SCHEMA_VERSION,
+                                       "layers": [{"name": w.name, "activation": w.activation, "hidden": w.hidden}
+                                                  for w in self.probe.layers]})
         self.probe.sample_weights()
         self._last_publish = time.monotonic()
 

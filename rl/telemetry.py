@@ -48,6 +48,8 @@ FRAME = "live/frame"
 NEURONS = "probe/neurons"
 #: currently known network-health alerts, active and recently cleared.
 ALERTS = "health/alerts"
+#: the probe's settings (rl.probe.ProbeConfig as a dict) and the layers it watches.
+PROBE_CONFIG = "probe/config"
 #: why the network acts as it does for the current state: per-neuron contributions to each
 #: Q-value, input saliency, integrated gradients, the feature-response sweep and recent
 #: states with the network's choices (:class:`AttributionRecord`, written by
