@@ -23,11 +23,11 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 import dash_bootstrap_components as dbc
 
 from dashapp import read
-from dashapp.tabs import live
+from dashapp.tabs import live, network
 from rl import telemetry as T
 
 #: The tabs, in order. Other tabs add their module here.
-TABS = [live]
+TABS = [live, network]
 
 #: CSS, the Bootstrap stylesheet and any client-side JS, served by Dash from disk (the
 #: page must work without internet).

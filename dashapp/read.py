@@ -613,3 +613,145 @@ def next_cursor(run_path: str | Path, points: StepPoints | EpisodePoints, drawn:
     prev = previous if isinstance(previous, dict) else {}
     n_actions = getattr(points, "n_actions", 0) or prev.get("n_actions", 0)
     return {"run": str(run_path), "seq": points.seq, "stride": points.stride, "n_actions": n_actions, "drawn": bool(drawn)}
+
+
+# =========================================================================== network view
+# (owner: the network view, dashapp/tabs/network.py) The probe's NEURONS key and the
+# attribution publisher's ATTRIBUTION key, decoded into plain numpy data.
+from dashapp.figures.network import NetworkData  # noqa: E402  (plain data container)
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A JSON list of numbers as a float array, None/junk as NaN."""
+    if not isinstance(values, (list, tuple)):
+        return np.zeros(0)
+    return np.array([_number(v) for v in values], dtype=np.float64)
+
+
+def _array(data: Any, what: str, ndim: int | None = None) -> np.ndarray:
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} is not an encoded array")
+    arr = T.decode_array(data)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{what} has {arr.ndim} dimensions, expected {ndim}")
+    return arr
+
+
+def network_versions(run_path: str | Path) -> dict:
+    """Cheap change markers for the network view: the newest ACTIVATIONS and WEIGHTS
+    sequence numbers (the probe appends one with every NEURONS it writes / weight sample).
+    Nothing else is read, so an unchanged (e.g. paused) run costs two look-ups a poll."""
+    with open_store(run_path) as store:
+        return {"activations": store.last_seq(T.ACTIVATIONS), "weights": store.last_seq(T.WEIGHTS)}
+
+
+def network_snapshot(run_path: str | Path) -> NetworkData | None:
+    """The network as the graph draws it, from the probe's NEURONS key and the run's
+    feature/action names; None until the probe has published once."""
+    with open_store(run_path) as store:
+        data = store.get(T.NEURONS)
+        meta = store.get(T.META)
+    if data is None:
+        return None
+    name = Path(run_path).name
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("it is not a JSON object")
+        rec = T.NeuronsRecord.from_dict(data)
+        names, kinds, acts, values, weights, histories, biases = ["input"], ["input"], ["input"], \
+            [_floats(rec.input)], [None], [None], [None]
+        for layer in rec.layers or []:
+            lname = str(layer.get("name", f"layer {len(names)}"))
+            current = _floats(layer.get("current"))
+            history = _array(layer["history"], f"{lname} history", 2).astype(np.float32) if layer.get("history") else None
+            names.append(lname)
+            kinds.append("hidden")
+            acts.append(str(layer.get("activation") or "linear"))
+            values.append(current)
+            weights.append(_array(layer["weight"], f"{lname} weight", 2) if layer.get("weight") else None)
+            biases.append(_array(layer["bias"], f"{lname} bias", 1) if layer.get("bias") else None)
+            histories.append(history)
+        out = rec.output if isinstance(rec.output, dict) else {}
+        q = _floats(rec.q)
+        names.append(str(out.get("name", "output")))
+        kinds.append("output")
+        acts.append("linear")
+        values.append(q)
+        weights.append(_array(out["weight"], "output weight", 2) if out.get("weight") else None)
+        biases.append(_array(out["bias"], "output bias", 1) if out.get("bias") else None)
+        histories.append(None)
+        meta_rec = T.RunMeta.from_dict(meta) if isinstance(meta, dict) else None
+    except T.SchemaError as exc:
+        raise BrokenRun(f"run {name}: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise BrokenRun(f"run {name}: the probe's network record cannot be read ({exc})") from None
+    finite_q = np.isfinite(q)
+    return NetworkData(
+        names=tuple(names), kinds=tuple(kinds), activations=tuple(acts), values=tuple(values),
+        weights=tuple(weights), histories=tuple(histories), biases=tuple(biases),
+        feature_names=tuple(str(f) for f in (meta_rec.feature_names if meta_rec else [])),
+        action_names=tuple(str(a) for a in (meta_rec.action_names if meta_rec else [])),
+        action=int(np.nanargmax(q)) if finite_q.any() else None,
+        step=_int_or(rec.step, 0),
+    )
+
+
+@dataclass(frozen=True)
+class AttributionView:
+    """The ATTRIBUTION key decoded (see ``rl.attribution``): why the network acts as it
+    does in one state. Arrays: ``saliency``/``integrated_gradients`` (actions, features),
+    ``contributions[layer]`` (actions, size), ``response_values`` (features, points),
+    ``response_q`` (features, points, actions), ``recent_obs`` (n, features),
+    ``recent_actions`` (n,)."""
+
+    step: int
+    q: np.ndarray
+    action: int
+    taken: int
+    input: np.ndarray
+    method: str
+    contributions: dict
+    saliency: np.ndarray
+    integrated_gradients: np.ndarray
+    ig: dict
+    response_values: np.ndarray
+    response_q: np.ndarray
+    recent_obs: np.ndarray
+    recent_actions: np.ndarray
+    feature_names: tuple = ()
+    action_names: tuple = ()
+
+
+def attribution(run_path: str | Path) -> AttributionView | None:
+    """The newest attribution of the current state; None before the first one."""
+    with open_store(run_path) as store:
+        data = store.get(T.ATTRIBUTION)
+        meta = store.get(T.META) if data is not None else None
+    if data is None:
+        return None
+    name = Path(run_path).name
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("it is not a JSON object")
+        rec = T.AttributionRecord.from_dict(data)
+        meta_rec = T.RunMeta.from_dict(meta) if isinstance(meta, dict) else None
+        contributions = {str(l["name"]): _array(l["contribution"], f"{l['name']} contribution", 2)
+                         for l in rec.layers or []}
+        view = AttributionView(
+            step=_int_or(rec.step, 0), q=_floats(rec.q), action=_int_or(rec.action, 0), taken=_int_or(rec.taken, 0),
+            input=_floats(rec.input), method=str(rec.contribution_method), contributions=contributions,
+            saliency=_array(rec.saliency, "saliency", 2),
+            integrated_gradients=_array(rec.integrated_gradients, "integrated gradients", 2),
+            ig=dict(rec.ig) if isinstance(rec.ig, dict) else {},
+            response_values=_array(rec.response["values"], "response values", 2),
+            response_q=_array(rec.response["q"], "response Q-values", 3),
+            recent_obs=_array(rec.recent["obs"], "recent observations", 2),
+            recent_actions=_array(rec.recent["actions"], "recent actions", 1).astype(np.int64),
+            feature_names=tuple(str(f) for f in (meta_rec.feature_names if meta_rec else [])),
+            action_names=tuple(str(a) for a in (meta_rec.action_names if meta_rec else [])),
+        )
+    except T.SchemaError as exc:
+        raise BrokenRun(f"run {name}: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise BrokenRun(f"run {name}: the attribution record cannot be read ({exc})") from None
+    return view

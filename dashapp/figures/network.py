@@ -256,7 +256,7 @@ def _node_text(net: NetworkData, c: int) -> list[str] | None:
         return net.labels(c)
     if net.kinds[c] == "output":
         vals = _clean(net.values[c])
-        return [f"{name} {v:.3g}" + (" ◀ chosen" if net.action == i else "") if math.isfinite(v) else f"{name} ?"
+        return [f"{name} {v:.3g}" + (" ◀ best" if net.action == i else "") if math.isfinite(v) else f"{name} ?"
                 for i, (name, v) in enumerate(zip(net.labels(c), vals))]
     return None
 
@@ -384,7 +384,7 @@ def network_figure(net: NetworkData, k: int = DEFAULT_K, selection: Mapping | No
             hover = f"<b>{net.names[c]} #%{{customdata[1]}}</b><br>output %{{marker.color:.3f}}<extra></extra>"
         trace = dict(
             type="scatter", x=pos[c][:, 0], y=pos[c][:, 1], mode="markers+text" if text else "markers",
-            customdata=np.column_stack([np.full(len(vals), c), np.arange(len(vals))]).astype(np.int32),
+            customdata=[[c, i] for i in range(len(vals))],  # plain lists: clickData must carry them as-is
             hovertemplate=hover, showlegend=False, name=column_title(net, c),
             marker=dict(color=_rounded(vals), colorscale=COLORSCALE, cmin=-m, cmax=m,
                         size=_marker_size(len(vals)), line=dict(width=0.6, color="#777")))
@@ -648,7 +648,7 @@ def contribution_figure(contribution, action_names: Sequence[str], chosen: int |
 
 
 def saliency_figure(values, feature_names: Sequence[str], method: str, action_name: str,
-                    step: int | None = None, note: str = "") -> go.Figure:
+                    step: int | None = None, note: str = "", height: int | None = None) -> go.Figure:
     """Horizontal bars over the named input features (order kept, so bars don't jump)."""
     v = _clean(values) if values is not None else np.zeros(0)
     if v.size == 0:
@@ -664,7 +664,7 @@ def saliency_figure(values, feature_names: Sequence[str], method: str, action_na
     fig.update_yaxes(autorange="reversed")
     if signed:
         fig.add_vline(x=0, line=dict(color="#999", width=1))
-    return _small_layout(fig, title, height=max(260, 28 * v.size + 90), xaxis_title=label)
+    return _small_layout(fig, title, height=height or max(260, 28 * v.size + 90), xaxis_title=label)
 
 
 def feature_action_correlation(observations, actions, n_actions: int) -> np.ndarray:
@@ -693,7 +693,8 @@ def feature_action_correlation(observations, actions, n_actions: int) -> np.ndar
     return out
 
 
-def correlation_figure(corr, feature_names: Sequence[str], action_names: Sequence[str], n_states: int) -> go.Figure:
+def correlation_figure(corr, feature_names: Sequence[str], action_names: Sequence[str], n_states: int,
+                       height: int | None = None) -> go.Figure:
     c = np.asarray(corr, dtype=np.float64)
     if c.ndim != 2 or c.size == 0 or n_states < 2:
         return empty_figure("needs a few recent game states; waiting for the worker", height=320)
@@ -708,7 +709,7 @@ def correlation_figure(corr, feature_names: Sequence[str], action_names: Sequenc
     blank = int((~np.isfinite(c)).sum())
     note = f"<br><sup>blank: feature did not vary or action never/always chosen ({blank} cells)</sup>" if blank else ""
     return _small_layout(fig, f"features vs the network's choice, last {n_states} states{note}",
-                         height=max(300, 26 * c.shape[0] + 110))
+                         height=height or max(300, 26 * c.shape[0] + 110))
 
 
 def response_figure(values, q, action_names: Sequence[str], feature_name: str, current: float | None,

@@ -149,7 +149,7 @@ def test_network_figure_structure():
         np.testing.assert_allclose(node.marker.color, net.values[col], rtol=1e-3)  # 4 significant digits
     assert list(fig.data[N.node_trace(0)].text) == ["feat 0", "feat 1", "feat 2"]
     out_text = list(fig.data[N.node_trace(3)].text)
-    assert out_text[0].startswith("act 0") and "chosen" in out_text[0] and "chosen" not in out_text[1]
+    assert out_text[0].startswith("act 0") and "best" in out_text[0] and "best" not in out_text[1]
     labels = fig.data[N.label_trace(c)]
     assert [list(cd) for cd in labels.customdata] == [[i, -1] for i in range(c)]
     assert "fc1 (5, relu)" in labels.text[1] and "Q-values (2)" in labels.text[3]

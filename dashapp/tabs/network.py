@@ -1,0 +1,512 @@
+"""The Network tab: the network drawn as it is, lighting up as the agent plays.
+
+Four callbacks, each idle while another tab is visible:
+
+* **graph** -- builds the network figure once (and again only when the run, the
+  network's shape or the figure itself is new), then sends just what changed as a
+  ``Patch``: the node colours when the probe published a new sample, the edges when the
+  weights were re-sampled (at most every :data:`EDGE_REFRESH_S`) or *k* changed, the
+  highlight when the selection changed. When training is paused nothing new is
+  published, so nothing is sent: the picture holds still and the selection stays.
+* **select** -- a click on a neuron or on a layer's name becomes the selection.
+* **inspector** -- the neuron inspector or the layer inspector for the selection.
+* **analysis** -- input saliency (or integrated gradients), the feature/action
+  correlation heatmap and the feature-response curves, from the attribution record.
+
+Everything comes from the run's store through :mod:`dashapp.read`; nothing here
+imports torch or touches the training process.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import dash_bootstrap_components as dbc
+import numpy as np
+from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+
+from dashapp import read
+from dashapp.components import panel
+from dashapp.figures import network as N
+from dashapp.figures.common import GRAPH_CONFIG
+
+TAB_ID = "network"
+TAB_LABEL = "Network"
+
+#: Seconds between two redraws of the edges while the weights keep changing (they move
+#: slowly; redrawing thousands of edges every second would cost more than it shows).
+EDGE_REFRESH_S = 5.0
+#: Q-value records behind an action's history in the inspector.
+OUTPUT_HISTORY = 500
+SMALL = 210  # height of the inspector's small charts
+ANALYSIS_HEIGHT = 420  # saliency and correlation charts
+
+CHOICE = "choice"  # the action dropdown's "the network's choice"
+METHODS = {"saliency": "saliency", "ig": "integrated gradients"}
+
+HIDDEN = {"display": "none"}
+SHOWN = {"display": "block"}
+
+
+def _graph(id_: str, message: str, height: int) -> dcc.Graph:
+    return dcc.Graph(id=id_, figure=N.empty_figure(message, height=height), config=GRAPH_CONFIG,
+                     style={"height": f"{height}px"})
+
+
+def layout():
+    controls = dbc.Row(
+        [
+            dbc.Col(html.Label("Connections drawn per neuron (k)", htmlFor="network-k", className="small mb-0"),
+                    width="auto"),
+            dbc.Col(dcc.Slider(id="network-k", min=1, max=N.MAX_K, step=1, value=N.DEFAULT_K,
+                               marks={1: "1", 3: "3", 8: "8", N.MAX_K: str(N.MAX_K)}), md=5),
+            dbc.Col(dbc.Button("Clear selection", id="network-clear", size="sm", color="secondary", outline=True),
+                    width="auto"),
+        ],
+        className="align-items-center g-2 mb-1",
+    )
+    neuron_panel = html.Div(
+        [
+            html.H3(id="network-neuron-title", className="h6 mb-1"),
+            html.Div(id="network-neuron-facts", className="small mb-2"),
+            _graph("network-neuron-history", "", SMALL),
+            _graph("network-neuron-contribution", "", SMALL),
+            html.P(N.EXPLAIN["contribution"], className="panel-note", id="network-neuron-contribution-note"),
+            _graph("network-neuron-incoming", "", SMALL),
+            _graph("network-neuron-outgoing", "", SMALL),
+            html.P(N.EXPLAIN["neuron"], className="panel-note"),
+        ],
+        id="network-neuron-panel", style=HIDDEN,
+    )
+    layer_panel = html.Div(
+        [
+            html.H3(id="network-layer-title", className="h6 mb-1"),
+            html.Div(id="network-layer-facts", className="small mb-2"),
+            _graph("network-layer-weights", "", SMALL),
+            _graph("network-layer-activations", "", SMALL),
+            html.P(N.EXPLAIN["layer"], className="panel-note"),
+        ],
+        id="network-layer-panel", style=HIDDEN,
+    )
+    inspector = panel(
+        "Inspector",
+        html.Div([
+            html.P("Click a neuron in the network to see its story, or a layer's name (above its column) "
+                   "for the whole layer.", id="network-inspector-hint", className="empty-note"),
+            neuron_panel, layer_panel,
+        ]),
+        "What you clicked, up close. It follows the training live and holds still while training is paused.",
+        id="network-inspector",
+    )
+    saliency = panel(
+        "Which inputs matter right now",
+        html.Div([
+            dbc.Row([
+                dbc.Col(dbc.RadioItems(id="network-method", value="saliency", inline=True,
+                                       options=[{"label": " saliency", "value": "saliency"},
+                                                {"label": " integrated gradients", "value": "ig"}]), md=7),
+                dbc.Col(dcc.Dropdown(id="network-action", value=CHOICE, clearable=False, searchable=False,
+                                     options=[{"label": "the network's choice", "value": CHOICE}]), md=5),
+            ], className="g-2 mb-1"),
+            _graph("network-saliency", "Waiting for the worker's first attribution sample...", ANALYSIS_HEIGHT),
+            html.Div(id="network-saliency-caption", className="small text-muted"),
+        ]),
+        N.EXPLAIN["saliency"],
+    )
+    correlation = panel("Which features go with which choices",
+                        _graph("network-correlation", "Waiting for recent game states...", ANALYSIS_HEIGHT),
+                        N.EXPLAIN["correlation"])
+    response = panel(
+        "What if one feature were different?",
+        html.Div([
+            dcc.Dropdown(id="network-feature", value="0", clearable=False, searchable=False, options=[],
+                         className="mb-1"),
+            _graph("network-response", "Waiting for the worker's first attribution sample...", 320),
+        ]),
+        N.EXPLAIN["response"],
+    )
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(panel("The network, live",
+                                  html.Div([controls, _graph("network-graph", "Waiting for the network...",
+                                                             N.GRAPH_HEIGHT)]),
+                                  N.EXPLAIN["graph"]), lg=8, className="mb-3"),
+                    dbc.Col(inspector, lg=4, className="mb-3"),
+                ]
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(saliency, lg=4, className="mb-3"),
+                    dbc.Col(correlation, lg=4, className="mb-3"),
+                    dbc.Col(response, lg=4, className="mb-3"),
+                ]
+            ),
+            dcc.Store(id="network-selection"),
+            dcc.Store(id="network-view"),
+            dcc.Store(id="network-inspector-view"),
+            dcc.Store(id="network-analysis-view"),
+        ],
+        className="tab-body",
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+def _patch(paths: dict, patch: Patch | None = None) -> Patch:
+    """Turn the figure builder's {path: value} into a Dash ``Patch``."""
+    patch = Patch() if patch is None else patch
+    for path, value in paths.items():
+        target = patch
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return patch
+
+
+def _fmt(v, digits: int = 3) -> str:
+    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}g}"
+
+
+def _facts(rows: list[tuple[str, object]]) -> html.Table:
+    return html.Table(html.Tbody([html.Tr([html.Th(k, className="pe-2 fw-normal text-muted"), html.Td(v)])
+                                  for k, v in rows]), className="stat-table")
+
+
+def _index(value, n: int, default: int | None = 0) -> int | None:
+    """A dropdown's value ("3") as an index below ``n``, else ``default``."""
+    try:
+        i = int(value)
+    except (TypeError, ValueError):
+        return default
+    return i if 0 <= i < n else default
+
+
+def _selection_key(selection) -> list | None:
+    if not isinstance(selection, dict):
+        return None
+    return [selection.get("kind"), selection.get("column"), selection.get("index")]
+
+
+# --------------------------------------------------------------------------- select
+@callback(
+    Output("network-selection", "data"),
+    Input("network-graph", "clickData"),
+    Input("network-clear", "n_clicks"),
+    prevent_initial_call=True,
+)
+def select(click, _clear):
+    """A click on a neuron or a layer's name becomes the selection; an edge is ignored."""
+    if ctx.triggered_id == "network-clear":
+        return None
+    selection = N.selection_from_click(click)
+    return no_update if selection is None else selection
+
+
+# --------------------------------------------------------------------------- graph
+@callback(
+    Output("network-graph", "figure"),
+    Output("network-view", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    Input("network-k", "value"),
+    Input("network-selection", "data"),
+    State("app-run", "data"),
+    State("network-view", "data"),
+)
+def update_graph(_n, active_tab, k, selection, run, view):
+    """Build the graph once, then patch only what changed (see the module docstring)."""
+    if active_tab != TAB_ID:
+        return no_update, no_update
+    view = view if isinstance(view, dict) else {}
+    if not run:
+        if view == {"run": None}:
+            return no_update, no_update
+        return N.empty_figure("Choose a run above.", height=N.GRAPH_HEIGHT), {"run": None}
+    k = int(k or N.DEFAULT_K)
+    try:
+        versions = read.network_versions(run)
+        same_run = view.get("run") == run and view.get("drawn")
+        if (same_run and view.get("versions") == versions and view.get("k") == k
+                and view.get("selection") == _selection_key(selection)):
+            return no_update, no_update  # nothing new: paused, or between two probe samples
+        net = read.network_snapshot(run)
+    except read.BrokenRun as exc:
+        return N.empty_figure(f"This run cannot be read: {exc}", height=N.GRAPH_HEIGHT), None
+    if net is None:
+        waiting = {"run": run, "drawn": False}
+        if view == waiting:
+            return no_update, no_update
+        return N.empty_figure("Waiting for the worker's first sample of the network...", height=N.GRAPH_HEIGHT), waiting
+    now = time.time()
+    new_view = {"run": run, "drawn": True, "versions": versions, "k": k, "shape": net.shape_key(),
+                "selection": _selection_key(selection), "sample": [net.step, versions["activations"]],
+                "edges_at": view.get("edges_at", now), "edge_weights": view.get("edge_weights")}
+    if not same_run or view.get("shape") != new_view["shape"]:
+        new_view.update(edges_at=now, edge_weights=versions["weights"])
+        return N.network_figure(net, k, selection), new_view
+    patch = Patch()
+    if view.get("sample") != new_view["sample"]:
+        _patch(N.activation_patch(net), patch)
+    weights_moved = versions["weights"] != view.get("edge_weights") and now - view.get("edges_at", 0) >= EDGE_REFRESH_S
+    if k != view.get("k") or weights_moved:
+        _patch(N.edges_patch(net, k), patch)
+        new_view.update(edges_at=now, edge_weights=versions["weights"])
+    if new_view["selection"] != view.get("selection") or weights_moved:
+        _patch(N.selection_patch(net, selection), patch)
+    return patch, new_view
+
+
+# --------------------------------------------------------------------------- inspector
+_INSPECTOR_OUTPUTS = 14
+
+
+def _empty_inspector():
+    blank = N.empty_figure("", height=SMALL)
+    return (SHOWN, HIDDEN, "", "", blank, blank, blank, blank, HIDDEN, "", "", blank, blank)
+
+
+def neuron_view(net: N.NetworkData, attr: read.AttributionView | None, column: int, index: int,
+                q_history=None) -> tuple:
+    """(title, facts, history, contribution, incoming, outgoing) for one node."""
+    stats = N.neuron_stats(net, column, index)
+    kind = net.kinds[column]
+    actions = net.labels(len(net.values) - 1)
+    incoming = net.weights[column][index] if column > 0 and _fits(net, column) else None
+    outgoing = net.weights[column + 1][:, index] if column + 1 < len(net.values) and _fits(net, column + 1) else None
+    to_actions = actions if column + 1 == len(net.values) - 1 else None
+    attr_note = f" (attribution at step {attr.step:,})" if attr is not None else ""
+    if kind == "input":
+        name = stats["label"]
+        history = attr.recent_obs[:, index] if attr is not None and attr.recent_obs.ndim == 2 \
+            and index < attr.recent_obs.shape[1] else None
+        sens = attr.saliency[:, index] if attr is not None and index < attr.saliency.shape[1] else None
+        title = f"Input feature “{name}”"
+        facts = _facts([("value now", _fmt(stats["current"])),
+                        ("recent states", "–" if history is None else f"{len(history)}")])
+        return (title, facts,
+                N.sparkline_figure(history, f"{name} over the last recent states", "value"),
+                N.empty_figure("waiting for the worker's first attribution sample", height=SMALL) if sens is None else
+                N.bar_figure(sens, actions, f"how sensitive each Q-value is to {name}{attr_note}", "|dQ/dx|"),
+                N.empty_figure("an input has no incoming weights: it is the game's state", height=SMALL),
+                N.outgoing_figure(outgoing, to_actions))
+    if kind == "output":
+        name = stats["label"]
+        contrib = None
+        if attr is not None:
+            last_hidden = next((net.names[c] for c in range(len(net.values) - 2, 0, -1)), None)
+            contrib = attr.contributions.get(last_hidden) if last_hidden else None
+        title = f"Action “{name}”: its Q-value"
+        facts = _facts([("Q-value now", _fmt(stats["current"])),
+                        ("the network's pick", "yes" if net.action == index else "no")])
+        if contrib is not None and index < contrib.shape[0]:
+            row = contrib[index]
+            top = np.argsort(-np.abs(np.nan_to_num(row)), kind="stable")[:12]
+            contrib_fig = N.bar_figure(row[top], [f"#{j}" for j in top],
+                                       f"neurons of {net.names[-2]} pushing this Q-value most{attr_note}", "contribution")
+        else:
+            contrib_fig = N.empty_figure("waiting for the worker's first attribution sample", height=SMALL)
+        return (title, facts, N.sparkline_figure(q_history, f"Q({name}) over recent recorded steps", "Q-value"),
+                contrib_fig, N.histogram_figure(incoming, "incoming weights"),
+                N.empty_figure("the agent takes the action with the highest Q-value", height=SMALL))
+    # a hidden neuron
+    contrib = attr.contributions.get(net.names[column]) if attr is not None else None
+    contrib = contrib[:, index] if contrib is not None and index < contrib.shape[1] else None
+    status = {"dead": "danger", "saturated": "warning", "active": "success"}.get(stats["status"], "secondary")
+    title = f"{net.names[column]} · neuron #{index} of {net.sizes[column]} ({stats['activation']})"
+    facts = html.Div([
+        _facts([("output now", f"{_fmt(stats['current'])} (step {net.step:,})"),
+                (f"last {stats['samples']} samples", f"mean {_fmt(stats['mean'])}, min {_fmt(stats['min'])}, "
+                                                     f"max {_fmt(stats['max'])}")]),
+        html.Div([dbc.Badge(stats["status"], color=status, className="me-2", id="network-neuron-status"),
+                  html.Span(stats["why"])], className="mt-1"),
+    ])
+    history = net.history(column)
+    own = np.asarray(history)[:, index] if history is not None and np.ndim(history) == 2 else None
+    return (title, facts, N.sparkline_figure(own, "activation over the last samples"),
+            N.contribution_figure(contrib, actions, attr.action if attr is not None else None,
+                                  attr.step if attr is not None else None,
+                                  attr.method if attr is not None else "gradient x activation"),
+            N.histogram_figure(incoming, "incoming weights"), N.outgoing_figure(outgoing, to_actions))
+
+
+def _fits(net: N.NetworkData, column: int) -> bool:
+    w = net.weights[column] if column < len(net.weights) else None
+    return w is not None and np.shape(w) == (net.sizes[column], net.sizes[column - 1])
+
+
+def layer_view(net: N.NetworkData, column: int) -> tuple:
+    """(title, facts, weight histogram, activation histogram) for one column."""
+    s = N.layer_stats(net, column)
+    w = s["weights"]
+    kind = s["kind"]
+    title = {"input": "The input layer", "output": "The output layer (Q-values)"}.get(
+        kind, f"Layer {s['name']} ({s['activation']})")
+    rows = [("neurons", f"{s['size']}"),
+            ("average |activation|", _fmt(s["mean_abs_activation"]) + (f" over the last {s['samples']} samples"
+                                                                        if s["samples"] else " now"))]
+    if kind == "hidden":
+        dead = "–" if s["dead"] is None else f"{s['dead']} ({100 * s['dead_share']:.1f}%)"
+        if s["saturation_rate"] is not None:
+            sat = f"{100 * s['saturation_rate']:.1f}% ({s['saturated']} neurons)"
+        else:
+            sat = ("not applicable: ReLU has no upper limit to get stuck at"
+                   + (f"; {s['always_active']} never switch off" if s["always_active"] is not None else ""))
+        rows += [("dead", dead), ("saturation rate", sat)]
+    if w["count"]:
+        rows += [("weights (incoming)", f"{w['count']:,}"),
+                 ("weight mean ± std", f"{_fmt(w['mean'])} ± {_fmt(w['std'])}"),
+                 ("weight min … max", f"{_fmt(w['min'])} … {_fmt(w['max'])}")]
+    weights = net.weights[column] if column < len(net.weights) else None
+    return (title, _facts(rows),
+            N.histogram_figure(weights, "incoming weights of the layer") if weights is not None else
+            N.empty_figure("the input layer has no incoming weights", height=SMALL),
+            N.histogram_figure(net.values[column], "outputs of its neurons now", "output"))
+
+
+@callback(
+    Output("network-inspector-hint", "style"),
+    Output("network-neuron-panel", "style"),
+    Output("network-neuron-title", "children"),
+    Output("network-neuron-facts", "children"),
+    Output("network-neuron-history", "figure"),
+    Output("network-neuron-contribution", "figure"),
+    Output("network-neuron-incoming", "figure"),
+    Output("network-neuron-outgoing", "figure"),
+    Output("network-layer-panel", "style"),
+    Output("network-layer-title", "children"),
+    Output("network-layer-facts", "children"),
+    Output("network-layer-weights", "figure"),
+    Output("network-layer-activations", "figure"),
+    Output("network-inspector-view", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    Input("network-selection", "data"),
+    State("app-run", "data"),
+    State("network-inspector-view", "data"),
+)
+def update_inspector(_n, active_tab, selection, run, view):
+    """The neuron or layer inspector for the selection, kept live while training runs."""
+    if active_tab != TAB_ID:
+        return (no_update,) * _INSPECTOR_OUTPUTS
+    if not run or not isinstance(selection, dict):
+        if view is None:  # the hint is already showing
+            return (no_update,) * _INSPECTOR_OUTPUTS
+        return (*_empty_inspector(), None)
+    try:
+        versions = read.network_versions(run)
+        key = {"run": run, "versions": versions, "selection": _selection_key(selection)}
+        if isinstance(view, dict) and {k: view.get(k) for k in key} == key and view.get("attr") is not None:
+            # the attribution may land between two probe samples: check its step cheaply
+            attr = read.attribution(run)
+            if attr is None or attr.step == view.get("attr"):
+                return (no_update,) * _INSPECTOR_OUTPUTS
+        net = read.network_snapshot(run)
+        attr = read.attribution(run)
+        sel = N._valid_selection(net, selection) if net is not None else None
+        q_history = None
+        if sel is not None and sel["kind"] == "neuron" and net.kinds[sel["column"]] == "output":
+            recent = read.recent_steps(run, OUTPUT_HISTORY)
+            q_history = [row[sel["index"]] if sel["index"] < len(row) else math.nan for row in recent.q]
+    except read.BrokenRun as exc:
+        out = list(_empty_inspector())
+        out[1], out[2] = SHOWN, f"This run cannot be read: {exc}"
+        return (*out, None)
+    if sel is None:  # e.g. the network has not been sampled yet, or changed shape
+        return (*_empty_inspector(), None) if view is not None else (no_update,) * _INSPECTOR_OUTPUTS
+    new_view = {**key, "attr": attr.step if attr is not None else -1}
+    blank = N.empty_figure("", height=SMALL)
+    if sel["kind"] == "neuron":
+        title, facts, hist, contrib, inc, out = neuron_view(net, attr, sel["column"], sel["index"], q_history)
+        return (HIDDEN, SHOWN, title, facts, hist, contrib, inc, out, HIDDEN, no_update, no_update, blank, blank,
+                new_view)
+    title, facts, weights, acts = layer_view(net, sel["column"])
+    return (HIDDEN, HIDDEN, no_update, no_update, blank, blank, blank, blank, SHOWN, title, facts, weights, acts,
+            new_view)
+
+
+# --------------------------------------------------------------------------- analysis
+@callback(
+    Output("network-saliency", "figure"),
+    Output("network-saliency-caption", "children"),
+    Output("network-correlation", "figure"),
+    Output("network-response", "figure"),
+    Output("network-action", "options"),
+    Output("network-feature", "options"),
+    Output("network-analysis-view", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    Input("network-method", "value"),
+    Input("network-action", "value"),
+    Input("network-feature", "value"),
+    State("app-run", "data"),
+    State("network-analysis-view", "data"),
+)
+def update_analysis(_n, active_tab, method, action, feature, run, view):
+    """Saliency / integrated gradients, the correlation heatmap and the response curves."""
+    if active_tab != TAB_ID:
+        return (no_update,) * 7
+    if not run:
+        if view == {"run": None}:
+            return (no_update,) * 7
+        msg = "Choose a run above."
+        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT), N.empty_figure(msg, height=320),
+                no_update, no_update, {"run": None})
+    try:
+        attr = read.attribution(run)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT), N.empty_figure(msg, height=320),
+                no_update, no_update, None)
+    if attr is None:
+        waiting = {"run": run, "step": None}
+        if view == waiting:
+            return (no_update,) * 7
+        msg = "Waiting for the worker's first attribution sample..."
+        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure("Waiting for recent game states...", height=ANALYSIS_HEIGHT),
+                N.empty_figure(msg, height=320), no_update, no_update, waiting)
+    key = {"run": run, "step": attr.step, "method": method, "action": action, "feature": feature}
+    if isinstance(view, dict) and view == key:
+        return (no_update,) * 7
+    return (*analysis_figures(attr, method, action, feature), key)
+
+
+def analysis_figures(attr: read.AttributionView, method: str, action, feature) -> tuple:
+    """(saliency figure, caption, correlation figure, response figure, action options,
+    feature options) from one attribution record -- pure."""
+    n_actions, n_features = attr.saliency.shape if attr.saliency.ndim == 2 else (0, 0)
+    features = [attr.feature_names[i] if i < len(attr.feature_names) else f"x{i}" for i in range(n_features)]
+    actions = [attr.action_names[i] if i < len(attr.action_names) else f"action {i}" for i in range(n_actions)]
+    chosen = _index(action, n_actions, default=None)
+    target = attr.action if chosen is None else chosen
+    label = actions[target] if target < len(actions) else f"action {target}"
+    if chosen is None:
+        label = f"{label} (the network's choice)"
+    method_name = METHODS.get(method, "saliency")
+    values = (attr.integrated_gradients if method == "ig" else attr.saliency)
+    values = values[target] if target < values.shape[0] else None
+    caption = ""
+    if method == "ig":
+        delta = attr.ig.get("delta", [])
+        delta_t = delta[target] if target < len(delta) else None
+        caption = (f"Integrated gradients: {attr.ig.get('steps', '?')}-point Gauss-Legendre path from the baseline "
+                   f"({attr.ig.get('baseline_label', 'not recorded')}) to this state; the bars add up to "
+                   f"Q(now) − Q(baseline) within {_fmt(abs(delta_t) if delta_t is not None else None, 2)}.")
+    else:
+        caption = "Saliency: |dQ/d feature| of the chosen action at this state (the same as Captum's Saliency)."
+    sal = N.saliency_figure(values, features, method_name, label, step=attr.step, height=ANALYSIS_HEIGHT)
+    corr = N.feature_action_correlation(attr.recent_obs, attr.recent_actions, n_actions) \
+        if attr.recent_obs.ndim == 2 and attr.recent_obs.shape[0] == attr.recent_actions.size else np.zeros((0, 0))
+    corr_fig = N.correlation_figure(corr, features, actions, int(attr.recent_actions.size), height=ANALYSIS_HEIGHT)
+    f = _index(feature, n_features)
+    if n_features and attr.response_values.ndim == 2 and f < attr.response_values.shape[0]:
+        current = float(attr.input[f]) if f < attr.input.size else None
+        resp = N.response_figure(attr.response_values[f], attr.response_q[f], actions, features[f], current,
+                                 chosen=attr.action)
+    else:
+        resp = N.empty_figure("no features to sweep", height=320)
+    action_options = [{"label": "the network's choice", "value": CHOICE}] + [
+        {"label": name, "value": str(i)} for i, name in enumerate(actions)]
+    feature_options = [{"label": name, "value": str(i)} for i, name in enumerate(features)]
+    return sal, caption, corr_fig, resp, action_options, feature_options
