@@ -423,3 +423,12 @@ class AttributionCallback(Callback):
             self.last_seconds = self.clock() - started
         self.publishes += 1
         return record
+
+
+def attribution_callbacks(settings) -> list[Callback]:
+    """The attribution publisher's entry in ``rl.worker.default_callbacks``: one
+    :class:`AttributionCallback` when the worker's ``probe`` setting is on (the network
+    views are switched on and off together), else nothing."""
+    if not getattr(settings, "probe", True):
+        return []
+    return [AttributionCallback(publish_every_s=float(getattr(settings, "attribution_every_s", DEFAULT_PUBLISH_S)))]

@@ -586,6 +586,7 @@ def default_callbacks(config: WorkerConfig, *, run_dir: str | os.PathLike | None
         TelemetryPublisher(config, render=render),
         *([CheckpointSaver(run_dir, config.checkpoint_every)] if run_dir is not None else []),
         *importlib.import_module("rl.probe").probe_callbacks(config),  # the probe (lazy: imports torch)
+        *importlib.import_module("rl.attribution").attribution_callbacks(config),  # why it acts (lazy: torch)
         *extra,
     ]
     # Last: every callback above has seen a step before the worker pauses on it.

@@ -369,3 +369,42 @@ def test_callback_validates_its_settings():
                    {"publish_every_s": float("nan")}, {"ig_steps": 0}, {"response_points": 1}):
         with pytest.raises(ValueError):
             A.AttributionCallback(**kwargs)
+
+
+def test_a_real_training_run_publishes_attribution(tmp_path):
+    """A short real run of the worker: the attribution of the final state is in the store
+    and agrees with the probe's record (same layers) and with the trained network."""
+    from rl.agents.dqn import DQNAgent  # noqa: F401  (the run below trains one)
+    from rl.worker import train
+
+    run = tmp_path / "run"
+    summary = train("neurodash/Breakout-v0", "dqn", steps=300, run_dir=run, seed=0,
+                    overrides={"hidden_sizes": (16, 8), "learning_starts": 50, "checkpoint_every": 0,
+                               "frame_fps": 0})
+    assert summary.steps == 300
+    with open_run(run) as store:
+        rec = T.AttributionRecord.from_dict(store.get(T.ATTRIBUTION))
+        neurons = store.get(T.NEURONS)
+        meta = store.read_meta()
+    assert rec.step == 300  # the final state is always published
+    assert [l["name"] for l in rec.layers] == [l["name"] for l in neurons["layers"]] == ["fc1", "fc2"]
+    assert T.decode_array(rec.saliency).shape == (3, len(meta.feature_names))
+    assert T.decode_array(rec.recent["obs"]).shape[0] == min(300, A.RECENT_OBSERVATIONS)
+    # Q is linear in the last hidden layer, so its contributions add up to Q minus Q at h = 0:
+    # the output bias (dueling head: b_V + b_A - mean(b_A)), read from the final checkpoint
+    ckpt = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
+    state = torch.load(ckpt, weights_only=True)["networks"]["q_network"]
+    if "value_out.bias" in state:
+        adv = state["advantage_out.bias"].numpy()
+        bias = state["value_out.bias"].numpy() + adv - adv.mean()
+    else:
+        bias = state["q_out.bias"].numpy()
+    contrib = T.decode_array(rec.layers[-1]["contribution"])
+    np.testing.assert_allclose(contrib.sum(axis=1), np.array(rec.q) - bias, atol=1e-4)
+
+
+def test_attribution_follows_the_probe_switch():
+    from rl.worker import WorkerConfig
+
+    assert len(A.attribution_callbacks(WorkerConfig(probe=True))) == 1
+    assert A.attribution_callbacks(WorkerConfig(probe=False)) == []
