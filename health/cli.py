@@ -140,6 +140,8 @@ def _expand(paths: list[str]) -> tuple[list[str], list[str]]:
         p = Path(raw)
         if p.is_dir():
             found = find_checkpoints(p)
+            if not found and (p / "checkpoints").is_dir():  # a run folder: use its checkpoints/
+                found = find_checkpoints(p / "checkpoints")
             if not found:
                 errors.append(f"{raw}: folder holds no checkpoint files (*.pt, *.pth, *.zip, *.safetensors, ...)")
             files.extend(str(f) for f in found)

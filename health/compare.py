@@ -147,6 +147,24 @@ class Comparison:
     def keep_label(self) -> str | None:
         return self.labels[self.overall.keep] if self.overall.keep is not None else None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The comparison as JSON-able plain data (per-checkpoint details via ``results``)."""
+
+        def pattern(p: Pattern) -> dict[str, Any]:
+            return {"key": p.key, "title": p.title, "meaning": p.meaning, "keep": p.keep,
+                    "keep_label": self.labels[p.keep] if p.keep is not None else None,
+                    "keep_reason": p.keep_reason, "checks": list(p.checks)}
+
+        return {
+            "labels": list(self.labels),
+            "paths": list(self.paths),
+            "alphas": {k: list(v) for k, v in self.alphas.items()},
+            "patterns": {k: pattern(p) for k, p in self.patterns.items()},
+            "overall_alphas": list(self.overall_alphas),
+            "overall": pattern(self.overall),
+            "errors": list(self.errors),
+        }
+
     def to_rows(self) -> list[dict[str, Any]]:
         """One row per (checkpoint, network) with the overall alpha."""
         rows = []

@@ -64,34 +64,34 @@ def alpha_verdict(alpha: float | None) -> Verdict | None:
     if alpha < TH.ALPHA_RECOMMENDED_LOW:
         return Verdict(
             "overfit", "OVER-FIT",
-            f"alpha below {TH.ALPHA_RECOMMENDED_LOW:g}: the weights have started to memorise the training data",
+            f"below {TH.ALPHA_RECOMMENDED_LOW:g}, the weights have started to memorise the training data",
             "an early-stopping signal: keep this checkpoint or an earlier one with alpha closer to 2.0",
             "bad",
         )
     if alpha <= TH.ALPHA_NEAR_OPTIMAL_HIGH:
         return Verdict(
             "optimal", "OPTIMAL",
-            f"alpha close to {TH.ALPHA_OPTIMAL:g}, where the best-trained networks sit",
+            f"close to {TH.ALPHA_OPTIMAL:g}, where the best-trained networks sit",
             "", "ok",
         )
     if alpha <= TH.ALPHA_RECOMMENDED_HIGH:
         return Verdict(
             "good", "GOOD",
-            f"alpha inside the recommended {TH.ALPHA_RECOMMENDED_LOW:g}-{TH.ALPHA_RECOMMENDED_HIGH:g} band: "
-            "well trained, should generalise (lower, towards 2.0, is better)",
+            f"inside the recommended {TH.ALPHA_RECOMMENDED_LOW:g}-{TH.ALPHA_RECOMMENDED_HIGH:g} band, well trained "
+            "and should generalise (lower, towards 2.0, is better)",
             "", "ok",
         )
     if alpha <= TH.ALPHA_UNDERTRAINED_HIGH:
         return Verdict(
             "undertrained", "UNDER-TRAINED",
-            f"alpha between {TH.ALPHA_RECOMMENDED_HIGH:g} and {TH.ALPHA_UNDERTRAINED_HIGH:g}: "
+            f"between {TH.ALPHA_RECOMMENDED_HIGH:g} and {TH.ALPHA_UNDERTRAINED_HIGH:g}, "
             "learning has started but is not finished",
             "train longer or tune the optimisation (learning rate, updates per step)",
             "warn",
         )
     return Verdict(
         "random", "SEVERELY UNDER-TRAINED",
-        f"alpha above {TH.ALPHA_UNDERTRAINED_HIGH:g}: the weights still look random "
+        f"above {TH.ALPHA_UNDERTRAINED_HIGH:g}, the weights still look random "
         f"(untrained layers sit near {TH.ALPHA_RANDOM_TYPICAL:g})",
         "check that the loss falls and updates really happen; raise the learning rate or train longer",
         "bad",
@@ -102,27 +102,27 @@ def dead_verdict(ratio: float | None) -> Verdict | None:
     """The guide's dead-neuron bands and remedies (ratio = dead / hidden units)."""
     if ratio is None:
         return None
-    pct = lambda v: f"{100 * v:g} %"  # noqa: E731
+    pct = lambda v: f"{100 * v:g}"  # noqa: E731
     if ratio < TH.DEAD_RATIO_MODERATE:
-        return Verdict("good", "GOOD", f"under {pct(TH.DEAD_RATIO_MODERATE)} dead: normal, healthy use of the units",
+        return Verdict("good", "GOOD", f"under {pct(TH.DEAD_RATIO_MODERATE)} % dead, normal and healthy",
                        "nothing to do", "ok")
     if ratio < TH.DEAD_RATIO_HIGH:
         return Verdict(
             "moderate", "MODERATE",
-            f"{pct(TH.DEAD_RATIO_MODERATE)}-{pct(TH.DEAD_RATIO_HIGH)} dead: some capacity is wasted",
+            f"{pct(TH.DEAD_RATIO_MODERATE)}-{pct(TH.DEAD_RATIO_HIGH)} % dead, some capacity is wasted",
             "keep an eye on it in later checkpoints; no action needed while the agent performs well",
             "note",
         )
     if ratio <= TH.DEAD_RATIO_CRITICAL:
         return Verdict(
             "high", "HIGH",
-            f"{pct(TH.DEAD_RATIO_HIGH)}-{pct(TH.DEAD_RATIO_CRITICAL)} dead: a large part of the network does nothing",
+            f"{pct(TH.DEAD_RATIO_HIGH)}-{pct(TH.DEAD_RATIO_CRITICAL)} % dead, a large part of the network does nothing",
             "consider a smaller network next time or prune the dead units; check the learning rate and the initialisation",
             "warn",
         )
     return Verdict(
         "critical", "CRITICAL",
-        f"over {pct(TH.DEAD_RATIO_CRITICAL)} dead: the network is very likely bigger than the task needs",
+        f"over {pct(TH.DEAD_RATIO_CRITICAL)} % dead, the network is very likely bigger than the task needs",
         "try about half as many units per layer, and review how many layers you need",
         "bad",
     )
@@ -357,6 +357,29 @@ class CheckpointHealth:
     @property
     def label(self) -> str:
         return os.path.basename(self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-able plain data (for a store or a dashboard callback)."""
+        networks = {}
+        for name, h in self.networks.items():
+            samples = h.dead.samples
+            networks[name] = {
+                "summary": h.summary(),
+                "layers": h.rows(),
+                "issues": [{"severity": i.severity, "text": i.text} for i in h.issues],
+                "dead_inputs": samples.description if samples is not None else None,
+                "dead_note": h.dead.note,
+            }
+        return {
+            "path": self.path,
+            "label": self.label,
+            "format": self.format_label,
+            "step": self.step,
+            "env_id": self.env_id,
+            "notes": list(self.notes),
+            "issues": [{"severity": i.severity, "text": i.text} for i in self.issues],
+            "networks": networks,
+        }
 
 
 # ----------------------------------------------------------------------------- analysis

@@ -173,5 +173,11 @@ def test_compare_real_checkpoints_overtraining_and_bad_file(tmp_path):
     assert cmp.patterns["q_network"].key == "overtraining"
     assert cmp.overall.key == "overtraining" and cmp.keep_label == paths[2].name
     assert cmp.overall_alphas == pytest.approx(q)  # targets are left out of the overall mean
+    as_dict = json.loads(json.dumps(cmp.to_dict()))  # plain data for the dashboard
+    assert as_dict["overall"]["key"] == "overtraining" and as_dict["overall"]["keep_label"] == paths[2].name
+    assert as_dict["errors"] == cmp.errors
+    details = json.loads(json.dumps(cmp.results[0].to_dict()))
+    assert details["networks"]["q_network"]["layers"][0]["layer"] == "fc1"
+    assert details["networks"]["q_network"]["summary"]["alpha"] == pytest.approx(q[0])
     rows = cmp.to_rows()
     assert len(rows) == 4 * 2 and {r["network"] for r in rows} == {"q_network", "target_network"}
