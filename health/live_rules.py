@@ -165,10 +165,12 @@ RULE_TITLES = {
 
 REMEDIES = {
     DEAD_NEURONS: (
-        "A dead ReLU passes no gradient back, so it rarely comes back to life. Lower the "
-        "learning rate (large steps push neurons into the always-negative region), try "
-        "LeakyReLU or ELU so a silent neuron still learns a little, and check the "
-        "initialisation: biases should start near zero, not strongly negative."
+        "A dead neuron adds nothing and passes no gradient back, so it rarely comes back to "
+        "life. If the neurons died during training, lower the learning rate (large steps push "
+        "them into the always-negative region) or try LeakyReLU or ELU, which still let a "
+        "little gradient through. If they were silent from the start, check the "
+        "initialisation (biases near zero, not strongly negative) -- or the layer is simply "
+        "wider than the task needs, and a smaller one would do as well."
     ),
     SATURATED_NEURONS: (
         "A saturated neuron sits on the flat end of its activation, where the slope is "

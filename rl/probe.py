@@ -56,8 +56,9 @@ class ProbeConfig:
 
     enabled: bool = True
     """attach the probe at all (False: no hooks are installed, so it costs nothing)"""
-    activation_every: int = 1
-    """sample the activations of every this many acting forward passes (see activation_max_per_s)"""
+    activation_every: int = 10
+    """sample the activations of every this many acting forward passes (see activation_max_per_s);
+    spreading the samples out makes the dead-neuron window (100 samples) cover 1,000+ steps"""
     activation_max_per_s: float | None = 50.0
     """but at most this many activation samples per second of wall-clock time (None: no limit),
     so the cost stays the same however fast training runs"""
