@@ -755,3 +755,101 @@ def attribution(run_path: str | Path) -> AttributionView | None:
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise BrokenRun(f"run {name}: the attribution record cannot be read ({exc})") from None
     return view
+
+
+# =========================================================================== probe: activations, gradients, weights, alerts
+# (owner: the probe's tabs -- dashapp/tabs/activations.py, gradients.py, weights.py -- and
+# the alerts panel, dashapp/alerts.py)
+#: Probe records a chart draws on first load (the newest ones). At one record per
+#: publish (about a second) that is the last five minutes or so of training.
+PROBE_RECORDS = 300
+_PROBE_SERIES = {T.ACTIVATIONS: "activation", T.GRADIENTS: "gradient", T.WEIGHTS: "weight"}
+
+
+def _probe_series(series: str) -> str:
+    if series not in _PROBE_SERIES:
+        raise ValueError(f"{series!r} is not a probe series")
+    return _PROBE_SERIES[series]
+
+
+def probe_records(run_path: str | Path, series: str, after: int = -1, limit: int | None = PROBE_RECORDS) -> list[dict]:
+    """The probe's ``series`` records newer than ``after``, oldest first (at most the
+    newest ``limit``). Records from a newer neurodash make the run :class:`BrokenRun`."""
+    what = _probe_series(series)
+    with open_store(run_path) as store:
+        rows = store.read(series, after=after, limit=limit)
+    _check_rows(run_path, rows, what)
+    return [r for r in rows if isinstance(r.get("layers"), list)]
+
+
+def probe_update(run_path: str | Path, series: str, cursor: Any, limit: int = PROBE_RECORDS,
+                 **same: Any) -> tuple[list[dict], bool]:
+    """(records, full): the ``series`` records newer than the page's ``cursor``, or --
+    when the page has nothing to extend, switched runs, changed any of the settings in
+    ``same`` (e.g. the chosen layer), or fell more than ``limit`` records behind -- the
+    newest ``limit`` records with ``full`` True, meaning "redraw"."""
+    if _can_extend(run_path, cursor) and all(cursor.get(k) == v for k, v in same.items()):
+        seq = _as_int(cursor.get("seq"), -1)
+        with open_store(run_path) as store:
+            last = store.last_seq(series)
+        if seq <= last <= seq + limit:
+            return (probe_records(run_path, series, after=seq, limit=None) if last > seq else []), False
+    return probe_records(run_path, series, limit=limit), True
+
+
+def probe_cursor(run_path: str | Path, records: Sequence[dict], drawn: bool, previous: Any = None,
+                 **extra: Any) -> dict:
+    """The cursor to keep after drawing ``records`` (plus any tab-specific ``extra``)."""
+    prev = previous if isinstance(previous, dict) else {}
+    seq = records[-1]["seq"] if records else _as_int(prev.get("seq"), -1)
+    return {**prev, **extra, "run": str(run_path), "seq": seq, "drawn": bool(drawn)}
+
+
+def latest_probe_record(run_path: str | Path, series: str) -> dict | None:
+    """The newest record of a probe series, or None."""
+    rows = probe_records(run_path, series, limit=1)
+    return rows[-1] if rows else None
+
+
+def neuron_activity(run_path: str | Path) -> dict | None:
+    """The probe's NEURONS key with each hidden layer's recent activations decoded:
+    ``{"step", "samples", "layers": [{"name", "activation", "size", "history"}]}``
+    (``history``: float array (samples, neurons), oldest first). None before the probe
+    has published."""
+    with open_store(run_path) as store:
+        data = store.get(T.NEURONS)
+    if data is None:
+        return None
+    name = Path(run_path).name
+    if not isinstance(data, dict):
+        raise BrokenRun(f"run {name}: its neuron activations are not a JSON object")
+    try:
+        T.check_version(data, where="the neuron record")
+        layers = []
+        for layer in data.get("layers") or []:
+            history = T.decode_array(layer["history"]).astype(np.float32)
+            if history.ndim != 2:
+                raise ValueError(f"{layer.get('name')} history has {history.ndim} dimensions, expected 2")
+            layers.append({"name": str(layer.get("name", f"layer {len(layers) + 1}")),
+                           "activation": str(layer.get("activation", "")),
+                           "size": int(history.shape[1]), "history": history})
+    except T.SchemaError as exc:
+        raise BrokenRun(f"run {name}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BrokenRun(f"run {name}: its neuron activations cannot be read ({exc})") from None
+    return {"step": _as_int(data.get("step"), 0), "samples": _as_int(data.get("samples"), 0), "layers": layers}
+
+
+def live_alerts(run_path: str | Path) -> dict | None:
+    """The ALERTS key (network-health alerts with their history), or None."""
+    with open_store(run_path) as store:
+        data = store.get(T.ALERTS)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise BrokenRun(f"run {Path(run_path).name}: its alerts are not a JSON object")
+    try:
+        T.check_version(data, where="the alerts record")
+    except T.SchemaError as exc:
+        raise BrokenRun(f"run {Path(run_path).name}: {exc}") from None
+    return data

@@ -317,10 +317,11 @@ def sparklines_figure(snapshot: Mapping | None, name: str | None, first: int = 0
     return fig
 
 
-def sparklines_extension(snapshot: Mapping | None, name: str | None, first: int, since: int, *,
+def sparklines_extension(snapshot: Mapping | None, name: str | None, first: int, drawn: int, *,
                          per_page: int = SPARKLINES_PER_PAGE, max_points: int = 500) -> list | None:
-    """``extendData`` with the samples taken after sample number ``since``, for the
-    traces of :func:`sparklines_figure`. None when nothing is new."""
+    """``extendData`` for the traces of :func:`sparklines_figure` with the samples not
+    drawn yet (samples are numbered from 0; the page has drawn the first ``drawn``).
+    None when nothing is new."""
     layer = _snapshot_layer(snapshot, name)
     if layer is None:
         return None
@@ -328,7 +329,7 @@ def sparklines_extension(snapshot: Mapping | None, name: str | None, first: int,
     if history.ndim != 2 or history.shape[0] == 0:
         return None
     x = _history_x(snapshot, history.shape[0])
-    new = [i for i, s in enumerate(x) if s > since]
+    new = [i for i, s in enumerate(x) if s >= drawn]
     if not new:
         return None
     size = history.shape[1]

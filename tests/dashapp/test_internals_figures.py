@@ -107,10 +107,10 @@ def test_sparklines_one_trace_per_neuron_and_extension_only_new_samples():
     assert len(fig.data) == 4  # neurons 16..19
     assert list(fig.data[0].x) == [7, 8, 9, 10, 11] and list(fig.data[0].y) == list(history[:, 16])
     assert fig.layout.meta["neurons"] == [16, 17, 18, 19]
-    ext = F.sparklines_extension(snap, "fc1", first=16, since=9)
+    ext = F.sparklines_extension(snap, "fc1", first=16, drawn=10)
     data, traces, cap = ext
     assert traces == [0, 1, 2, 3] and data["x"][0] == [10, 11] and data["y"][3] == list(history[3:, 19])
-    assert F.sparklines_extension(snap, "fc1", first=16, since=11) is None
+    assert F.sparklines_extension(snap, "fc1", first=16, drawn=12) is None
     assert is_empty_figure(F.sparklines_figure(None, "fc1"))
     assert is_empty_figure(F.sparklines_figure(snapshot(0, np.zeros((0, 3))), "fc1"))
     assert F.sparkline_page_options(20) == [{"label": "neurons 0–15", "value": 0},

@@ -1,0 +1,263 @@
+"""The Activations tab: what the hidden neurons output while the agent plays.
+
+Per hidden layer: statistic cards, the latest activation histogram, a dead-neuron grid,
+the chosen layer's histogram over time, and sparklines of single neurons. Everything
+comes from the probe (``rl.probe``): the ACTIVATIONS series (one record per publish) and
+the NEURONS key (each neuron's last few hundred samples).
+
+Each callback does nothing while another tab is visible. The histogram-over-time heatmap
+keeps a cursor and, while new records fit its value range, only appends their columns
+with a ``Patch``; the sparklines append only samples newer than the last one drawn
+(``extendData``). Cards, the latest histograms and the grid show the current state and
+are small, so they are replaced whole.
+"""
+
+from __future__ import annotations
+
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+import dash_bootstrap_components as dbc
+
+from dashapp import read
+from dashapp.components import graph, panel
+from dashapp.figures import internals as F
+from dashapp.figures.common import empty_figure, is_empty_figure
+from health import thresholds as TH
+from rl import telemetry as T
+
+TAB_ID = "activations"
+TAB_LABEL = "Activations"
+
+HIST_HEIGHT, GRID_HEIGHT, TIME_HEIGHT, SPARK_HEIGHT = 260, 260, 320, 440
+#: Heatmap columns kept before the figure is redrawn from the newest records.
+MAX_COLUMNS = 2 * read.PROBE_RECORDS
+
+NOTES = {
+    "cards": "One card per hidden layer. An activation is a neuron's output for the state the agent "
+    "is looking at. Mean, spread (std) and range are over the samples since the last update; "
+    f"dead and saturated neurons are judged over each neuron's last {TH.LIVE_DEAD_WINDOW} samples.",
+    "hist": "How the layer's outputs are spread. A healthy ReLU layer has a peak at zero (neurons "
+    "that stay quiet for this state) and a tail of positive values; a single spike at zero means "
+    "the whole layer has gone silent, and tanh/sigmoid values piled up at the ends mean saturation.",
+    "grid": f"One square per neuron. Dark: dead -- it has not fired (output below "
+    f"{TH.LIVE_DEAD_ACTIVATION:g}) for any of its last {TH.LIVE_DEAD_WINDOW} samples, so it no longer "
+    "helps and gets no gradient to learn from. Green: active. Orange: saturated -- stuck at the end "
+    "of its range, where it barely learns. A few dark squares are normal; whole dark rows are not.",
+    "time": "The chosen layer's histogram over training, one column per update: bright cells are the "
+    "values most outputs take. Watch the spread widen as the layer learns -- or collapse onto zero "
+    "if its neurons die.",
+    "spark": "The last few hundred outputs of single neurons of the chosen layer, oldest on the left. "
+    "A flat line at zero is a dead neuron; a neuron that only jumps up in some states has learned "
+    "to detect something about the game.",
+}
+
+
+def layout():
+    return html.Div(
+        [
+            panel("Layer statistics", html.Div(id="activations-cards",
+                                               children=html.P("Waiting for activation samples...",
+                                                               className="empty-note")),
+                  NOTES["cards"], class_name="mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(panel("Activation histograms per layer",
+                                  graph("activations-hist-graph", "Waiting for activation samples...", HIST_HEIGHT),
+                                  NOTES["hist"]), lg=6, className="mb-3"),
+                    dbc.Col(panel("Dead-neuron grid",
+                                  html.Div([graph("activations-dead-graph", "Waiting for activation samples...",
+                                                  GRID_HEIGHT),
+                                            html.Div(id="activations-dead-caption", className="panel-caption")]),
+                                  NOTES["grid"]), lg=6, className="mb-3"),
+                ]
+            ),
+            html.Div(
+                [html.Label("Layer", htmlFor="activations-layer", className="me-2"),
+                 dcc.Dropdown(id="activations-layer", options=[], value=None, clearable=False,
+                              searchable=False, placeholder="Choose a layer...", style={"minWidth": "12rem"})],
+                className="d-flex align-items-center mb-2",
+            ),
+            panel("How the chosen layer's activations change over time",
+                  graph("activations-hist-time", "Waiting for activation samples...", TIME_HEIGHT),
+                  NOTES["time"], class_name="mb-3"),
+            panel("Single neurons: recent activations",
+                  html.Div([
+                      html.Div([html.Label("Show", htmlFor="activations-page", className="me-2"),
+                                dcc.Dropdown(id="activations-page", options=[], value=0, clearable=False,
+                                             searchable=False, style={"minWidth": "12rem"})],
+                               className="d-flex align-items-center mb-2"),
+                      graph("activations-sparklines", "Waiting for neuron activations...", SPARK_HEIGHT),
+                  ]),
+                  NOTES["spark"], class_name="mb-3"),
+            dcc.Store(id="activations-cursor"),
+            dcc.Store(id="activations-spark-cursor"),
+        ],
+        className="tab-body",
+    )
+
+
+# --------------------------------------------------------------------------- components
+def _pct(share) -> str:
+    return "–" if share is None else f"{100 * share:.0f}%"
+
+
+def layer_cards(cards: list[dict]) -> list:
+    """Statistic cards from :func:`dashapp.figures.internals.activation_cards` (plain data)."""
+    if not cards:
+        return [html.P("Waiting for activation samples...", className="empty-note")]
+    cols = []
+    for c in cards:
+        dead_color = "danger" if (c["dead_share"] or 0) > TH.LIVE_DEAD_ALERT_SHARE else "success"
+        rows = [
+            html.Tr([html.Th("mean ± std"), html.Td(f"{F.fmt(c['mean'])} ± {F.fmt(c['std'])}")]),
+            html.Tr([html.Th("min … max"), html.Td(f"{F.fmt(c['min'])} … {F.fmt(c['max'])}")]),
+            html.Tr([html.Th("dead"), html.Td([f"{c['dead'] if c['dead'] is not None else '–'} of {c['size']} ",
+                                               dbc.Badge(_pct(c["dead_share"]), color=dead_color)])]),
+        ]
+        if c["saturates"]:
+            sat_color = "danger" if (c["saturated_share"] or 0) > TH.LIVE_SATURATED_ALERT_SHARE else "success"
+            rows.append(html.Tr([html.Th("saturated"),
+                                 html.Td([f"{c['saturated']} of {c['size']} ",
+                                          dbc.Badge(_pct(c["saturated_share"]), color=sat_color)])]))
+        elif c["always_active"] is not None:
+            rows.append(html.Tr([html.Th("always on", title="never silent: acts like a plain linear unit"),
+                                 html.Td(f"{c['always_active']} of {c['size']} ({_pct(c['always_active_share'])})")]))
+        footer = (f"judged over the last {c['window']} samples" if c["judged"]
+                  else f"only {c['window']} of {TH.LIVE_DEAD_WINDOW} samples so far: not judged yet")
+        cols.append(dbc.Col(dbc.Card([
+            dbc.CardHeader([html.Strong(c["name"]), html.Span(f" {c['activation']} · {c['size']} neurons",
+                                                              className="text-muted")]),
+            dbc.CardBody([html.Table(html.Tbody(rows), className="stat-table"),
+                          html.Small(footer, className="text-muted")]),
+        ], className="stat-card", id={"type": "activations-card", "layer": c["name"]}), md=6, xl=4,
+            className="mb-2"))
+    return [dbc.Row(cols, className="g-3")]
+
+
+def _error_outputs(message: str):
+    return ([html.P(message, className="empty-note")], empty_figure(message, height=HIST_HEIGHT),
+            empty_figure(message, height=GRID_HEIGHT), "", empty_figure(message, height=TIME_HEIGHT), None)
+
+
+# --------------------------------------------------------------------------- callbacks
+@callback(
+    Output("activations-layer", "options"),
+    Output("activations-layer", "value"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    State("app-run", "data"),
+    State("activations-layer", "value"),
+    State("activations-layer", "options"),
+)
+def update_layer_choice(_n, active_tab, run, current, current_options):
+    """The hidden layers to choose from (from the newest record); keeps the choice."""
+    if active_tab != TAB_ID:
+        return no_update, no_update
+    if not run:
+        return [], None
+    try:
+        latest = read.latest_probe_record(run, T.ACTIVATIONS)
+    except read.BrokenRun:
+        return [], None
+    names = F.layer_names([latest] if latest else [])
+    options = [{"label": n, "value": n} for n in names]
+    value = current if current in names else (names[0] if names else None)
+    return (no_update if options == current_options else options), (no_update if value == current else value)
+
+
+@callback(
+    Output("activations-cards", "children"),
+    Output("activations-hist-graph", "figure"),
+    Output("activations-dead-graph", "figure"),
+    Output("activations-dead-caption", "children"),
+    Output("activations-hist-time", "figure"),
+    Output("activations-cursor", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    Input("activations-layer", "value"),
+    State("app-run", "data"),
+    State("activations-cursor", "data"),
+)
+def update_activations(_n, active_tab, layer, run, cursor):
+    """Cards, latest histograms, dead-neuron grid and the histogram over time."""
+    if active_tab != TAB_ID:
+        return (no_update,) * 6
+    if not run:
+        return _error_outputs("Choose a run above.")
+    try:
+        records, full = read.probe_update(run, T.ACTIVATIONS, cursor, layer=layer)
+    except read.BrokenRun as exc:
+        return _error_outputs(f"This run cannot be read: {exc}")
+    if not records and not full:
+        return (no_update,) * 6
+    latest = records[-1] if records else None
+    if not records:
+        waiting = "Waiting for activation samples (the probe publishes about once a second)..."
+        return ([html.P(waiting, className="empty-note")], empty_figure(waiting, height=HIST_HEIGHT),
+                empty_figure(waiting, height=GRID_HEIGHT), "", empty_figure(waiting, height=TIME_HEIGHT),
+                read.probe_cursor(run, records, False, cursor, layer=layer))
+    cards = layer_cards(F.activation_cards(latest))
+    hists = F.histograms_figure(latest, value_label="activation", height=HIST_HEIGHT)
+    grid_fig = F.dead_grid_figure(latest, height=GRID_HEIGHT)
+    window = (grid_fig.layout.meta or {}).get("window") if not is_empty_figure(grid_fig) else None
+    caption = "" if window is None else (
+        f"Step {latest.get('step', 0):,}; neuron states from the last {window} samples"
+        + ("" if window >= TH.LIVE_DEAD_WINDOW else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})") + ".")
+    columns = None
+    if not full and cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
+        columns = F.histogram_columns(records, layer, cursor["grid"])
+    if columns is not None:
+        patch = Patch()
+        patch["data"][0]["x"].extend(columns["x"])
+        for i, row in enumerate(columns["z"]):
+            patch["data"][0]["z"][i].extend(row)
+        return cards, hists, grid_fig, caption, patch, read.probe_cursor(
+            run, records, True, cursor, layer=layer, columns=cursor.get("columns", 0) + len(columns["x"]))
+    if not full:  # a new record left the value range, or too many columns: redraw
+        records = read.probe_records(run, T.ACTIVATIONS)
+    fig, grid = F.histogram_heatmap(records, layer, value_label="activation", height=TIME_HEIGHT)
+    drawn = grid is not None
+    return cards, hists, grid_fig, caption, fig, read.probe_cursor(
+        run, records, drawn, cursor, layer=layer, grid=grid, columns=len(fig.data[0].x) if drawn else 0)
+
+
+@callback(
+    Output("activations-sparklines", "figure"),
+    Output("activations-sparklines", "extendData"),
+    Output("activations-page", "options"),
+    Output("activations-spark-cursor", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    Input("activations-layer", "value"),
+    Input("activations-page", "value"),
+    State("app-run", "data"),
+    State("activations-spark-cursor", "data"),
+    State("activations-page", "options"),
+)
+def update_sparklines(_n, active_tab, layer, first, run, cursor, page_options):
+    """Sparklines of up to 16 neurons of the chosen layer; only new samples are sent."""
+    if active_tab != TAB_ID:
+        return no_update, no_update, no_update, no_update
+    if not run or not layer:
+        return empty_figure("Choose a run and a layer above.", height=SPARK_HEIGHT), no_update, [], None
+    try:
+        snapshot = read.neuron_activity(run)
+    except read.BrokenRun as exc:
+        return empty_figure(f"This run cannot be read: {exc}", height=SPARK_HEIGHT), no_update, [], None
+    layer_data = next((l for l in (snapshot or {}).get("layers", []) if l["name"] == layer), None)
+    options = F.sparkline_page_options(layer_data["size"]) if layer_data else []
+    options_out = no_update if options == page_options else options
+    first = first if any(o["value"] == first for o in options) else 0
+    samples = (snapshot or {}).get("samples", 0)
+    key = {"run": run, "layer": layer, "first": first}
+    if isinstance(cursor, dict) and cursor.get("drawn") and all(cursor.get(k) == v for k, v in key.items()):
+        if samples <= cursor.get("samples", 0):
+            return no_update, no_update, options_out, no_update
+        if samples - cursor.get("samples", 0) < TH.LIVE_DEAD_WINDOW * 5:
+            ext = F.sparklines_extension(snapshot, layer, first, cursor["samples"])
+            return no_update, ext or no_update, options_out, {**key, "samples": samples, "drawn": True}
+    fig = F.sparklines_figure(snapshot, layer, first, height=SPARK_HEIGHT)
+    return fig, no_update, options_out, {**key, "samples": samples, "drawn": not is_empty_figure(fig)}
+
+
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "layer_cards", "update_layer_choice", "update_activations",
+           "update_sparklines"]

@@ -1,0 +1,134 @@
+"""The Gradients tab: how much learning signal reaches each layer.
+
+A verdict per layer (healthy / vanishing / exploding, by the same rules that raise the
+alerts), a gradient-flow heatmap (layers x time, colour = gradient norm on a log scale)
+and a line chart of each layer's gradient norm. Data: the probe's GRADIENTS series, one
+record per sampled optimisation step.
+
+Does nothing while another tab is visible. After the first draw only new records travel:
+the heatmap gets their columns through a ``Patch`` and the lines through ``extendData``.
+"""
+
+from __future__ import annotations
+
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+import dash_bootstrap_components as dbc
+
+from dashapp import read
+from dashapp.components import graph, panel
+from dashapp.figures import internals as F
+from dashapp.figures.common import empty_figure, is_empty_figure
+from health import thresholds as TH
+from rl import telemetry as T
+
+TAB_ID = "gradients"
+TAB_LABEL = "Gradients"
+
+HEATMAP_HEIGHT, LINES_HEIGHT = 300, 340
+#: Columns the heatmap may grow to before it is redrawn from the newest records.
+MAX_COLUMNS = 2 * read.PROBE_RECORDS
+#: Records behind the verdicts (enough for the growth rule: two windows).
+VERDICT_RECORDS = 2 * TH.LIVE_GRAD_GROWTH_SAMPLES
+
+NOTES = {
+    "verdicts": "A gradient tells a layer which way to change its weights to reduce the error. "
+    f"Vanishing: the layer gets almost none (norm below {TH.LIVE_GRAD_VANISHING_FLOOR:g}, or a thousand "
+    "times less than the other layers), so it stops learning -- often because a dead or saturated "
+    f"layer after it blocks the signal. Exploding: norms above {TH.LIVE_GRAD_EXPLODING_NORM:g} or growing "
+    "tenfold fast, so each update overshoots and training becomes unstable.",
+    "heatmap": "Gradient flow: one row per layer (input side at the top), one column per sampled "
+    "optimisation step. Green shades are the healthy range; blue means vanishing, red exploding. "
+    "In a healthy network all rows sit in similar shades.",
+    "lines": "The same gradient norms as lines, on a log scale where each grid line is ten times the one "
+    "below. The dashed lines mark where gradients count as vanishing (bottom) and exploding (top). "
+    "Norms usually fall slowly as the network gets better at its job.",
+}
+
+
+def layout():
+    return html.Div(
+        [
+            panel("Gradient health per layer", html.Div(id="gradients-verdicts",
+                                                        children=html.P("Waiting for the first optimisation step...",
+                                                                        className="empty-note")),
+                  NOTES["verdicts"], class_name="mb-3"),
+            panel("Gradient flow over time", graph("gradients-heatmap", "Waiting for the first optimisation step...",
+                                                   HEATMAP_HEIGHT), NOTES["heatmap"], class_name="mb-3"),
+            panel("Gradient norm per layer", graph("gradients-lines", "Waiting for the first optimisation step...",
+                                                   LINES_HEIGHT), NOTES["lines"], class_name="mb-3"),
+            dcc.Store(id="gradients-cursor"),
+        ],
+        className="tab-body",
+    )
+
+
+_BADGE = {"healthy": "success", "vanishing": "primary", "exploding": "danger", "no data": "secondary"}
+
+
+def verdict_table(rows: list[dict]):
+    """The verdict table from :func:`dashapp.figures.internals.gradient_verdict_rows`."""
+    if not rows:
+        return html.P("Waiting for the first optimisation step...", className="empty-note")
+    body = [html.Tr([html.Td(html.Strong(r["layer"])),
+                     html.Td(dbc.Badge(r["verdict"], color=_BADGE.get(r["verdict"], "secondary"),
+                                       className="verdict-badge"), **{"data-verdict": r["verdict"]}),
+                     html.Td(F.fmt(r["norm"])), html.Td(r["reason"], className="text-muted")],
+                    id={"type": "gradients-verdict", "layer": r["layer"]})
+            for r in rows]
+    head = html.Thead(html.Tr([html.Th("layer"), html.Th("verdict"), html.Th("gradient norm"), html.Th("why")]))
+    return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-0")
+
+
+@callback(
+    Output("gradients-verdicts", "children"),
+    Output("gradients-heatmap", "figure"),
+    Output("gradients-lines", "figure"),
+    Output("gradients-lines", "extendData"),
+    Output("gradients-cursor", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    State("app-run", "data"),
+    State("gradients-cursor", "data"),
+)
+def update_gradients(_n, active_tab, run, cursor):
+    """Verdicts, heatmap and lines: read -> build -> return (new records only after the first draw)."""
+    if active_tab != TAB_ID:
+        return (no_update,) * 5
+    if not run:
+        msg = "Choose a run above."
+        return verdict_table([]), empty_figure(msg, height=HEATMAP_HEIGHT), empty_figure(msg, height=LINES_HEIGHT), \
+            no_update, None
+    try:
+        records, full = read.probe_update(run, T.GRADIENTS, cursor)
+        if records and not full:
+            names = cursor.get("layers") or []
+            if (set(F.layer_names(records)) - set(names)
+                    or cursor.get("columns", 0) + len(records) > MAX_COLUMNS):
+                records, full = read.probe_records(run, T.GRADIENTS), True  # new layer or too long: redraw
+        recent = read.probe_records(run, T.GRADIENTS, limit=VERDICT_RECORDS) if records else []
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return html.P(msg, className="empty-note"), empty_figure(msg, height=HEATMAP_HEIGHT), \
+            empty_figure(msg, height=LINES_HEIGHT), no_update, None
+    if not records and not full:
+        return (no_update,) * 5
+    if full:
+        names = F.layer_names(records)
+        heat = F.gradient_heatmap(records, names, height=HEATMAP_HEIGHT)
+        lines = F.gradient_lines(records, names, height=LINES_HEIGHT)
+        drawn = not is_empty_figure(heat) and not is_empty_figure(lines)
+        return verdict_table(F.gradient_verdict_rows(recent, names)), heat, lines, no_update, \
+            read.probe_cursor(run, records, drawn, cursor, layers=names, columns=len(records) if drawn else 0)
+    names = cursor["layers"]
+    cols = F.gradient_heatmap_columns(records, names)
+    patch = Patch()
+    patch["data"][0]["x"].extend(cols["x"])
+    for i in range(len(names)):
+        patch["data"][0]["z"][i].extend(cols["z"][i])
+        patch["data"][0]["customdata"][i].extend(cols["customdata"][i])
+    ext = F.gradient_lines_extension(records, names, MAX_COLUMNS)
+    return verdict_table(F.gradient_verdict_rows(recent, names)), patch, no_update, ext or no_update, \
+        read.probe_cursor(run, records, True, cursor, columns=cursor.get("columns", 0) + len(records))
+
+
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "update_gradients", "verdict_table"]

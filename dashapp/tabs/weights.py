@@ -1,0 +1,170 @@
+"""The Weights tab: what the network has stored, and how fast it is changing.
+
+Per layer: weight statistics, the latest weight histogram, the chosen layer's histogram
+over time, and the update velocity ||ΔW|| / ||W|| between weight samples. Data: the
+probe's WEIGHTS series (a sample every N training steps, 100 by default).
+
+Does nothing while another tab is visible. After the first draw, only new records
+travel: heatmap columns through a ``Patch`` (while they fit its value range) and
+velocity points through ``extendData``.
+"""
+
+from __future__ import annotations
+
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+import dash_bootstrap_components as dbc
+
+from dashapp import read
+from dashapp.components import graph, panel
+from dashapp.figures import internals as F
+from dashapp.figures.common import empty_figure, is_empty_figure
+from health import thresholds as TH
+from rl import telemetry as T
+
+TAB_ID = "weights"
+TAB_LABEL = "Weights"
+
+HIST_HEIGHT, TIME_HEIGHT, VELOCITY_HEIGHT = 260, 320, 320
+MAX_COLUMNS = 2 * read.PROBE_RECORDS
+
+NOTES = {
+    "table": "A weight is the strength of one connection between two neurons; learning means changing "
+    "them. Freshly initialised layers have small weights centred on zero; during training the spread "
+    f"usually grows a little. Near zero counts weights smaller than {TH.LIVE_NEAR_ZERO_WEIGHT:g}, which "
+    "contribute almost nothing. Norm is the overall size of the layer's weights.",
+    "hist": "How each layer's weights are spread. A healthy layer looks like a smooth hill around zero. "
+    "Values drifting far out, or everything collapsing onto zero, are signs of trouble.",
+    "time": "The chosen layer's weight histogram over training, one column per weight sample. "
+    "The pattern changes slowly: weights learn in small steps.",
+    "velocity": "How much each layer's weights changed since the previous sample, relative to their size "
+    f"(‖ΔW‖ / ‖W‖, log scale). Values near 0.001–0.01 mean steady learning; below {TH.LIVE_VELOCITY_STALL:g} "
+    "(dashed line) the layer has stopped learning; a sudden jump upwards often comes with exploding "
+    "gradients.",
+}
+
+
+def layout():
+    return html.Div(
+        [
+            panel("Weight statistics per layer", html.Div(id="weights-table",
+                                                          children=html.P("Waiting for the first weight sample...",
+                                                                          className="empty-note")),
+                  NOTES["table"], class_name="mb-3"),
+            panel("Weight histograms per layer", graph("weights-hist-graph", "Waiting for the first weight sample...",
+                                                       HIST_HEIGHT), NOTES["hist"], class_name="mb-3"),
+            html.Div(
+                [html.Label("Layer", htmlFor="weights-layer", className="me-2"),
+                 dcc.Dropdown(id="weights-layer", options=[], value=None, clearable=False, searchable=False,
+                              placeholder="Choose a layer...", style={"minWidth": "12rem"})],
+                className="d-flex align-items-center mb-2",
+            ),
+            panel("How the chosen layer's weights change over time",
+                  graph("weights-hist-time", "Waiting for weight samples...", TIME_HEIGHT), NOTES["time"],
+                  class_name="mb-3"),
+            panel("Update velocity per layer", graph("weights-velocity", "Waiting for two weight samples...",
+                                                     VELOCITY_HEIGHT), NOTES["velocity"], class_name="mb-3"),
+            dcc.Store(id="weights-cursor"),
+        ],
+        className="tab-body",
+    )
+
+
+def stats_table(rows: list[dict]):
+    """The weight statistics table from :func:`dashapp.figures.internals.weight_stat_rows`."""
+    if not rows:
+        return html.P("Waiting for the first weight sample...", className="empty-note")
+    head = html.Thead(html.Tr([html.Th(h) for h in
+                               ("layer", "weights", "mean", "std", "min", "max", "norm", "near zero", "velocity")]))
+    body = []
+    for r in rows:
+        near = "–" if r["near_zero"] is None else f"{r['near_zero']} ({100 * (r['near_zero_share'] or 0):.1f}%)"
+        stalled = r["velocity"] is not None and r["velocity"] < TH.LIVE_VELOCITY_STALL
+        body.append(html.Tr([html.Td(html.Strong(r["layer"])), html.Td(f"{r['size']:,}"), html.Td(F.fmt(r["mean"])),
+                             html.Td(F.fmt(r["std"])), html.Td(F.fmt(r["min"])), html.Td(F.fmt(r["max"])),
+                             html.Td(F.fmt(r["norm"])), html.Td(near),
+                             html.Td(F.fmt(r["velocity"]), className="text-danger" if stalled else None)]))
+    return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-0")
+
+
+@callback(
+    Output("weights-layer", "options"),
+    Output("weights-layer", "value"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    State("app-run", "data"),
+    State("weights-layer", "value"),
+    State("weights-layer", "options"),
+)
+def update_layer_choice(_n, active_tab, run, current, current_options):
+    """The layers to choose from (from the newest weight sample); keeps the choice."""
+    if active_tab != TAB_ID:
+        return no_update, no_update
+    if not run:
+        return [], None
+    try:
+        latest = read.latest_probe_record(run, T.WEIGHTS)
+    except read.BrokenRun:
+        return [], None
+    names = F.layer_names([latest] if latest else [])
+    options = [{"label": n, "value": n} for n in names]
+    value = current if current in names else (names[0] if names else None)
+    return (no_update if options == current_options else options), (no_update if value == current else value)
+
+
+@callback(
+    Output("weights-table", "children"),
+    Output("weights-hist-graph", "figure"),
+    Output("weights-hist-time", "figure"),
+    Output("weights-velocity", "figure"),
+    Output("weights-velocity", "extendData"),
+    Output("weights-cursor", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    Input("weights-layer", "value"),
+    State("app-run", "data"),
+    State("weights-cursor", "data"),
+)
+def update_weights(_n, active_tab, layer, run, cursor):
+    """Statistics, histograms, histogram over time and update velocity."""
+    if active_tab != TAB_ID:
+        return (no_update,) * 6
+    if not run:
+        msg = "Choose a run above."
+        return stats_table([]), empty_figure(msg, height=HIST_HEIGHT), empty_figure(msg, height=TIME_HEIGHT), \
+            empty_figure(msg, height=VELOCITY_HEIGHT), no_update, None
+    try:
+        records, full = read.probe_update(run, T.WEIGHTS, cursor, layer=layer)
+        if records and not full:
+            names = cursor.get("layers") or []
+            columns = F.histogram_columns(records, layer, cursor["grid"]) if cursor.get("grid") else None
+            if (set(F.layer_names(records)) - set(names) or columns is None
+                    or cursor.get("columns", 0) + len(records) > MAX_COLUMNS):
+                records, full = read.probe_records(run, T.WEIGHTS), True
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return html.P(msg, className="empty-note"), empty_figure(msg, height=HIST_HEIGHT), \
+            empty_figure(msg, height=TIME_HEIGHT), empty_figure(msg, height=VELOCITY_HEIGHT), no_update, None
+    if not records and not full:
+        return (no_update,) * 6
+    latest = records[-1] if records else None
+    table = stats_table(F.weight_stat_rows(latest))
+    hists = F.histograms_figure(latest, value_label="weight", height=HIST_HEIGHT)
+    if full:
+        names = F.layer_names(records)
+        heat, grid = F.histogram_heatmap(records, layer, value_label="weight", height=TIME_HEIGHT)
+        velocity = F.velocity_lines(records, names, height=VELOCITY_HEIGHT)
+        drawn = grid is not None and not is_empty_figure(velocity)
+        return table, hists, heat, velocity, no_update, read.probe_cursor(
+            run, records, drawn, cursor, layer=layer, layers=names, grid=grid,
+            columns=len(heat.data[0].x) if grid is not None else 0)
+    names = cursor["layers"]
+    patch = Patch()
+    patch["data"][0]["x"].extend(columns["x"])
+    for i, row in enumerate(columns["z"]):
+        patch["data"][0]["z"][i].extend(row)
+    ext = F.velocity_lines_extension(records, names, MAX_COLUMNS)
+    return table, hists, patch, no_update, ext or no_update, read.probe_cursor(
+        run, records, True, cursor, columns=cursor.get("columns", 0) + len(columns["x"]))
+
+
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "stats_table", "update_layer_choice", "update_weights"]
