@@ -26,7 +26,8 @@ training code needed. For every network in a checkpoint it reports:
 
 Given several checkpoints (in training order) it also shows how alpha moved across them,
 names the pattern (healthy progression, overtraining, not learning, ...) and says which
-checkpoint to keep. A folder is expanded to the checkpoint files inside it.
+checkpoint to keep. A folder -- a run folder or its checkpoints/ -- stands for the
+checkpoint files inside it, in step order.
 
 Formats: neurodash run checkpoints, plain state dicts (torch.save(model.state_dict()),
 CleanRL .cleanrl_model), dicts of several networks (SAC-style actor/critic_1/...),
@@ -36,7 +37,7 @@ Stable-Baselines3 .zip saves, .safetensors. Files are loaded as data only
 examples:
   neurodash health --checkpoint runs/breakout-dqn/checkpoints/ckpt_000050000.pt
   neurodash health --checkpoint gen100.pt gen200.pt gen300.pt best.pt
-  neurodash health --checkpoint runs/breakout-dqn/checkpoints/
+  neurodash health --checkpoint runs/breakout-dqn          # every checkpoint of a run
   neurodash health --checkpoint best.pt --networks actor critic_1 --output-dir health_reports/
   neurodash health --checkpoint best.pt --dead-neuron-method weight
   neurodash health --checkpoint best.pt --dead-neuron-samples 5000
@@ -72,8 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--checkpoint", "-c", nargs="+", required=True, metavar="PATH",
-        help="checkpoint file(s) to analyse, oldest first when comparing; a folder stands for the "
-             "checkpoint files in it (sorted by the number in their names)",
+        help="checkpoint file(s) to analyse, oldest first when comparing; a folder (a run folder or "
+             "its checkpoints/) stands for the checkpoint files in it, sorted by the number in their names",
     )
     parser.add_argument(
         "--networks", "-n", nargs="+", metavar="NAME",

@@ -107,11 +107,13 @@ def test_several_checkpoints_compare_and_a_bad_file_does_not_stop_the_others(tmp
         W.write_ours(run / f"ckpt_{(i + 1) * 10000:09d}.pt", model, obs_samples=np.zeros((0, 32)))
     (run / "ckpt_000035000.pt").write_bytes(b"")  # an empty file in the middle
     out_dir = tmp_path / "out"
-    code, out, err = run_cli(["--checkpoint", run, "--dead-neuron-method", "weight", "-o", out_dir], capsys)
+    # the run folder stands for the files in its checkpoints/, in step order
+    code, out, err = run_cli(["--checkpoint", run.parent, "--dead-neuron-method", "weight", "-o", out_dir], capsys)
     assert code == 1
     error_lines = [line for line in err.splitlines() if "error:" in line]
     assert error_lines == [f"neurodash health: error: {run / 'ckpt_000035000.pt'}: file is empty (0 bytes)"]
     assert out.count("Checkpoint: ") == 3
+    assert out.index("ckpt_000010000.pt") < out.index("ckpt_000020000.pt") < out.index("ckpt_000030000.pt")
     assert "Alpha across checkpoints (in the order given)" in out
     assert "q_network: HEALTHY PROGRESSION" in out
     assert "Keep: ckpt_000030000.pt" in out
@@ -183,3 +185,40 @@ def test_report_on_a_checkpoint_from_our_own_training(tmp_path, capsys):
     for head in heads:  # the small output heads (1 or 3 units) are listed, not fitted
         n = min(head["in_features"], head["out_features"])
         assert f"not analysed: too few eigenvalues ({n}; WeightWatcher needs at least 8)" in out
+
+
+def test_folder_without_checkpoints_is_an_error(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("no checkpoints here")
+    code, out, err = run_cli(["--checkpoint", tmp_path], capsys)
+    assert code == 1 and out == ""
+    assert f"neurodash health: error: {tmp_path}: folder holds no checkpoint files" in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses a Linux pseudo-terminal")
+def test_progress_bar_over_several_checkpoints_on_a_terminal(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    for i in range(3):
+        W.write_state_dict(tmp_path / f"gen{(i + 1) * 100}.pt", W.mlp([8, 32, 2], seed=i))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "neurodash"), "health", "-c", str(tmp_path),
+                             "--dead-neuron-method", "weight"],
+                            stdout=subprocess.DEVNULL, stderr=slave, cwd=ROOT, close_fds=True)
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    assert proc.wait(timeout=120) == 0
+    text = data.decode("utf-8", "replace")
+    assert "checkpoints: 100%" in text and "3/3" in text and "gen300.pt" in text
