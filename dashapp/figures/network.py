@@ -11,7 +11,9 @@ sending the whole graph again:
     8+C                  the selection ring
     8+C+1                the clickable layer labels
 
-A node's ``customdata`` is ``[column, index]``; a layer label's is ``[column, -1]``.
+A node's ``customdata`` is ``[column, index]``; a layer label's is ``[column, -1]``. Node,
+ring and label traces carry a ``uid`` (``nodes<column>``, ``ring``, ``labels``), which
+Plotly puts in the drawn SVG's class names (``g.tracenodes1``): handy to find a marker.
 """
 
 from __future__ import annotations
@@ -385,7 +387,7 @@ def network_figure(net: NetworkData, k: int = DEFAULT_K, selection: Mapping | No
         trace = dict(
             type="scatter", x=pos[c][:, 0], y=pos[c][:, 1], mode="markers+text" if text else "markers",
             customdata=[[c, i] for i in range(len(vals))],  # plain lists: clickData must carry them as-is
-            hovertemplate=hover, showlegend=False, name=column_title(net, c),
+            hovertemplate=hover, showlegend=False, name=column_title(net, c), uid=f"nodes{c}",
             marker=dict(color=_rounded(vals), colorscale=COLORSCALE, cmin=-m, cmax=m,
                         size=_marker_size(len(vals)), line=dict(width=0.6, color="#777")))
         if text:
@@ -394,13 +396,13 @@ def network_figure(net: NetworkData, k: int = DEFAULT_K, selection: Mapping | No
         data.append(trace)
     ring = hl["ring"]
     data.append(dict(type="scatter", x=ring[0], y=ring[1], mode="markers", hoverinfo="skip", showlegend=False,
-                     name="selected neuron", marker=dict(symbol="circle-open", size=20, line=dict(width=3, color="#111"))))
+                     name="selected neuron", uid="ring", marker=dict(symbol="circle-open", size=20, line=dict(width=3, color="#111"))))
     data.append(dict(
         type="scatter", x=list(range(n_cols)), y=[top + 0.1] * n_cols, mode="markers+text",
         text=[f"<b>{column_title(net, c)}</b>" for c in range(n_cols)], textposition="middle center",
         textfont=dict(size=13, color="#1a4d80"), customdata=[[c, -1] for c in range(n_cols)],
         hovertemplate="click to inspect this layer<extra></extra>",
-        marker=dict(symbol="square", size=44, opacity=0), showlegend=False, name="layer labels"))
+        marker=dict(symbol="square", size=44, opacity=0), showlegend=False, name="layer labels", uid="labels"))
     layout = dict(
         height=GRAPH_HEIGHT, margin=dict(l=10, r=10, t=10, b=10), template="simple_white",
         plot_bgcolor="white", hovermode="closest", hoverdistance=24, clickmode="event", dragmode=False,

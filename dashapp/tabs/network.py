@@ -434,6 +434,7 @@ def update_inspector(_n, active_tab, selection, run, view):
     Output("network-response", "figure"),
     Output("network-action", "options"),
     Output("network-feature", "options"),
+    Output("network-feature", "value"),
     Output("network-analysis-view", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
@@ -446,30 +447,34 @@ def update_inspector(_n, active_tab, selection, run, view):
 def update_analysis(_n, active_tab, method, action, feature, run, view):
     """Saliency / integrated gradients, the correlation heatmap and the response curves."""
     if active_tab != TAB_ID:
-        return (no_update,) * 7
+        return (no_update,) * 8
     if not run:
         if view == {"run": None}:
-            return (no_update,) * 7
+            return (no_update,) * 8
         msg = "Choose a run above."
         return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT), N.empty_figure(msg, height=320),
-                no_update, no_update, {"run": None})
+                no_update, no_update, no_update, {"run": None})
     try:
         attr = read.attribution(run)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
         return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT), N.empty_figure(msg, height=320),
-                no_update, no_update, None)
+                no_update, no_update, no_update, None)
     if attr is None:
         waiting = {"run": run, "step": None}
         if view == waiting:
-            return (no_update,) * 7
+            return (no_update,) * 8
         msg = "Waiting for the worker's first attribution sample..."
         return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure("Waiting for recent game states...", height=ANALYSIS_HEIGHT),
-                N.empty_figure(msg, height=320), no_update, no_update, waiting)
+                N.empty_figure(msg, height=320), no_update, no_update, no_update, waiting)
     key = {"run": run, "step": attr.step, "method": method, "action": action, "feature": feature}
     if isinstance(view, dict) and view == key:
-        return (no_update,) * 7
-    return (*analysis_figures(attr, method, action, feature), key)
+        return (no_update,) * 8
+    figures = analysis_figures(attr, method, action, feature)
+    # a dropdown drops a value its (still empty) options do not hold: set it once they exist
+    n_features = len(figures[5])
+    value = no_update if _index(feature, n_features, None) is not None or not n_features else "0"
+    return (*figures, value, key)
 
 
 def analysis_figures(attr: read.AttributionView, method: str, action, feature) -> tuple:

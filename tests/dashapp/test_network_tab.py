@@ -247,8 +247,9 @@ def test_dead_neuron_is_reported_as_dead(tmp_path):
 def test_analysis_saliency_ig_correlation_and_response(run):
     path, _ = run
     attr = read.attribution(path)
-    sal, caption, corr, resp, actions, features, view = TN.update_analysis(1, "network", "saliency", TN.CHOICE, "0",
-                                                                           str(path), None)
+    sal, caption, corr, resp, actions, features, value, view = TN.update_analysis(
+        1, "network", "saliency", TN.CHOICE, "0", str(path), None)
+    assert value is no_update  # "0" is a valid feature
     np.testing.assert_allclose(sal.data[0].x, attr.saliency[attr.action], rtol=1e-6)
     assert "the network's choice" in sal.layout.title.text and "Captum" in caption
     assert [o["label"] for o in actions] == ["the network's choice", "LEFT", "STAY", "RIGHT"]
@@ -256,13 +257,16 @@ def test_analysis_saliency_ig_correlation_and_response(run):
     np.testing.assert_allclose(np.nan_to_num(np.array(corr.data[0].z, dtype=float)),
                                np.nan_to_num(N.feature_action_correlation(attr.recent_obs, attr.recent_actions, 3)))
     np.testing.assert_allclose(resp.data[0].x, attr.response_values[0])
-    assert TN.update_analysis(2, "network", "saliency", TN.CHOICE, "0", str(path), view) == (no_update,) * 7
+    assert TN.update_analysis(2, "network", "saliency", TN.CHOICE, "0", str(path), view) == (no_update,) * 8
     sal, caption, *_ = TN.update_analysis(2, "network", "ig", "2", "4", str(path), view)
     np.testing.assert_allclose(sal.data[0].x, attr.integrated_gradients[2], rtol=1e-6)
     assert "RIGHT" in sal.layout.title.text and "Gauss-Legendre" in caption and "mean of the last" in caption
     resp = TN.update_analysis(2, "network", "ig", "2", "4", str(path), None)[3]
     assert resp.layout.xaxis.title.text == "paddle x"
-    assert TN.update_analysis(1, "live", "ig", "2", "4", str(path), None) == (no_update,) * 7
+    # the dropdown lost its value before its options arrived: the first feature is chosen
+    out = TN.update_analysis(3, "network", "saliency", TN.CHOICE, None, str(path), None)
+    assert out[6] == "0" and out[3].layout.xaxis.title.text == "ball x"
+    assert TN.update_analysis(1, "live", "ig", "2", "4", str(path), None) == (no_update,) * 8
 
 
 def test_every_panel_of_the_tab_explains_itself():
