@@ -25,10 +25,10 @@ This module imports neither torch nor gymnasium at import time; :func:`train` do
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import importlib
 import io
-import base64
 import math
 import os
 import time
