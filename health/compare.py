@@ -104,6 +104,9 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
             f"every checkpoint already has alpha below {TH.ALPHA_RECOMMENDED_LOW:g} ({seq}): look for an earlier checkpoint",
             keep, f"{labels[keep]} is the least over-fit (alpha {ka:.2f})",
         )
+    dips = [labels[i] for i, a in valid[:-1] if a < TH.ALPHA_RECOMMENDED_LOW]
+    dip_note = (f"; it dipped below {TH.ALPHA_RECOMMENDED_LOW:g} at {', '.join(dips)}, so watch for over-fitting"
+                if dips else "")
     if last < first - TH.ALPHA_TREND_MIN_CHANGE:
         tail = ""
         if last > TH.ALPHA_RECOMMENDED_HIGH:
@@ -112,19 +115,20 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
             tail = f"; {labels[keep]} is close to the optimum"
         return Pattern(
             "healthy", "HEALTHY PROGRESSION",
-            f"alpha falls towards {TH.ALPHA_OPTIMAL:g} ({seq}): the network keeps learning useful structure{tail}",
+            f"alpha falls towards {TH.ALPHA_OPTIMAL:g} ({seq}): the network keeps learning useful structure{tail}"
+            f"{dip_note}",
             keep, keep_reason,
         )
     if last > first + TH.ALPHA_TREND_MIN_CHANGE:
         return Pattern(
             "rising", "ALPHA RISING",
             f"alpha went up ({seq}): the weights are becoming more random-like, which points to forgetting or an "
-            "unstable optimiser (learning rate too high?)",
+            f"unstable optimiser (learning rate too high?){dip_note}",
             keep, keep_reason,
         )
     return Pattern(
         "flat", "FLAT",
-        f"alpha hardly changed ({seq}): training has settled, or stalled",
+        f"alpha hardly changed ({seq}): training has settled, or stalled{dip_note}",
         keep, keep_reason,
     )
 

@@ -26,7 +26,7 @@ Input samples (:func:`input_samples`), in order of preference:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -103,7 +103,7 @@ def test_actor_critic_mismatch(tmp_path):
         "actor": W.mlp([12, 128, 128, 128], 1, alpha=4.6),
         "critic_1": W.mlp([14, 128, 128, 128], 2, alpha=2.3),
         "critic_2": W.mlp([14, 128, 128, 128], 3, alpha=2.3),
-        "target_critic_1": W.mlp([14, 128, 128, 128], 4, alpha=9.0),  # targets are not compared
+        "target_critic_1": W.mlp([14, 64, 64], 4, alpha=9.0),  # targets are not compared
     }
     res = analyze_checkpoint(W.write_sac(tmp_path / "sac.pt", nets), dead_method="weight")
     assert len(res.issues) == 1 and "policy is learning more slowly than the value function" in res.issues[0].text
@@ -146,6 +146,12 @@ def test_guide_pattern_not_learning():
     pat = alpha_pattern([7.8, 7.5, 7.2, 6.9], LABELS[:4])
     assert pat.key == "not_learning" and pat.keep == 3
     assert any("learning rate" in c for c in pat.checks) and any("replay buffer" in c for c in pat.checks)
+
+
+def test_a_dip_below_two_is_mentioned():
+    pat = alpha_pattern([2.23, 2.14, 1.99, 2.10], LABELS[:4])
+    assert pat.key == "healthy" and pat.keep == 3
+    assert "dipped below 2 at gen300, so watch for over-fitting" in pat.meaning
 
 
 def test_other_patterns():
