@@ -52,7 +52,7 @@ MIN_EVALS_CONFIDENT = 20
 # variance of its activation over the sample inputs is below 1e-6 (any activation fn).
 DEAD_ACTIVATION_VARIANCE = 1e-6
 # [GUIDE "4. Dead Neurons / Alternative method"] gives no number for the weight-based
-# method; [PLAN section 5 weight stats] treats |w| < 1e-6 as "nearly zero", which we
+# method; [PLAN 5.1 "Per-Layer Weight Statistics"] treats |w| < 1e-6 as "nearly zero", which we
 # apply to the L2 norm of a neuron's incoming weights.
 DEAD_WEIGHT_NORM = 1e-6
 # [GUIDE "Basic Analysis"]: 1000 input samples by default.
