@@ -1,0 +1,45 @@
+"""Agents that learn from an environment's reward (the DQN lives in ``rl.agents.dqn``).
+
+This package module stays free of torch so that command-line code can list config
+fields and their help without paying for a torch import.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import textwrap
+
+__all__ = ["field_docs"]
+
+
+def field_docs(cls) -> dict[str, str]:
+    """The docstring written under each field of a dataclass (CleanRL ``Args`` style).
+
+    Reads the class's source, so it works on the class as written in a ``.py`` file::
+
+        @dataclass
+        class Config:
+            gamma: float = 0.99
+            \"\"\"the discount factor\"\"\"
+
+    gives ``{"gamma": "the discount factor"}``. Fields without a docstring are missing
+    from the result.
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    class_def = next(node for node in ast.walk(tree) if isinstance(node, ast.ClassDef))
+    docs: dict[str, str] = {}
+    body = class_def.body
+    for node, following in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
