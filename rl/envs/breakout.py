@@ -26,10 +26,16 @@ brick 1..N      1.0 while that brick stands, 0.0 once hit; row by row from the t
 * ``+0.1`` (``paddle_reward``) each time the paddle returns the ball.  Bricks are a
   sparse, delayed reward: a random paddle rarely returns the ball twice, so a brick is
   many steps away from the move that earned it.  A small, immediate reward for the
-  return teaches "follow the ball" within a few thousand steps, and keeping it at a
+  return teaches "follow the ball" within about ten thousand steps, and keeping it at a
   tenth of a brick keeps bricks the main objective.  Set it to 0 for the pure game.
-* no explicit penalty for losing the ball: the episode simply ends there, which already
-  costs every future reward.
+* no penalty for losing the ball by default (``lose_reward=0``): the episode simply
+  ends there, which already costs every future reward. ``lose_reward=-1`` is available;
+  in our trials it did not speed learning up.
+
+**Speeds**: the ball moves 6 units per step and the paddle 8, so a rally from the bricks
+to the paddle takes about 15 steps. Short rallies keep the reward close to the moves
+that earned it: with a ball at 3 and a paddle at 4 units per step, the same DQN scored
+about 2-4 after 30,000 steps instead of about 6 (our tuning runs, 2-3 seeds each).
 
 **Episode end**: *terminated* when the ball falls past the paddle or the last brick is
 gone; *truncated* after ``max_steps`` steps (default 1000).
