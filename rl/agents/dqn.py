@@ -324,14 +324,12 @@ class DQNAgent:
         self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
         self.total_steps = int(total_steps)
         self.seed = seed
-        if seed is None:
-            self.q_network = QNetwork(obs_dim, n_actions, config.hidden_sizes, config.dueling)
-        else:
-            # seeded initial weights without disturbing the caller's global torch RNG
-            with torch.random.fork_rng(devices=[]):
+        # seeded initial weights without disturbing the caller's global torch RNG
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
                 torch.manual_seed(seed)
-                self.q_network = QNetwork(obs_dim, n_actions, config.hidden_sizes, config.dueling)
-        self.target_network = QNetwork(obs_dim, n_actions, config.hidden_sizes, config.dueling)
+            self.q_network = QNetwork(obs_dim, n_actions, config.hidden_sizes, config.dueling)
+            self.target_network = QNetwork(obs_dim, n_actions, config.hidden_sizes, config.dueling)
         self.target_network.load_state_dict(self.q_network.state_dict())
         for p in self.target_network.parameters():
             p.requires_grad_(False)

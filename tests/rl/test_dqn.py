@@ -216,6 +216,14 @@ def test_seeded_agents_are_identical():
     assert [a.act(obs, 0).action for _ in range(30)] == [b.act(obs, 0).action for _ in range(30)]
 
 
+def test_seeded_agent_leaves_the_global_torch_rng_alone():
+    torch.manual_seed(42)
+    expected = torch.rand(3)
+    torch.manual_seed(42)
+    small_agent()
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
 # ----------------------------------------------------------------- learn
 def test_learn_only_when_due():
     agent = small_agent(learning_starts=10, train_frequency=4, batch_size=4)
