@@ -22,12 +22,12 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 import dash_bootstrap_components as dbc
 
-from dashapp import read
-from dashapp.tabs import live, network
+from dashapp import alerts, read
+from dashapp.tabs import activations, gradients, live, network, weights
 from rl import telemetry as T
 
 #: The tabs, in order. Other tabs add their module here.
-TABS = [live, network]
+TABS = [live, network, activations, gradients, weights]
 
 #: CSS, the Bootstrap stylesheet and any client-side JS, served by Dash from disk (the
 #: page must work without internet).
@@ -116,7 +116,7 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
                         ),
                         html.Div(
                             [
-                                dbc.Badge(read.NO_HEARTBEAT, id="app-status", color="secondary", className="status-badge"),
+                                dbc.Badge("…", id="app-status", color="secondary", className="status-badge"),
                                 html.Span(id="app-status-detail", className="status-detail"),
                             ],
                             className="status-block",
@@ -133,6 +133,7 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
                     dbc.Progress(id="app-progress", value=0, className="app-progress"),
                     html.Div(id="app-control-feedback", className="control-feedback", role="status"),
                     html.Div(id="app-notice"),
+                    alerts.layout(),  # network-health alerts, in view above every tab
                     dbc.Tabs(
                         [dbc.Tab(tab.layout(), tab_id=tab.TAB_ID, label=tab.TAB_LABEL) for tab in TABS],
                         id="app-tabs",

@@ -54,6 +54,9 @@ EPISODE_POINTS = 1_000
 ROLLING_WINDOW = 100
 #: Steps behind the statistic cards and the action-frequency bars.
 RECENT_STEPS = 1_000
+#: Most records one poll reads from a series; a page further behind redraws from the
+#: (downsampled) history instead, so a poll stays fast.
+MAX_TICK_RECORDS = 2_000
 #: Episodes behind the score's moving average.
 SCORE_WINDOW = 10
 #: Upper bounds on what a series' ring buffer holds (the downsampling stride is chosen
@@ -436,10 +439,10 @@ def steps_since(
     """Points for the step records newer than cursor ``seq``.
 
     Returns None when the page should redraw from :func:`step_history` instead: the
-    series restarted (the cursor is ahead of it) or the page fell so far behind that the
-    new points would not fit on the chart anyway (more than the ``span`` records a series
-    keeps). The stride only grows, in step with how much history the chart covers, so a
-    long run keeps a stable number of points.
+    series restarted (the cursor is ahead of it) or the page fell more than
+    :data:`MAX_TICK_RECORDS` behind (or more than the chart holds). The stride only
+    grows, in step with how much history the chart covers, so a long run keeps a stable
+    number of points.
     """
     with open_store(run_path) as store:
         last = store.last_seq(T.STEPS)
@@ -448,7 +451,7 @@ def steps_since(
         stride = max(int(stride), stride_for(min(last + 1, span), max_points))
         if last == seq:
             return StepPoints(seq=seq, stride=stride)
-        if last - seq > stride * max_points:
+        if last - seq > min(stride * max_points, MAX_TICK_RECORDS):
             return None
         rows = store.read(T.STEPS, after=max(-1, seq - window + 1))
     _check_rows(run_path, rows, "step")
@@ -563,7 +566,7 @@ def episodes_since(
         stride = max(int(stride), stride_for(min(last + 1, span), max_points))
         if last == seq:
             return EpisodePoints(seq=seq, stride=stride)
-        if last - seq > stride * max_points:
+        if last - seq > min(stride * max_points, MAX_TICK_RECORDS):
             return None
         rows = store.read(T.EPISODES, after=max(-1, seq - window + 1))
     _check_rows(run_path, rows, "episode")
@@ -588,24 +591,40 @@ def _can_extend(run_path: str | Path, cursor: Any) -> bool:
     return isinstance(cursor, dict) and cursor.get("run") == str(run_path) and bool(cursor.get("drawn"))
 
 
-def step_update(run_path: str | Path, cursor: Any, max_points: int = Q_POINTS) -> tuple[StepPoints, bool]:
-    """(points, full): the new step points since ``cursor``, or -- when the page has
-    nothing to extend, switched runs, or fell too far behind -- the downsampled history
-    with ``full`` True, meaning "replace the figures"."""
-    if _can_extend(run_path, cursor):
-        points = steps_since(run_path, _as_int(cursor.get("seq"), -1), _as_int(cursor.get("stride"), 1), max_points)
-        if points is not None and (len(points) == 0 or points.n_actions == cursor.get("n_actions")):
-            return points, False
-    return step_history(run_path, max_points), True
+def _series_has_records(run_path: str | Path, series: str) -> bool:
+    with open_store(run_path) as store:
+        return store.last_seq(series) >= 0
 
 
-def episode_update(run_path: str | Path, cursor: Any, max_points: int = EPISODE_POINTS) -> tuple[EpisodePoints, bool]:
-    """Like :func:`step_update`, for the episode series."""
-    if _can_extend(run_path, cursor):
-        points = episodes_since(run_path, _as_int(cursor.get("seq"), -1), _as_int(cursor.get("stride"), 1), max_points)
-        if points is not None:
-            return points, False
-    return episode_history(run_path, max_points), True
+def step_tick(run_path: str | Path, cursor: Any, max_points: int = Q_POINTS) -> StepPoints | None:
+    """What one poll adds to the step charts the page has drawn (``cursor``).
+
+    Returns the new points (possibly none), or None when the charts must instead be
+    redrawn from :func:`step_history`: the page drew another run or nothing yet while
+    records now exist, the series restarted, the number of actions changed, or the page
+    fell more than :data:`MAX_TICK_RECORDS` records behind. A poll therefore reads a
+    bounded number of records and stays fast however long the run is.
+    """
+    if not _can_extend(run_path, cursor):
+        same_run = isinstance(cursor, dict) and cursor.get("run") == str(run_path)
+        if same_run and not _series_has_records(run_path, T.STEPS):
+            return StepPoints(seq=-1)  # drawn "no data yet", and still none: nothing to do
+        return None
+    points = steps_since(run_path, _as_int(cursor.get("seq"), -1), _as_int(cursor.get("stride"), 1), max_points)
+    if points is not None and len(points) and points.n_actions != cursor.get("n_actions"):
+        return None
+    return points
+
+
+def episode_tick(run_path: str | Path, cursor: Any, max_points: int = EPISODE_POINTS) -> EpisodePoints | None:
+    """Like :func:`step_tick`, for the episode charts (None: redraw from
+    :func:`episode_history`)."""
+    if not _can_extend(run_path, cursor):
+        same_run = isinstance(cursor, dict) and cursor.get("run") == str(run_path)
+        if same_run and not _series_has_records(run_path, T.EPISODES):
+            return EpisodePoints(seq=-1)
+        return None
+    return episodes_since(run_path, _as_int(cursor.get("seq"), -1), _as_int(cursor.get("stride"), 1), max_points)
 
 
 def next_cursor(run_path: str | Path, points: StepPoints | EpisodePoints, drawn: bool, previous: Any = None) -> dict:

@@ -32,6 +32,24 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
+#: The dashboard's Plotly template: a few settings in the spirit of "plotly_white", much
+#: cheaper to apply (a full built-in template costs tens of milliseconds per figure, on
+#: every poll). Built once, never modified.
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        colorway=list(PALETTE),
+        font=dict(family=FONT, color="#212529"),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        hoverlabel=dict(align="left", font=dict(family=FONT)),
+        xaxis=dict(gridcolor=GRID, linecolor="#ced4da", zeroline=False, ticks="", automargin=True,
+                   title=dict(standoff=8)),
+        yaxis=dict(gridcolor=GRID, linecolor="#ced4da", zeroline=False, ticks="", automargin=True,
+                   title=dict(standoff=8)),
+    )
+)
+
+
 def color(index: int) -> str:
     """The colour of the ``index``-th series (actions, layers...), cycling the palette."""
     return PALETTE[index % len(PALETTE)]
@@ -69,7 +87,7 @@ def has_numbers(values: Iterable) -> bool:
 def base_layout(fig: go.Figure, *, height: int = 320, legend: bool = True) -> go.Figure:
     """Apply the dashboard's common look to ``fig`` (in place) and return it."""
     fig.update_layout(
-        template="plotly_white",
+        template=TEMPLATE,
         height=height,
         margin=dict(l=52, r=16, t=16, b=40),
         font=dict(family=FONT, size=12, color="#212529"),
@@ -81,8 +99,6 @@ def base_layout(fig: go.Figure, *, height: int = 320, legend: bool = True) -> go
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="white",
     )
-    fig.update_xaxes(gridcolor=GRID, zeroline=False, automargin=True)
-    fig.update_yaxes(gridcolor=GRID, zeroline=False, automargin=True)
     return fig
 
 
@@ -94,7 +110,7 @@ def empty_figure(message: str, *, height: int = 320) -> go.Figure:
     """
     fig = go.Figure()
     fig.update_layout(
-        template="plotly_white",
+        template=TEMPLATE,
         height=height,
         margin=dict(l=16, r=16, t=16, b=16),
         font=dict(family=FONT, size=13, color=MUTED),

@@ -233,14 +233,19 @@ def action_bar_figure(recent, action_names: Sequence[str] | None = None, *, heig
         (explored if e else greedy)[a] += 1
     pct = lambda counts: [100.0 * c / total for c in counts]  # noqa: E731
     fig = go.Figure()
-    fig.add_bar(x=names, y=pct(greedy), name="greedy (network's choice)", marker_color=[color(a) for a in range(n_actions)],
+    fig.add_bar(x=names, y=pct(greedy), name="greedy (network's choice)", showlegend=False,
+                marker_color=[color(a) for a in range(n_actions)],
                 text=[f"{v:.0f}%" for v in pct(greedy)], textposition="inside",
                 hovertemplate="%{x}: %{y:.1f}% greedy<extra></extra>")
-    fig.add_bar(x=names, y=pct(explored), name="random (exploring)",
+    fig.add_bar(x=names, y=pct(explored), name="random (exploring)", showlegend=False,
                 marker=dict(color=[rgba(color(a), 0.35) for a in range(n_actions)],
                             pattern=dict(shape="/", fgcolor="white", size=6)),
                 text=[f"{v:.0f}%" for v in pct(explored)], textposition="inside",
                 hovertemplate="%{x}: %{y:.1f}% random<extra></extra>")
+    # Legend-only entries in grey: the bars take each action's colour.
+    for label, shade in (("greedy (network's choice)", "#495057"), ("random (exploring)", "rgba(73,80,87,0.3)")):
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=label, hoverinfo="skip",
+                        marker=dict(symbol="square", size=12, color=shade))
     base_layout(fig, height=height)
     fig.update_layout(barmode="stack", hovermode="closest", legend_traceorder="normal")
     fig.update_xaxes(title_text=f"last {total:,} recorded steps")

@@ -1,12 +1,20 @@
 """The Live tab: the game, the Q-values, the actions and the episodes of the selected run.
 
-Three callbacks, each polled by the shell's ``app-poll`` interval and each doing nothing
-while another tab is visible: the step charts (Q-value trend, statistic cards, action
-bars and action mix), the episode charts, and the game frame. Each keeps a cursor in its
-own ``dcc.Store``; on first load (or after a run switch) it draws the downsampled history,
-afterwards it sends only the new points with ``extendData``. The action bars and the
-statistic cards summarise a fixed window of recent steps, so they are small and are
-replaced whole on each poll.
+Each growing chart family (the step charts: Q-value trend and action mix; the episode
+charts) has two callbacks and keeps a cursor in its own ``dcc.Store``:
+
+* a **tick**, driven by the shell's ``app-poll`` interval, that reads only what is newer
+  than the cursor (a bounded number of records) and sends it with ``extendData``;
+* a **load**, triggered only when the tick asks for it through a ``*-reload`` store (first
+  view, another run, a restart, or the page fell far behind), that draws the downsampled
+  history as a whole figure.
+
+The split matters: Dash drops a callback's answer when the interval triggers the same
+callback again before it has returned (dash-core-components#661), so the slower
+history load must not hang off the interval, while the tick stays fast. The action bars
+and statistic cards summarise a fixed window of recent steps; they are small and are
+replaced whole on each tick. The game frame is sent only when it changed. Every
+callback does nothing while another tab is visible.
 """
 
 from __future__ import annotations
@@ -98,7 +106,9 @@ def layout():
                   graph("live-episodes-graph", "Waiting for the first finished game...", EPISODES_HEIGHT),
                   NOTES["episodes"], class_name="mb-3"),
             dcc.Store(id="live-steps-cursor"),
+            dcc.Store(id="live-steps-reload"),
             dcc.Store(id="live-episodes-cursor"),
+            dcc.Store(id="live-episodes-reload"),
             dcc.Store(id="live-frame-cursor"),
         ],
         className="tab-body",
@@ -168,72 +178,150 @@ def _frame_view(frame: read.FrameImage | None, message: str):
 
 
 # --------------------------------------------------------------------------- callbacks
+#: Ticks a requested reload may take before the tick asks again (it may have been lost).
+RELOAD_PATIENCE = 10
+
+
+def _reload_pending(cursor, run, n) -> bool:
+    """True while a reload asked for ``run`` at tick ``n0`` may still be on its way."""
+    pending = cursor.get("pending") if isinstance(cursor, dict) else None
+    return isinstance(pending, dict) and pending.get("run") == run and 0 <= (n or 0) - pending.get("tick", -99) < RELOAD_PATIENCE
+
+
+def _ask_reload(cursor, run, n) -> tuple[dict, int]:
+    """(cursor marked "reload pending", value for the reload store)."""
+    base = cursor if isinstance(cursor, dict) else {"run": None, "drawn": False}
+    return {**base, "pending": {"run": run, "tick": n or 0}}, n or 0
+
+
+def _reload_to_explain(cursor, run, n):
+    """For a broken run: ask the load callback once to put the reason on the charts."""
+    if (isinstance(cursor, dict) and cursor.get("run") == run) or _reload_pending(cursor, run, n):
+        return no_update, no_update
+    return _ask_reload(cursor, run, n)
+
+
+def _placeholder(message: str) -> list:
+    return [dbc.Col(html.P(message, className="empty-note"))]
+
+
 @callback(
-    Output("live-q-graph", "figure"),
     Output("live-q-graph", "extendData"),
-    Output("live-actions-trend", "figure"),
     Output("live-actions-trend", "extendData"),
     Output("live-actions-bar", "figure"),
     Output("live-q-cards", "children"),
     Output("live-steps-cursor", "data"),
+    Output("live-steps-reload", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
-    State("app-run", "data"),
+    Input("app-run", "data"),
     State("live-steps-cursor", "data"),
 )
-def update_steps(_n, active_tab, run, cursor):
-    """Q-value trend, statistic cards and action charts: read -> build -> return."""
+def tick_steps(n, active_tab, run, cursor):
+    """New Q-values and actions: extend the step charts, refresh the cards and bars."""
     if active_tab != TAB_ID:
-        return (no_update,) * 7
+        return (no_update,) * 6
     if not run:
-        empty = empty_figure("Choose a run above.", height=Q_HEIGHT)
-        return empty, no_update, empty_figure("Choose a run above.", height=ACTIONS_HEIGHT), no_update, \
-            empty_figure("Choose a run above.", height=ACTIONS_HEIGHT), q_cards([]), None
+        if isinstance(cursor, dict) and cursor.get("run") is None:
+            return (no_update,) * 6
+        cursor, reload = _ask_reload(cursor, None, n)
+        return no_update, no_update, empty_figure("Choose a run above.", height=ACTIONS_HEIGHT), \
+            _placeholder("Choose a run above."), cursor, reload
     try:
         names = read.action_names(run)
-        points, full = read.step_update(run, cursor)
+        points = read.step_tick(run, cursor)
         recent = read.recent_steps(run)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
-        return empty_figure(msg, height=Q_HEIGHT), no_update, empty_figure(msg, height=ACTIONS_HEIGHT), no_update, \
-            empty_figure(msg, height=ACTIONS_HEIGHT), [dbc.Col(html.P(msg, className="empty-note"))], None
-    cards = q_cards(F.action_stats(recent.q, names))
+        cursor, reload = _reload_to_explain(cursor, run, n)
+        return no_update, no_update, empty_figure(msg, height=ACTIONS_HEIGHT), _placeholder(msg), cursor, reload
     bars = F.action_bar_figure(recent, names, height=ACTIONS_HEIGHT)
-    if full:
-        q_fig = F.q_trend_figure(points, names, height=Q_HEIGHT)
-        share_fig = F.action_share_figure(points, names, height=ACTIONS_HEIGHT)
-        return q_fig, no_update, share_fig, no_update, bars, cards, \
-            read.next_cursor(run, points, not is_empty_figure(q_fig) and not is_empty_figure(share_fig), cursor)
-    q_ext = F.q_trend_extension(points, read.Q_POINTS)
-    share_ext = F.action_share_extension(points, read.Q_POINTS)
-    return no_update, q_ext or no_update, no_update, share_ext or no_update, bars, cards, \
-        read.next_cursor(run, points, True, cursor)
+    cards = q_cards(F.action_stats(recent.q, names))
+    if points is None:  # the charts need the history, drawn by load_steps
+        if _reload_pending(cursor, run, n):
+            return no_update, no_update, bars, cards, no_update, no_update
+        cursor, reload = _ask_reload(cursor, run, n)
+        return no_update, no_update, bars, cards, cursor, reload
+    if len(points) == 0:
+        return no_update, no_update, bars, cards, no_update, no_update
+    return (F.q_trend_extension(points, read.Q_POINTS), F.action_share_extension(points, read.Q_POINTS), bars, cards,
+            read.next_cursor(run, points, True, cursor), no_update)
+
+
+@callback(
+    Output("live-q-graph", "figure"),
+    Output("live-actions-trend", "figure"),
+    Output("live-steps-cursor", "data", allow_duplicate=True),
+    Input("live-steps-reload", "data"),
+    State("app-run", "data"),
+    prevent_initial_call=True,
+)
+def load_steps(_reload, run):
+    """Draw the step charts from the downsampled history (on request of tick_steps)."""
+    if not run:
+        return (empty_figure("Choose a run above.", height=Q_HEIGHT),
+                empty_figure("Choose a run above.", height=ACTIONS_HEIGHT), {"run": None, "drawn": False})
+    try:
+        names = read.action_names(run)
+        points = read.step_history(run)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return (empty_figure(msg, height=Q_HEIGHT), empty_figure(msg, height=ACTIONS_HEIGHT),
+                {"run": run, "drawn": False, "broken": True})
+    q_fig = F.q_trend_figure(points, names, height=Q_HEIGHT)
+    share_fig = F.action_share_figure(points, names, height=ACTIONS_HEIGHT)
+    drawn = not is_empty_figure(q_fig) and not is_empty_figure(share_fig)
+    return q_fig, share_fig, read.next_cursor(run, points, drawn)
+
+
+@callback(
+    Output("live-episodes-graph", "extendData"),
+    Output("live-episodes-cursor", "data"),
+    Output("live-episodes-reload", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-tabs", "active_tab"),
+    Input("app-run", "data"),
+    State("live-episodes-cursor", "data"),
+)
+def tick_episodes(n, active_tab, run, cursor):
+    """New finished episodes: extend the episode charts."""
+    if active_tab != TAB_ID:
+        return no_update, no_update, no_update
+    if not run:
+        if isinstance(cursor, dict) and cursor.get("run") is None:
+            return no_update, no_update, no_update
+        return (no_update, *_ask_reload(cursor, None, n))
+    try:
+        points = read.episode_tick(run, cursor)
+    except read.BrokenRun:
+        return (no_update, *_reload_to_explain(cursor, run, n))
+    if points is None:
+        if _reload_pending(cursor, run, n):
+            return no_update, no_update, no_update
+        return (no_update, *_ask_reload(cursor, run, n))
+    if len(points) == 0:
+        return no_update, no_update, no_update
+    return F.episodes_extension(points, read.EPISODE_POINTS), read.next_cursor(run, points, True, cursor), no_update
 
 
 @callback(
     Output("live-episodes-graph", "figure"),
-    Output("live-episodes-graph", "extendData"),
-    Output("live-episodes-cursor", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Output("live-episodes-cursor", "data", allow_duplicate=True),
+    Input("live-episodes-reload", "data"),
     State("app-run", "data"),
-    State("live-episodes-cursor", "data"),
+    prevent_initial_call=True,
 )
-def update_episodes(_n, active_tab, run, cursor):
-    """Score, loss, epsilon and steps/s per episode: read -> build -> return."""
-    if active_tab != TAB_ID:
-        return no_update, no_update, no_update
+def load_episodes(_reload, run):
+    """Draw the episode charts from the downsampled history (on request of tick_episodes)."""
     if not run:
-        return empty_figure("Choose a run above.", height=EPISODES_HEIGHT), no_update, None
+        return empty_figure("Choose a run above.", height=EPISODES_HEIGHT), {"run": None, "drawn": False}
     try:
-        points, full = read.episode_update(run, cursor)
+        points = read.episode_history(run)
     except read.BrokenRun as exc:
-        return empty_figure(f"This run cannot be read: {exc}", height=EPISODES_HEIGHT), no_update, None
-    if full:
-        fig = F.episodes_figure(points, height=EPISODES_HEIGHT)
-        return fig, no_update, read.next_cursor(run, points, not is_empty_figure(fig), cursor)
-    ext = F.episodes_extension(points, read.EPISODE_POINTS)
-    return no_update, ext or no_update, read.next_cursor(run, points, True, cursor)
+        return (empty_figure(f"This run cannot be read: {exc}", height=EPISODES_HEIGHT),
+                {"run": run, "drawn": False, "broken": True})
+    fig = F.episodes_figure(points, height=EPISODES_HEIGHT)
+    return fig, read.next_cursor(run, points, not is_empty_figure(fig))
 
 
 @callback(
@@ -242,7 +330,7 @@ def update_episodes(_n, active_tab, run, cursor):
     Output("live-frame-cursor", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
-    State("app-run", "data"),
+    Input("app-run", "data"),
     State("live-frame-cursor", "data"),
 )
 def update_frame(_n, active_tab, run, cursor):
@@ -263,4 +351,5 @@ def update_frame(_n, active_tab, run, cursor):
     return _frame_view(frame, ""), f"step {frame.step:,}", seen
 
 
-__all__ = ["TAB_ID", "TAB_LABEL", "layout", "update_steps", "update_episodes", "update_frame", "q_cards"]
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "tick_steps", "load_steps", "tick_episodes", "load_episodes",
+           "update_frame", "q_cards"]

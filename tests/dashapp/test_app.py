@@ -184,58 +184,84 @@ def test_send_control_without_a_run_or_to_a_broken_one(tmp_path):
 def test_live_callbacks_fetch_nothing_when_hidden(make_run):
     run = make_run()
     run.add_steps(5)
-    assert live.update_steps(1, "network", str(run.path), None) == (dash.no_update,) * 7
-    assert live.update_episodes(1, "network", str(run.path), None) == (dash.no_update,) * 3
+    assert live.tick_steps(1, "network", str(run.path), None) == (dash.no_update,) * 6
+    assert live.tick_episodes(1, "network", str(run.path), None) == (dash.no_update,) * 3
     assert live.update_frame(1, "network", str(run.path), None) == (dash.no_update,) * 3
 
 
-def test_update_steps_full_then_incremental(make_run):
+def test_steps_tick_asks_for_a_load_then_extends(make_run):
     run = make_run()
+    path = str(run.path)
     run.add_steps(40)
-    q_fig, q_ext, share_fig, share_ext, bars, cards, cursor = live.update_steps(1, "live", str(run.path), None)
+    # first tick: nothing drawn -> ask load_steps (through the reload store); cards and bars now
+    q_ext, share_ext, bars, cards, cursor, reload = live.tick_steps(7, "live", path, None)
     assert q_ext is dash.no_update and share_ext is dash.no_update
-    assert not is_empty_figure(q_fig) and len(q_fig.data[0].x) == 40
-    assert cursor["drawn"] and cursor["seq"] == 39
-    assert "RIGHT" in text_of(cards) and "best move now" in text_of(cards)
-    assert not is_empty_figure(bars)
+    assert reload == 7 and cursor["pending"] == {"run": path, "tick": 7}
+    assert not is_empty_figure(bars) and "RIGHT" in text_of(cards) and "best move now" in text_of(cards)
+    # while the load is on its way, later ticks do not ask again
+    assert live.tick_steps(8, "live", path, cursor)[5] is dash.no_update
+    # ... unless it seems lost
+    assert live.tick_steps(7 + live.RELOAD_PATIENCE, "live", path, cursor)[5] == 7 + live.RELOAD_PATIENCE
+
+    q_fig, share_fig, cursor = live.load_steps(reload, path)
+    assert not is_empty_figure(q_fig) and len(q_fig.data[0].x) == 40 and not is_empty_figure(share_fig)
+    assert cursor["drawn"] and cursor["seq"] == 39 and "pending" not in cursor
 
     run.add_steps(3)
-    q_fig2, q_ext2, share_fig2, share_ext2, _, _, cursor2 = live.update_steps(2, "live", str(run.path), cursor)
-    assert q_fig2 is dash.no_update and share_fig2 is dash.no_update
-    update, indices, _ = q_ext2
+    q_ext, share_ext, _, _, cursor2, reload = live.tick_steps(9, "live", path, cursor)
+    update, indices, _ = q_ext
     assert all(xs == [41, 42, 43] for xs, i in zip(update["x"], indices) if i < 12)
-    assert share_ext2[0]["x"][0] == [41, 42, 43]
+    assert share_ext[0]["x"][0] == [41, 42, 43] and reload is dash.no_update
     assert cursor2["seq"] == 42
 
     # nothing new: nothing sent for the growing charts
-    out = live.update_steps(3, "live", str(run.path), cursor2)
-    assert out[0] is dash.no_update and out[1] is dash.no_update and out[3] is dash.no_update
+    out = live.tick_steps(10, "live", path, cursor2)
+    assert out[0] is dash.no_update and out[1] is dash.no_update and out[4] is dash.no_update
 
 
-def test_update_steps_before_any_step_and_for_a_broken_run(make_run, tmp_path):
+def test_steps_before_any_step_and_without_a_run(make_run):
     run = make_run()
-    q_fig, _, share_fig, _, bars, cards, cursor = live.update_steps(1, "live", str(run.path), None)
-    assert is_empty_figure(q_fig) and is_empty_figure(share_fig) and is_empty_figure(bars)
-    assert cursor["drawn"] is False  # the next poll draws the history instead of extending a placeholder
+    path = str(run.path)
+    q_fig, share_fig, cursor = live.load_steps(1, path)
+    assert is_empty_figure(q_fig) and "No Q-values yet" in q_fig.layout.annotations[0].text
+    assert cursor["drawn"] is False
+    # still no steps: the tick does not reload every poll
+    assert live.tick_steps(2, "live", path, cursor)[5] is dash.no_update
     run.add_steps(2)
-    q_fig, q_ext, *_ = live.update_steps(2, "live", str(run.path), cursor)
-    assert not is_empty_figure(q_fig) and q_ext is dash.no_update
+    assert live.tick_steps(3, "live", path, cursor)[5] == 3  # steps arrived: load them
 
+    out = live.tick_steps(4, "live", None, None)
+    assert out[5] == 4 and "Choose a run" in text_of(out[3])
+    q_fig, _, cursor = live.load_steps(4, None)
+    assert "Choose a run" in q_fig.layout.annotations[0].text
+    assert live.tick_steps(5, "live", None, cursor) == (dash.no_update,) * 6
+
+
+def test_steps_of_a_broken_run_say_why(tmp_path):
     unreadable_marker_run(tmp_path / "bad")
-    q_fig, *_rest, cursor = live.update_steps(1, "live", str(tmp_path / "bad"), None)
-    assert is_empty_figure(q_fig) and "cannot be read" in q_fig.layout.annotations[0].text and cursor is None
+    path = str(tmp_path / "bad")
+    _, _, bars, cards, cursor, reload = live.tick_steps(1, "live", path, None)
+    assert "cannot be read" in text_of(cards) and "cannot be read" in bars.layout.annotations[0].text
+    assert reload == 1  # once, so the charts say it too
+    q_fig, _, cursor = live.load_steps(reload, path)
+    assert "cannot be read" in q_fig.layout.annotations[0].text and cursor["broken"]
+    assert live.tick_steps(2, "live", path, cursor)[5] is dash.no_update
 
 
-def test_update_episodes_full_then_incremental(make_run):
+def test_episodes_tick_and_load(make_run):
     run = make_run()
-    fig, _, cursor = live.update_episodes(1, "live", str(run.path), None)
-    assert is_empty_figure(fig)
+    path = str(run.path)
+    ext, cursor, reload = live.tick_episodes(1, "live", path, None)
+    assert ext is dash.no_update and reload == 1
+    fig, cursor = live.load_episodes(reload, path)
+    assert is_empty_figure(fig) and not cursor["drawn"]
     run.add_episodes(4)
-    fig, ext, cursor = live.update_episodes(2, "live", str(run.path), cursor)
-    assert not is_empty_figure(fig) and ext is dash.no_update and list(fig.data[0].x) == [1, 2, 3, 4]
+    _, cursor, reload = live.tick_episodes(2, "live", path, cursor)
+    fig, cursor = live.load_episodes(reload, path)
+    assert not is_empty_figure(fig) and list(fig.data[0].x) == [1, 2, 3, 4]
     run.add_episodes(1)
-    fig, ext, cursor = live.update_episodes(3, "live", str(run.path), cursor)
-    assert fig is dash.no_update and ext[0]["x"][0] == [5] and cursor["seq"] == 4
+    ext, cursor, reload = live.tick_episodes(3, "live", path, cursor)
+    assert ext[0]["x"][0] == [5] and cursor["seq"] == 4 and reload is dash.no_update
 
 
 def test_update_frame_sends_only_a_new_picture(make_run):

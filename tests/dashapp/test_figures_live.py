@@ -144,7 +144,8 @@ def test_action_bar_figure_percentages():
     recent = RecentSteps(n_actions=3, step=[1, 2, 3, 4], q=[[0, 0, 0]] * 4,
                          action=[0, 2, 2, -1], explored=[True, False, True, False])
     fig = F.action_bar_figure(recent, NAMES)
-    greedy, explored = fig.data
+    greedy, explored = fig.data[:2]
+    assert [t.name for t in fig.data if t.showlegend is not False][-2:] == ["greedy (network's choice)", "random (exploring)"]
     assert list(greedy.y) == pytest.approx([0, 0, 100 / 3])  # the -1 (unknown) action is left out
     assert list(explored.y) == pytest.approx([100 / 3, 0, 100 / 3])
     assert fig.layout.barmode == "stack" and "last 3 recorded steps" in fig.layout.xaxis.title.text

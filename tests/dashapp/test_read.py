@@ -251,28 +251,41 @@ def test_recent_steps(make_run):
     assert recent.q[-1] == pytest.approx([0.3, 1.3, 2.3])
 
 
-def test_step_update_and_cursor_flow(make_run):
+def test_step_tick_and_cursor_flow(make_run):
     run = make_run()
+    # nothing drawn yet: the page must load the history
+    assert read.step_tick(run.path, None) is None
+    empty = read.next_cursor(run.path, read.step_history(run.path), False)
+    assert empty["drawn"] is False
+    # drawn "no data yet" and still no data: nothing to do (no reload every poll)
+    assert len(read.step_tick(run.path, empty)) == 0
     run.add_steps(10)
-    points, full = read.step_update(run.path, None)
-    assert full and len(points) == 10
+    assert read.step_tick(run.path, empty) is None  # data arrived: load it
+
+    points = read.step_history(run.path)
     cursor = read.next_cursor(run.path, points, True)
     assert cursor == {"run": str(run.path), "seq": 9, "stride": 1, "n_actions": 3, "drawn": True}
-
     run.add_steps(3)
-    points, full = read.step_update(run.path, cursor)
-    assert not full and points.step == [11, 12, 13]
+    points = read.step_tick(run.path, cursor)
+    assert points.step == [11, 12, 13]
     cursor = read.next_cursor(run.path, points, True, cursor)
+    nothing = read.step_tick(run.path, cursor)
+    assert len(nothing) == 0
+    assert read.next_cursor(run.path, nothing, True, cursor)["n_actions"] == 3
 
-    points, full = read.step_update(run.path, cursor)  # nothing new
-    assert not full and len(points) == 0
-    assert read.next_cursor(run.path, points, True, cursor)["n_actions"] == 3
+    # another run, the number of actions changed, or the series restarted: redraw
+    assert read.step_tick(run.path, {**cursor, "run": "/elsewhere"}) is None
+    assert read.step_tick(run.path, {**cursor, "seq": 5, "n_actions": 2}) is None
+    assert read.step_tick(run.path, {**cursor, "seq": 500}) is None
 
-    # another run, or a chart that holds only the empty placeholder: full redraw
-    assert read.step_update(run.path, {**cursor, "run": "/elsewhere"})[1]
-    assert read.step_update(run.path, {**cursor, "drawn": False})[1]
-    # the number of actions changed under the cursor: redraw
-    assert read.step_update(run.path, {**cursor, "seq": 5, "n_actions": 2})[1]
+
+def test_step_tick_reads_a_bounded_number_of_records(make_run):
+    run = make_run()
+    run.add_steps(read.MAX_TICK_RECORDS + 50)
+    far_behind = {"run": str(run.path), "seq": 10, "stride": 1, "n_actions": 3, "drawn": True}
+    assert read.step_tick(run.path, far_behind) is None
+    close = {**far_behind, "seq": 60}
+    assert read.step_tick(run.path, close).step[-1] == read.MAX_TICK_RECORDS + 50
 
 
 # --------------------------------------------------------------------------- episodes
@@ -291,8 +304,11 @@ def test_episode_history_and_since(make_run):
     assert new.score_mean[-1] == pytest.approx(np.mean([30, 31, 32]))
     assert read.episodes_since(run.path, 500, 1) is None
 
-    points, full = read.episode_update(run.path, read.next_cursor(run.path, new, True))
-    assert not full and len(points) == 0
+    cursor = read.next_cursor(run.path, new, True)
+    assert len(read.episode_tick(run.path, cursor)) == 0
+    assert read.episode_tick(run.path, None) is None
+    run.add_episodes(1)
+    assert read.episode_tick(run.path, cursor).episode == [33]
 
 
 def test_episode_history_empty(make_run):

@@ -32,6 +32,20 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, interval: floa
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last value: {last!r})")
 
 
+def wait_until_stable(read: Callable[[], T], quiet: float, timeout: float, what: str) -> T:
+    """Read a value until it stays the same for ``quiet`` seconds; return it."""
+    deadline = time.monotonic() + timeout
+    value, since = read(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now_value = read()
+        if now_value != value:
+            value, since = now_value, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return value
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (still changing: {value!r})")
+
+
 def graph_traces(page, graph_id: str) -> list[dict] | None:
     """``[{name, n, last_x}]`` for each trace drawn in the ``dcc.Graph`` with ``graph_id``,
     read from the Plotly div's live ``data`` (what the user sees, extendData included);
