@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     runs.mkdir(parents=True, exist_ok=True)
     run_dir = new_run_dir(runs)
     restore_sigterm = server.terminate_on_sigterm()
-    proc = start_worker(worker_command(run_dir, args.steps, args.seed))
+    # --quiet: the dashboard shows the progress; a progress bar would garble these lines.
+    proc = start_worker(worker_command(run_dir, args.steps, args.seed, ["--quiet"]))
     print(f"neurodash demo: training worker started (pid {proc.pid}), run folder {run_dir}", flush=True)
     stopping = threading.Event()
     threading.Thread(target=_report_exit, args=(proc, stopping), daemon=True).start()

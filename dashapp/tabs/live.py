@@ -33,25 +33,24 @@ TAB_LABEL = "Live"
 Q_HEIGHT, ACTIONS_HEIGHT, EPISODES_HEIGHT = 360, 300, 460
 
 NOTES = {
-    "game": "What the agent is playing right now. The picture refreshes about once a second; "
-    "at full speed the agent makes many moves between two pictures.",
-    "q": "For each move, the network's guess of the total reward that will follow if it makes that move "
-    f"now. Thin line: the guess at that step; thick line: its average over the last {read.ROLLING_WINDOW} "
-    "recorded steps; shaded band: the lowest to highest guess in those steps; dot: the guess right now. "
-    "When not exploring, the agent makes the move with the highest guess.",
-    "cards": f"Each card summarises one move's guesses over the last {read.RECENT_STEPS:,} recorded steps "
-    "(at full speed the worker records a sample of the steps, not every one). "
-    "Trend compares the newer half of those steps with the older half. Confidence is 1 / (1 + CV), "
-    "where CV, the coefficient of variation, is the standard deviation divided by the size of the mean: "
-    "steady guesses score near 100%; guesses that swing a lot for their size (or sit near zero) score low.",
+    "game": "What the agent is playing right now, refreshed about once a second. "
+    "At full speed the agent makes many moves between two pictures.",
+    "q": "For each move, the network's guess of the total future reward if it makes that move now; when not "
+    "exploring, the agent picks the move with the highest guess. Thin line: the guess at each recorded step; "
+    f"thick line: its average over the last {read.ROLLING_WINDOW}; shaded band: the lowest to highest guess "
+    "among those; dot: the guess right now.",
+    "cards": f"Each card sums up one move's guesses over the last {read.RECENT_STEPS:,} recorded steps (at full "
+    "speed only a sample of the steps is recorded); the trend compares the newer half of them with the older "
+    "half. Confidence is 1 / (1 + CV), where CV, the coefficient of variation, is the standard deviation "
+    "divided by the size of the mean: steady guesses score near 100%, guesses that swing a lot for their size "
+    "(or sit near zero) score low.",
     "bars": f"How often each move was made in the last {read.RECENT_STEPS:,} recorded steps. Solid: the network "
-    "chose it because it had the highest Q-value (exploiting); striped: a random move, made to try "
-    "something new (exploring).",
-    "share": f"How the mix of moves changes during training (share of each move over the last "
-    f"{read.ROLLING_WINDOW} recorded steps). The dotted line is the share of random moves: high at first, "
-    "falling as the agent starts trusting its own guesses.",
-    "episodes": "One point per game. A rising score means the agent is learning. The loss measures how far "
-    "the network's guesses were from what then happened: it should settle, not grow. ε is the chance of a "
+    "chose it as its best guess (exploiting); striped: a random move, made to try something new (exploring).",
+    "share": f"How the mix of moves changes during training, as shares of the last {read.ROLLING_WINDOW} "
+    "recorded steps. The dotted line is the share of random moves: high at first, falling as the agent "
+    "starts trusting its own guesses.",
+    "episodes": "One point per game: a rising score means the agent is learning, and the loss (how far the "
+    "network's guesses were from what then happened) should settle rather than grow. ε is the chance of a "
     "random move, lowered on a schedule; steps per second is the training speed.",
 }
 
