@@ -656,23 +656,19 @@ def _array(data: Any, what: str, ndim: int | None = None) -> np.ndarray:
     return arr
 
 
+def _network_versions(store: S.Store) -> dict:
+    return {"activations": store.last_seq(T.ACTIVATIONS), "weights": store.last_seq(T.WEIGHTS)}
+
+
 def network_versions(run_path: str | Path) -> dict:
     """Cheap change markers for the network view: the newest ACTIVATIONS and WEIGHTS
     sequence numbers (the probe appends one with every NEURONS it writes / weight sample).
     Nothing else is read, so an unchanged (e.g. paused) run costs two look-ups a poll."""
     with open_store(run_path) as store:
-        return {"activations": store.last_seq(T.ACTIVATIONS), "weights": store.last_seq(T.WEIGHTS)}
+        return _network_versions(store)
 
 
-def network_snapshot(run_path: str | Path) -> NetworkData | None:
-    """The network as the graph draws it, from the probe's NEURONS key and the run's
-    feature/action names; None until the probe has published once."""
-    with open_store(run_path) as store:
-        data = store.get(T.NEURONS)
-        meta = store.get(T.META)
-    if data is None:
-        return None
-    name = Path(run_path).name
+def _decode_neurons(data: Any, meta: Any, name: str) -> NetworkData:
     try:
         if not isinstance(data, dict):
             raise TypeError("it is not a JSON object")
@@ -681,15 +677,14 @@ def network_snapshot(run_path: str | Path) -> NetworkData | None:
             [_floats(rec.input)], [None], [None], [None]
         for layer in rec.layers or []:
             lname = str(layer.get("name", f"layer {len(names)}"))
-            current = _floats(layer.get("current"))
-            history = _array(layer["history"], f"{lname} history", 2).astype(np.float32) if layer.get("history") else None
             names.append(lname)
             kinds.append("hidden")
             acts.append(str(layer.get("activation") or "linear"))
-            values.append(current)
+            values.append(_floats(layer.get("current")))
             weights.append(_array(layer["weight"], f"{lname} weight", 2) if layer.get("weight") else None)
             biases.append(_array(layer["bias"], f"{lname} bias", 1) if layer.get("bias") else None)
-            histories.append(history)
+            histories.append(_array(layer["history"], f"{lname} history", 2).astype(np.float32)
+                             if layer.get("history") else None)
         out = rec.output if isinstance(rec.output, dict) else {}
         q = _floats(rec.q)
         names.append(str(out.get("name", "output")))
@@ -713,6 +708,12 @@ def network_snapshot(run_path: str | Path) -> NetworkData | None:
         action=int(np.nanargmax(q)) if finite_q.any() else None,
         step=_int_or(rec.step, 0),
     )
+
+
+def network_snapshot(run_path: str | Path) -> NetworkData | None:
+    """The network as the graph draws it, from the probe's NEURONS key and the run's
+    feature/action names; None until the probe has published once."""
+    return network_bundle(run_path).net
 
 
 @dataclass(frozen=True)
@@ -741,14 +742,7 @@ class AttributionView:
     action_names: tuple = ()
 
 
-def attribution(run_path: str | Path) -> AttributionView | None:
-    """The newest attribution of the current state; None before the first one."""
-    with open_store(run_path) as store:
-        data = store.get(T.ATTRIBUTION)
-        meta = store.get(T.META) if data is not None else None
-    if data is None:
-        return None
-    name = Path(run_path).name
+def _decode_attribution(data: Any, meta: Any, name: str) -> AttributionView:
     try:
         if not isinstance(data, dict):
             raise TypeError("it is not a JSON object")
@@ -756,7 +750,7 @@ def attribution(run_path: str | Path) -> AttributionView | None:
         meta_rec = T.RunMeta.from_dict(meta) if isinstance(meta, dict) else None
         contributions = {str(l["name"]): _array(l["contribution"], f"{l['name']} contribution", 2)
                          for l in rec.layers or []}
-        view = AttributionView(
+        return AttributionView(
             step=_int_or(rec.step, 0), q=_floats(rec.q), action=_int_or(rec.action, 0), taken=_int_or(rec.taken, 0),
             input=_floats(rec.input), method=str(rec.contribution_method), contributions=contributions,
             saliency=_array(rec.saliency, "saliency", 2),
@@ -773,7 +767,149 @@ def attribution(run_path: str | Path) -> AttributionView | None:
         raise BrokenRun(f"run {name}: {exc}") from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise BrokenRun(f"run {name}: the attribution record cannot be read ({exc})") from None
-    return view
+
+
+def attribution(run_path: str | Path) -> AttributionView | None:
+    """The newest attribution of the current state; None before the first one."""
+    return network_bundle(run_path, snapshot=False, attribution=True).attribution
+
+
+@dataclass(frozen=True)
+class NetworkBundle:
+    """What one network-view callback needs, read in one store session (opening and
+    closing a store costs more than reading a few keys). ``attribution_step`` is known
+    whenever the attribution was read; ``q_history`` holds one action's Q-values over
+    the newest step records when asked for."""
+
+    versions: dict
+    net: NetworkData | None = None
+    attribution: AttributionView | None = None
+    q_history: list | None = None
+
+    @property
+    def attribution_step(self) -> int | None:
+        return None if self.attribution is None else self.attribution.step
+
+
+def network_bundle(run_path: str | Path, *, snapshot: bool = True, attribution: bool = False,
+                   q_action: int | None = None, q_points: int = 500) -> NetworkBundle:
+    """The change markers and, as asked, the network snapshot, the attribution and one
+    action's recent Q-values -- in one store session."""
+    name = Path(run_path).name
+    with open_store(run_path) as store:
+        versions = _network_versions(store)
+        neurons = store.get(T.NEURONS) if snapshot else None
+        attr = store.get(T.ATTRIBUTION) if attribution else None
+        meta = store.get(T.META) if neurons is not None or attr is not None else None
+        rows = store.read(T.STEPS, limit=q_points) if q_action is not None else None
+    q_history = None
+    if rows is not None:
+        _check_rows(run_path, rows, "step")
+        q_history = _tolist(_q_matrix(rows, q_action + 1)[:, q_action]) if rows else []
+    return NetworkBundle(
+        versions=versions,
+        net=None if neurons is None else _decode_neurons(neurons, meta, name),
+        attribution=None if attr is None else _decode_attribution(attr, meta, name),
+        q_history=q_history,
+    )
+
+
+# =========================================================================== probe: activations, gradients, weights, alerts
+# (owner: the probe's tabs -- dashapp/tabs/activations.py, gradients.py, weights.py -- and
+# the alerts panel, dashapp/alerts.py)
+#: Probe records a chart draws on first load (the newest ones). At one record per
+#: publish (about a second) that is the last five minutes or so of training.
+PROBE_RECORDS = 300
+_PROBE_SERIES = {T.ACTIVATIONS: "activation", T.GRADIENTS: "gradient", T.WEIGHTS: "weight"}
+
+
+def _probe_series(series: str) -> str:
+    if series not in _PROBE_SERIES:
+        raise ValueError(f"{series!r} is not a probe series")
+    return _PROBE_SERIES[series]
+
+
+def probe_records(run_path: str | Path, series: str, after: int = -1, limit: int | None = PROBE_RECORDS) -> list[dict]:
+    """The probe's ``series`` records newer than ``after``, oldest first (at most the
+    newest ``limit``). Records from a newer neurodash make the run :class:`BrokenRun`."""
+    what = _probe_series(series)
+    with open_store(run_path) as store:
+        rows = store.read(series, after=after, limit=limit)
+    _check_rows(run_path, rows, what)
+    return [r for r in rows if isinstance(r.get("layers"), list)]
+
+
+def probe_update(run_path: str | Path, series: str, cursor: Any, limit: int = PROBE_RECORDS,
+                 **same: Any) -> tuple[list[dict], bool]:
+    """(records, full): the ``series`` records newer than the page's ``cursor``, or --
+    when the page has nothing to extend, switched runs, changed any of the settings in
+    ``same`` (e.g. the chosen layer), or fell more than ``limit`` records behind -- the
+    newest ``limit`` records with ``full`` True, meaning "redraw"."""
+    if _can_extend(run_path, cursor) and all(cursor.get(k) == v for k, v in same.items()):
+        seq = _as_int(cursor.get("seq"), -1)
+        with open_store(run_path) as store:
+            last = store.last_seq(series)
+        if seq <= last <= seq + limit:
+            return (probe_records(run_path, series, after=seq, limit=None) if last > seq else []), False
+    return probe_records(run_path, series, limit=limit), True
+
+
+def probe_cursor(run_path: str | Path, records: Sequence[dict], drawn: bool, previous: Any = None,
+                 **extra: Any) -> dict:
+    """The cursor to keep after drawing ``records`` (plus any tab-specific ``extra``)."""
+    prev = previous if isinstance(previous, dict) else {}
+    seq = records[-1]["seq"] if records else _as_int(prev.get("seq"), -1)
+    return {**prev, **extra, "run": str(run_path), "seq": seq, "drawn": bool(drawn)}
+
+
+def latest_probe_record(run_path: str | Path, series: str) -> dict | None:
+    """The newest record of a probe series, or None."""
+    rows = probe_records(run_path, series, limit=1)
+    return rows[-1] if rows else None
+
+
+def neuron_activity(run_path: str | Path) -> dict | None:
+    """The probe's NEURONS key with each hidden layer's recent activations decoded:
+    ``{"step", "samples", "layers": [{"name", "activation", "size", "history"}]}``
+    (``history``: float array (samples, neurons), oldest first). None before the probe
+    has published."""
+    with open_store(run_path) as store:
+        data = store.get(T.NEURONS)
+    if data is None:
+        return None
+    name = Path(run_path).name
+    if not isinstance(data, dict):
+        raise BrokenRun(f"run {name}: its neuron activations are not a JSON object")
+    try:
+        T.check_version(data, where="the neuron record")
+        layers = []
+        for layer in data.get("layers") or []:
+            history = T.decode_array(layer["history"]).astype(np.float32)
+            if history.ndim != 2:
+                raise ValueError(f"{layer.get('name')} history has {history.ndim} dimensions, expected 2")
+            layers.append({"name": str(layer.get("name", f"layer {len(layers) + 1}")),
+                           "activation": str(layer.get("activation", "")),
+                           "size": int(history.shape[1]), "history": history})
+    except T.SchemaError as exc:
+        raise BrokenRun(f"run {name}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BrokenRun(f"run {name}: its neuron activations cannot be read ({exc})") from None
+    return {"step": _as_int(data.get("step"), 0), "samples": _as_int(data.get("samples"), 0), "layers": layers}
+
+
+def live_alerts(run_path: str | Path) -> dict | None:
+    """The ALERTS key (network-health alerts with their history), or None."""
+    with open_store(run_path) as store:
+        data = store.get(T.ALERTS)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise BrokenRun(f"run {Path(run_path).name}: its alerts are not a JSON object")
+    try:
+        T.check_version(data, where="the alerts record")
+    except T.SchemaError as exc:
+        raise BrokenRun(f"run {Path(run_path).name}: {exc}") from None
+    return data
 
 
 # =========================================================================== probe: activations, gradients, weights, alerts

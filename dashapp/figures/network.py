@@ -25,6 +25,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from dashapp.figures.common import TEMPLATE
+from dashapp.figures.common import empty_figure as _empty_figure
 from health import live_rules as LR
 from health import thresholds as TH
 
@@ -119,6 +121,16 @@ class NetworkData:
             names = list(self.action_names)
             return [names[i] if i < len(names) else f"action {i}" for i in range(size)]
         return [f"{self.names[column]} #{i}" for i in range(size)]
+
+    def label(self, column: int, index: int) -> str:
+        """One node's label (cheaper than :meth:`labels` for a wide layer)."""
+        kind = self.kinds[column]
+        names = self.feature_names if kind == "input" else self.action_names if kind == "output" else ()
+        if kind == "hidden":
+            return f"{self.names[column]} #{index}"
+        if index < len(names):
+            return str(names[index])
+        return f"x{index}" if kind == "input" else f"action {index}"
 
     def shape_key(self) -> list:
         """What decides the figure's structure (a change means: rebuild, not patch)."""
@@ -404,7 +416,7 @@ def network_figure(net: NetworkData, k: int = DEFAULT_K, selection: Mapping | No
         hovertemplate="click to inspect this layer<extra></extra>",
         marker=dict(symbol="square", size=44, opacity=0), showlegend=False, name="layer labels", uid="labels"))
     layout = dict(
-        height=GRAPH_HEIGHT, margin=dict(l=10, r=10, t=10, b=10), template="simple_white",
+        height=GRAPH_HEIGHT, margin=dict(l=10, r=10, t=10, b=10), template=TEMPLATE.to_plotly_json(),
         plot_bgcolor="white", hovermode="closest", hoverdistance=24, clickmode="event", dragmode=False,
         uirevision="network",  # zoom/pan survive live updates
         shapes=[_layer_box(net, sel["column"])] if sel and sel["kind"] == "layer" else [],
@@ -556,7 +568,7 @@ def neuron_stats(net: NetworkData, column: int, index: int) -> dict:
     finite = h[np.isfinite(h)]
     return {
         "name": net.names[column], "kind": kind, "index": index, "activation": act,
-        "label": net.labels(column)[index], "current": current, "samples": int(h.size),
+        "label": net.label(column, index), "current": current, "samples": int(h.size),
         "mean": float(finite.mean()) if finite.size else math.nan,
         "min": float(finite.min()) if finite.size else math.nan,
         "max": float(finite.max()) if finite.size else math.nan,
@@ -566,18 +578,13 @@ def neuron_stats(net: NetworkData, column: int, index: int) -> dict:
 
 # --------------------------------------------------------------------------- small figures
 def empty_figure(message: str, height: int = 220) -> go.Figure:
-    """A labelled empty figure (never a blank box)."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font=dict(size=13, color="#666"))
-    fig.update_layout(height=height, template="simple_white", margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis=dict(visible=False), yaxis=dict(visible=False))
-    return fig
+    """A labelled empty figure (never a blank box), in the dashboard's common look."""
+    return _empty_figure(message, height=height)
 
 
 def _small_layout(fig: go.Figure, title: str, height: int = 220, **kw) -> go.Figure:
     kw.setdefault("showlegend", False)
-    fig.update_layout(title=dict(text=title, font=dict(size=13), x=0.02), height=height, template="simple_white",
+    fig.update_layout(title=dict(text=title, font=dict(size=13), x=0.02), height=height, template=TEMPLATE,
                       margin=dict(l=50, r=15, t=36 if "<br>" not in title else 52, b=36), **kw)
     return fig
 

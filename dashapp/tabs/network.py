@@ -225,15 +225,15 @@ def update_graph(_n, active_tab, k, selection, run, view):
             return no_update, no_update
         return N.empty_figure("Choose a run above.", height=N.GRAPH_HEIGHT), {"run": None}
     k = int(k or N.DEFAULT_K)
+    same_run = view.get("run") == run and view.get("drawn")
     try:
-        versions = read.network_versions(run)
-        same_run = view.get("run") == run and view.get("drawn")
-        if (same_run and view.get("versions") == versions and view.get("k") == k
-                and view.get("selection") == _selection_key(selection)):
-            return no_update, no_update  # nothing new: paused, or between two probe samples
-        net = read.network_snapshot(run)
+        if same_run and view.get("k") == k and view.get("selection") == _selection_key(selection):
+            if read.network_versions(run) == view.get("versions"):
+                return no_update, no_update  # nothing new: paused, or between two probe samples
+        bundle = read.network_bundle(run)
     except read.BrokenRun as exc:
         return N.empty_figure(f"This run cannot be read: {exc}", height=N.GRAPH_HEIGHT), None
+    net, versions = bundle.net, bundle.versions
     if net is None:
         waiting = {"run": run, "drawn": False}
         if view == waiting:
@@ -394,28 +394,26 @@ def update_inspector(_n, active_tab, selection, run, view):
         if view is None:  # the hint is already showing
             return (no_update,) * _INSPECTOR_OUTPUTS
         return (*_empty_inspector(), None)
+    key_sel = _selection_key(selection)
     try:
-        versions = read.network_versions(run)
-        key = {"run": run, "versions": versions, "selection": _selection_key(selection)}
-        if isinstance(view, dict) and {k: view.get(k) for k in key} == key and view.get("attr") is not None:
-            # the attribution may land between two probe samples: check its step cheaply
-            attr = read.attribution(run)
-            if attr is None or attr.step == view.get("attr"):
-                return (no_update,) * _INSPECTOR_OUTPUTS
-        net = read.network_snapshot(run)
-        attr = read.attribution(run)
+        if isinstance(view, dict) and view.get("run") == run and view.get("selection") == key_sel:
+            small = read.network_bundle(run, snapshot=False, attribution=True)  # change markers only
+            if small.versions == view.get("versions") and small.attribution_step == view.get("attr"):
+                return (no_update,) * _INSPECTOR_OUTPUTS  # nothing new (e.g. paused): nothing sent
+        bundle = read.network_bundle(run, attribution=True)
+        net, attr = bundle.net, bundle.attribution
         sel = N._valid_selection(net, selection) if net is not None else None
         q_history = None
         if sel is not None and sel["kind"] == "neuron" and net.kinds[sel["column"]] == "output":
-            recent = read.recent_steps(run, OUTPUT_HISTORY)
-            q_history = [row[sel["index"]] if sel["index"] < len(row) else math.nan for row in recent.q]
+            q_history = read.network_bundle(run, snapshot=False, q_action=sel["index"]).q_history
     except read.BrokenRun as exc:
         out = list(_empty_inspector())
         out[1], out[2] = SHOWN, f"This run cannot be read: {exc}"
         return (*out, None)
     if sel is None:  # e.g. the network has not been sampled yet, or changed shape
         return (*_empty_inspector(), None) if view is not None else (no_update,) * _INSPECTOR_OUTPUTS
-    new_view = {**key, "attr": attr.step if attr is not None else -1}
+    key = {"run": run, "versions": bundle.versions, "selection": key_sel}
+    new_view = {**key, "attr": bundle.attribution_step}
     blank = N.empty_figure("", height=SMALL)
     if sel["kind"] == "neuron":
         title, facts, hist, contrib, inc, out = neuron_view(net, attr, sel["column"], sel["index"], q_history)

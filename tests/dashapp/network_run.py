@@ -45,9 +45,11 @@ def mlp(sizes: Sequence[int], seed: int = 0, dead_layer: str | None = None):
 
 def write_run(path: Path, sizes: Sequence[int] = (12, 32, 32, 3), steps: int = 40, seed: int = 0,
               features: Sequence[str] | None = None, actions: Sequence[str] | None = None,
-              dead_layer: str | None = None) -> dict:
+              dead_layer: str | None = None, publish_every_s: float = 0.0) -> dict:
     """Create ``path`` as a run folder and play ``steps`` random steps through the probe
-    and the attribution publisher. Returns the network and what was published last."""
+    and the attribution publisher (publishing every step, or at most every
+    ``publish_every_s`` seconds; always at the end). Returns the network and what was
+    published last."""
     import torch
 
     from rl.attribution import AttributionCallback
@@ -68,8 +70,9 @@ def write_run(path: Path, sizes: Sequence[int] = (12, 32, 32, 3), steps: int = 4
     store = S.create_run_dir(path, meta)
     ctx = RunContext(store=store, meta=meta, network=net)
     callbacks = CallbackList([
-        ProbeCallback(ProbeConfig(activation_every=1, activation_max_per_s=None, publish_every_s=0.0, weight_every=10)),
-        AttributionCallback(publish_every_s=0.0),
+        ProbeCallback(ProbeConfig(activation_every=1, activation_max_per_s=None, publish_every_s=publish_every_s,
+                                  weight_every=10)),
+        AttributionCallback(publish_every_s=publish_every_s),
     ])
     callbacks.on_training_start(ctx)
     rng = np.random.default_rng(seed)
