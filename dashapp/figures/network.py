@@ -582,11 +582,28 @@ def empty_figure(message: str, height: int = 220) -> go.Figure:
     return _empty_figure(message, height=height)
 
 
-def _small_layout(fig: go.Figure, title: str, height: int = 220, **kw) -> go.Figure:
-    kw.setdefault("showlegend", False)
-    fig.update_layout(title=dict(text=title, font=dict(size=13), x=0.02), height=height, template=TEMPLATE,
-                      margin=dict(l=50, r=15, t=36 if "<br>" not in title else 52, b=36), **kw)
-    return fig
+def _figure(data: list[dict], title: str, height: int = 220, xaxis: dict | None = None, yaxis: dict | None = None,
+            shapes: list[dict] | None = None, annotations: list[dict] | None = None, **layout) -> go.Figure:
+    """A small figure from plain dicts, in the dashboard's template, without plotly's
+    per-property validation (it costs more than the rest of an inspector update; the
+    tests validate these figures the slow way)."""
+    layout.setdefault("showlegend", False)
+    lay = dict(title=dict(text=title, font=dict(size=13), x=0.02), height=height, template=TEMPLATE.to_plotly_json(),
+               margin=dict(l=50, r=15, t=36 if "<br>" not in title else 52, b=36),
+               xaxis=xaxis or {}, yaxis=yaxis or {}, shapes=shapes or [], annotations=annotations or [], **layout)
+    return go.Figure(data=data, layout=lay, _validate=False)
+
+
+def _vline(x: float, **line) -> dict:
+    return dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line)
+
+
+def _hline(y: float, **line) -> dict:
+    return dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y, line=line)
+
+
+def _title(text: str) -> dict:
+    return dict(title=dict(text=text))
 
 
 def sparkline_figure(history, title: str = "activation over the last samples", ylabel: str = "output") -> go.Figure:
@@ -595,13 +612,12 @@ def sparkline_figure(history, title: str = "activation over the last samples", y
     if h.size == 0 or not np.isfinite(h).any():
         return empty_figure("no activation samples yet")
     x = np.arange(-h.size + 1, 1)
-    fig = go.Figure(go.Scatter(x=x, y=np.where(np.isfinite(h), h, np.nan), mode="lines",
-                               line=dict(width=1.4, color="#2166ac"),
-                               hovertemplate="%{x} samples ago: %{y:.3f}<extra></extra>"))
     last = np.flatnonzero(np.isfinite(h))[-1]
-    fig.add_trace(go.Scatter(x=[x[last]], y=[h[last]], mode="markers", marker=dict(size=8, color="#b2182b"),
-                             hovertemplate="latest: %{y:.3f}<extra></extra>"))
-    return _small_layout(fig, title, xaxis_title=f"samples (last {h.size})", yaxis_title=ylabel)
+    data = [dict(type="scatter", x=x, y=np.where(np.isfinite(h), h, np.nan), mode="lines",
+                 line=dict(width=1.4, color="#2166ac"), hovertemplate="%{x} samples ago: %{y:.3f}<extra></extra>"),
+            dict(type="scatter", x=[int(x[last])], y=[float(h[last])], mode="markers",
+                 marker=dict(size=8, color="#b2182b"), hovertemplate="latest: %{y:.3f}<extra></extra>")]
+    return _figure(data, title, xaxis=_title(f"samples (last {h.size})"), yaxis=_title(ylabel))
 
 
 def histogram_figure(values, title: str, xlabel: str = "weight", bins: int = 30) -> go.Figure:
@@ -615,10 +631,10 @@ def histogram_figure(values, title: str, xlabel: str = "weight", bins: int = 30)
     counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
     centres = (edges[:-1] + edges[1:]) / 2
     colours = ["#b2182b" if c < 0 else "#2166ac" for c in centres]
-    fig = go.Figure(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=colours,
-                           hovertemplate="%{x:.3f}: %{y}<extra></extra>"))
-    fig.add_vline(x=0, line=dict(color="#999", width=1, dash="dot"))
-    return _small_layout(fig, title, xaxis_title=xlabel, yaxis_title="count", bargap=0.05)
+    data = [dict(type="bar", x=centres, y=counts, width=np.diff(edges), marker=dict(color=colours),
+                 hovertemplate="%{x:.3f}: %{y}<extra></extra>")]
+    return _figure(data, title, xaxis=_title(xlabel), yaxis=_title("count"), bargap=0.05,
+                   shapes=[_vline(0.0, color="#999", width=1, dash="dot")])
 
 
 def bar_figure(values, names: Sequence[str], title: str, ylabel: str, highlight: int | None = None) -> go.Figure:
@@ -626,15 +642,15 @@ def bar_figure(values, names: Sequence[str], title: str, ylabel: str, highlight:
     v = _clean(values) if values is not None else np.zeros(0)
     if v.size == 0:
         return empty_figure(f"{title}: nothing to show")
-    names = [names[i] if i < len(names) else str(i) for i in range(v.size)]
+    names = [str(names[i]) if i < len(names) else str(i) for i in range(v.size)]
     colours = ["#b2182b" if (math.isfinite(x) and x < 0) else "#2166ac" for x in v]
     lines = [3 if i == highlight else 0 for i in range(v.size)]
-    fig = go.Figure(go.Bar(x=names, y=[x if math.isfinite(x) else None for x in v], marker_color=colours,
-                           marker_line=dict(width=lines, color="#111"),
-                           text=[f"{x:+.3g}" if math.isfinite(x) else "n/a" for x in v], textposition="outside",
-                           hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
-    fig.add_hline(y=0, line=dict(color="#999", width=1))
-    return _small_layout(fig, title, yaxis_title=ylabel)
+    data = [dict(type="bar", x=names, y=[x if math.isfinite(x) else None for x in v],
+                 marker=dict(color=colours, line=dict(width=lines, color="#111")),
+                 text=[f"{x:+.3g}" if math.isfinite(x) else "n/a" for x in v], textposition="outside",
+                 hovertemplate="%{x}: %{y:.4f}<extra></extra>")]
+    return _figure(data, title, yaxis=_title(ylabel), xaxis=dict(type="category"),
+                   shapes=[_hline(0.0, color="#999", width=1)])
 
 
 def outgoing_figure(weights, target_names: Sequence[str] | None, title: str = "outgoing weights") -> go.Figure:
@@ -662,18 +678,17 @@ def saliency_figure(values, feature_names: Sequence[str], method: str, action_na
     v = _clean(values) if values is not None else np.zeros(0)
     if v.size == 0:
         return empty_figure("waiting for the worker's first attribution sample", height=320)
-    names = [feature_names[i] if i < len(feature_names) else f"x{i}" for i in range(v.size)]
+    names = [str(feature_names[i]) if i < len(feature_names) else f"x{i}" for i in range(v.size)]
     signed = method == "integrated gradients"
     colours = ["#b2182b" if (signed and math.isfinite(x) and x < 0) else "#2166ac" for x in v]
-    fig = go.Figure(go.Bar(y=names, x=[x if math.isfinite(x) else None for x in v], orientation="h",
-                           marker_color=colours, hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    data = [dict(type="bar", y=names, x=[x if math.isfinite(x) else None for x in v], orientation="h",
+                 marker=dict(color=colours), hovertemplate="%{y}: %{x:.4f}<extra></extra>")]
     label = "|dQ/d feature|" if not signed else "attribution (adds up to Q(now) - Q(baseline))"
     when = f", step {step}" if step is not None else ""
     title = f"{method} for {action_name}{when}" + (f"<br><sup>{note}</sup>" if note else "")
-    fig.update_yaxes(autorange="reversed")
-    if signed:
-        fig.add_vline(x=0, line=dict(color="#999", width=1))
-    return _small_layout(fig, title, height=height or max(260, 28 * v.size + 90), xaxis_title=label)
+    return _figure(data, title, height=height or max(260, 28 * v.size + 90), xaxis=_title(label),
+                   yaxis=dict(autorange="reversed", type="category"),
+                   shapes=[_vline(0.0, color="#999", width=1)] if signed else [])
 
 
 def feature_action_correlation(observations, actions, n_actions: int) -> np.ndarray:
@@ -707,18 +722,17 @@ def correlation_figure(corr, feature_names: Sequence[str], action_names: Sequenc
     c = np.asarray(corr, dtype=np.float64)
     if c.ndim != 2 or c.size == 0 or n_states < 2:
         return empty_figure("needs a few recent game states; waiting for the worker", height=320)
-    feats = [feature_names[i] if i < len(feature_names) else f"x{i}" for i in range(c.shape[0])]
-    acts = [action_names[i] if i < len(action_names) else f"action {i}" for i in range(c.shape[1])]
+    feats = [str(feature_names[i]) if i < len(feature_names) else f"x{i}" for i in range(c.shape[0])]
+    acts = [str(action_names[i]) if i < len(action_names) else f"action {i}" for i in range(c.shape[1])]
     text = [["" if not math.isfinite(v) else f"{v:+.2f}" for v in row] for row in c]
-    fig = go.Figure(go.Heatmap(
-        z=np.where(np.isfinite(c), c, np.nan), x=acts, y=feats, zmin=-1, zmax=1, colorscale=COLORSCALE,
-        text=text, texttemplate="%{text}", hoverongaps=False,
-        hovertemplate="%{y} vs choosing %{x}: %{z:.2f}<extra></extra>", colorbar=dict(title="r", thickness=12)))
-    fig.update_yaxes(autorange="reversed")
+    data = [dict(type="heatmap", z=[[v if math.isfinite(v) else None for v in row] for row in c.tolist()],
+                 x=acts, y=feats, zmin=-1, zmax=1, colorscale=COLORSCALE, text=text, texttemplate="%{text}",
+                 hoverongaps=False, hovertemplate="%{y} vs choosing %{x}: %{z:.2f}<extra></extra>",
+                 colorbar=dict(title=dict(text="r"), thickness=12))]
     blank = int((~np.isfinite(c)).sum())
     note = f"<br><sup>blank: feature did not vary or action never/always chosen ({blank} cells)</sup>" if blank else ""
-    return _small_layout(fig, f"features vs the network's choice, last {n_states} states{note}",
-                         height=height or max(300, 26 * c.shape[0] + 110))
+    return _figure(data, f"features vs the network's choice, last {n_states} states{note}",
+                   height=height or max(300, 26 * c.shape[0] + 110), yaxis=dict(autorange="reversed"))
 
 
 def response_figure(values, q, action_names: Sequence[str], feature_name: str, current: float | None,
@@ -730,20 +744,21 @@ def response_figure(values, q, action_names: Sequence[str], feature_name: str, c
         return empty_figure("waiting for the worker's first attribution sample", height=300)
     palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
     constant = bool(np.nanmax(v) - np.nanmin(v) <= 0)
-    fig = go.Figure()
+    data = []
     for a in range(qa.shape[1]):
-        name = action_names[a] if a < len(action_names) else f"action {a}"
-        fig.add_trace(go.Scatter(x=v[:1] if constant else v, y=qa[:1, a] if constant else qa[:, a],
-                                 mode="markers" if constant else "lines", name=name,
-                                 line=dict(width=3 if a == chosen else 1.8, color=palette[a % len(palette)]),
-                                 marker=dict(size=10, color=palette[a % len(palette)]),
-                                 hovertemplate=f"{name}: Q %{{y:.3f}} at {feature_name} = %{{x:.3f}}<extra></extra>"))
+        name = str(action_names[a]) if a < len(action_names) else f"action {a}"
+        colour = palette[a % len(palette)]
+        data.append(dict(type="scatter", x=v[:1] if constant else v, y=qa[:1, a] if constant else qa[:, a],
+                         mode="markers" if constant else "lines", name=name,
+                         line=dict(width=3 if a == chosen else 1.8, color=colour), marker=dict(size=10, color=colour),
+                         hovertemplate=f"{name}: Q %{{y:.3f}} at {feature_name} = %{{x:.3f}}<extra></extra>"))
+    shapes, notes = [], []
     if current is not None and math.isfinite(current):
-        fig.add_vline(x=current, line=dict(color="#444", width=1.2, dash="dash"),
-                      annotation_text="now", annotation_position="top")
+        shapes.append(_vline(float(current), color="#444", width=1.2, dash="dash"))
+        notes.append(dict(text="now", x=float(current), xref="x", y=1, yref="paper", yanchor="bottom",
+                          showarrow=False, font=dict(size=11)))
     title = f"Q-values as {feature_name} varies" + (
         "<br><sup>this feature had one value in all recent states, so there is no range to sweep</sup>"
         if constant else "")
-    fig = _small_layout(fig, title, height=300, xaxis_title=feature_name, yaxis_title="Q-value")
-    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.25))
-    return fig
+    return _figure(data, title, height=300, xaxis=_title(feature_name), yaxis=_title("Q-value"), shapes=shapes,
+                   annotations=notes, showlegend=True, legend=dict(orientation="h", y=-0.25))

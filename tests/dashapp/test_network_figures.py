@@ -344,25 +344,31 @@ def test_small_figures_empty_and_nan():
     assert "feeds nothing" in _annotation(N.outgoing_figure(None, None))
 
 
+def valid(fig):
+    """The builders skip plotly's validation for speed: validate here, the slow way."""
+    go.Figure(fig.to_dict())
+    return fig
+
+
 def test_small_figures_with_data():
-    fig = N.sparkline_figure([0.0, 1.0, np.nan, 2.0])
+    fig = valid(N.sparkline_figure([0.0, 1.0, np.nan, 2.0]))
     assert list(fig.data[0].x) == [-3, -2, -1, 0] and fig.data[1].y[0] == 2.0
-    fig = N.histogram_figure([1.0, 1.0, 1.0], "w")  # a single value still shows one bar
+    fig = valid(N.histogram_figure([1.0, 1.0, 1.0], "w"))  # a single value still shows one bar
     assert sum(fig.data[0].y) == 3
-    fig = N.outgoing_figure([0.5, -1.0, 2.0], ["L", "S", "R"])
+    fig = valid(N.outgoing_figure([0.5, -1.0, 2.0], ["L", "S", "R"]))
     assert list(fig.data[0].x) == ["L", "S", "R"] and fig.data[0].marker.color[1] == "#b2182b"
-    assert N.outgoing_figure(np.ones(40), None).data[0].type == "bar"  # histogram of 40 weights
-    fig = N.contribution_figure([1.0, -2.0], ["L", "R"], 1, 12)
+    assert valid(N.outgoing_figure(np.ones(40), None)).data[0].type == "bar"  # histogram of 40 weights
+    fig = valid(N.contribution_figure([1.0, -2.0], ["L", "R"], 1, 12))
     assert "step 12" in fig.layout.title.text and list(fig.data[0].marker.line.width) == [0, 3]
-    fig = N.saliency_figure([0.1, -0.3], ["ball x", "paddle x"], "integrated gradients", "LEFT", step=4)
+    fig = valid(N.saliency_figure([0.1, -0.3], ["ball x", "paddle x"], "integrated gradients", "LEFT", step=4))
     assert list(fig.data[0].y) == ["ball x", "paddle x"] and fig.data[0].marker.color[1] == "#b2182b"
-    fig = N.saliency_figure([0.1, 0.3], ["ball x"], "saliency", "LEFT")
+    fig = valid(N.saliency_figure([0.1, 0.3], ["ball x"], "saliency", "LEFT"))
     assert list(fig.data[0].y) == ["ball x", "x1"] and set(fig.data[0].marker.color) == {"#2166ac"}
-    fig = N.correlation_figure(np.array([[0.5, np.nan]]), ["ball x"], ["L", "R"], 30)
+    fig = valid(N.correlation_figure(np.array([[0.5, np.nan]]), ["ball x"], ["L", "R"], 30))
     assert fig.data[0].text[0][1] == "" and "blank" in fig.layout.title.text
-    fig = N.response_figure([0, 1, 2], [[1, 2], [2, 2], [3, 2]], ["L", "R"], "ball x", 1.5, chosen=0)
+    fig = valid(N.response_figure([0, 1, 2], [[1, 2], [2, 2], [3, 2]], ["L", "R"], "ball x", 1.5, chosen=0))
     assert len(fig.data) == 2 and fig.data[0].line.width == 3 and fig.layout.shapes[0].x0 == 1.5
-    fig = N.response_figure([1, 1, 1], [[1, 2]] * 3, ["L", "R"], "brick 1", 1.0)
+    fig = valid(N.response_figure([1, 1, 1], [[1, 2]] * 3, ["L", "R"], "brick 1", 1.0))
     assert fig.data[0].mode == "markers" and "one value" in fig.layout.title.text
 
 
