@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,12 @@ SCREENSHOT = Path(os.environ.get("NEURODASH_SCREENSHOT_DIR", "/tmp")) / "neuroda
 
 def q_points(page) -> int:
     return graph_points(page, "live-q-graph", Q_LINE)
+
+
+def status_step(page) -> int:
+    """The step number in the status line ("step 1,234 of 200,000 ...")."""
+    match = re.search(r"step ([\d,]+)", text_of(page, "#app-status-detail"))
+    return int(match.group(1).replace(",", "")) if match else -1
 
 
 def test_live_tab_from_empty_folder_to_training_pause_and_resume(tmp_path, start_training, serve_dashboard, page,
@@ -72,15 +79,32 @@ def test_live_tab_from_empty_folder_to_training_pause_and_resume(tmp_path, start
     assert q_points(page) == paused_at, "the Q-value chart kept growing while paused"
     assert status(page) == "paused"
 
+    # single step while paused: the worker makes exactly one move and waits again
+    before = status_step(page)
+    page.click("#app-step")
+    wait_until(lambda: status_step(page) == before + 1, 10, f"step {before + 1} after a single step")
+    time.sleep(1.5)
+    assert status_step(page) == before + 1 and status(page) == "paused"
+
     page.click("#app-resume")
     wait_for_status(page, "running", 10)
     wait_until(lambda: q_points(page) > paused_at + 3, 15, "the chart to grow again after resume")
     wait_until(lambda: graph_points(page, "live-episodes-graph") > 0, 20, "finished episodes on the chart")
 
+    page.click("#app-speed-watch")
+    wait_until(lambda: "watch speed" in text_of(page, "#app-status-detail"), 10, "watch speed")
+    page.click("#app-speed-full")
+    wait_until(lambda: "full speed" in text_of(page, "#app-status-detail"), 10, "full speed")
+
     page.mouse.move(0, 0)  # no tooltip in the picture
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert page_log.external(served.url) == [], "the page must work without internet"
     assert any("/assets/bootstrap.min.css" in u for u in page_log.requests)
+
+    # Stop asks for confirmation (the page fixture accepts it), then the worker ends cleanly.
+    page.click("#app-stop")
+    wait_for_status(page, "stopped", 20)
+    assert all(not page.locator(c).is_enabled() for c in ("#app-pause", "#app-resume", "#app-step", "#app-stop"))
     assert page_log.errors == []
 
 
