@@ -21,7 +21,7 @@ from dashapp.figures.internals import alert_view
 from health import thresholds as TH
 
 _LEVEL_COLOR = {"critical": "danger", "warning": "warning", "info": "info"}
-_LEVEL_ICON = {"critical": "⛔", "warning": "⚠", "info": "ℹ"}
+_LEVEL_ICON = {"critical": "⚠", "warning": "⚠", "info": "•"}
 
 NOTE = ("While the agent trains, neurodash checks the network for trouble: neurons that died or got stuck, "
         "gradients too small to learn from or so large they wreck learning, weights that stopped changing, "
@@ -61,21 +61,24 @@ def summary_line(n_active: int, worst: str | None, extra=None):
 
 
 def alert_item(alert: dict, active: bool = True):
+    """One alert: a line saying what, where, how bad and since when; the message under it;
+    the suggested remedy folded away under "What to try"."""
     level = alert.get("level", "warning")
     since = _when(alert.get("started_step"), alert.get("started_time"))
-    status = (f"active since {since}" if active else
+    status = (f"since {since}" if active else
               f"from {since} to {_when(alert.get('ended_step'), alert.get('ended_time'))}")
     return dbc.Alert(
         [
             html.Div([html.Strong(f"{_LEVEL_ICON.get(level, '⚠')} {alert.get('title', alert.get('rule', 'Alert'))}"),
                       html.Span(f" in {alert.get('layer')}" if alert.get("layer") else ""),
                       dbc.Badge(level, color=_LEVEL_COLOR.get(level, "secondary"), className="ms-2"),
-                      html.Small(status, className="ms-2 text-muted")]),
-            html.Div(alert.get("message", ""), className="alert-message"),
-            html.Div([html.Strong("What to try: "), alert.get("remedy", "")], className="alert-remedy small"),
+                      html.Small(status, className="ms-2 text-muted"),
+                      html.Span(" — " + str(alert.get("message", "")), className="alert-message small")]),
+            html.Details([html.Summary("What to try", className="small"),
+                          html.Div(alert.get("remedy", ""), className="alert-remedy small")]),
         ],
         color=_LEVEL_COLOR.get(level, "warning") if active else "light",
-        className="alert-item mb-2 py-2",
+        className="alert-item mb-1 py-1 px-2",
         id={"type": "alerts-item", "alert": alert.get("id", "?"), "active": bool(active)},
     )
 
@@ -84,7 +87,10 @@ def render(data: dict | None):
     """The panel's children for an ALERTS value (pure)."""
     view = alert_view(data)
     active, cleared = view["active"], view["cleared"]
-    extra = [html.Div([alert_item(a) for a in active], className="mt-2")] if active else []
+    extra = []
+    if active:
+        extra.append(html.Div([alert_item(a) for a in active], className="mt-2 alerts-list",
+                              style={"maxHeight": "40vh", "overflowY": "auto"}))
     if cleared:
         extra.append(html.Details([html.Summary(f"{len(cleared)} cleared alert{'s' if len(cleared) != 1 else ''}"),
                                    *[alert_item(a, active=False) for a in cleared]], className="alerts-cleared mt-1"))

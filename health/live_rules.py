@@ -242,8 +242,9 @@ def check_activations(layers: Sequence[Mapping], window: int | None = None) -> l
             CRITICAL if critical else WARNING,
             f"{dead} of {size} neurons in {name} ({_pct(share)}) have not fired "
             f"(|activation| < {TH.LIVE_DEAD_ACTIVATION:g}) in the last "
-            f"{int(layer.get('window'))} samples; more than "
-            f"{_pct(TH.LIVE_DEAD_ALERT_SHARE)} dead is a warning.",
+            f"{int(layer.get('window'))} samples; "
+            + (f"more than {_pct(TH.LIVE_DEAD_CRITICAL_SHARE)} dead is critical." if critical else
+               f"more than {_pct(TH.LIVE_DEAD_ALERT_SHARE)} dead is a warning."),
             share,
         ))
         lo, hi = saturation_limits(str(layer.get("activation", "")))

@@ -16,7 +16,6 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashapp.figures.common import base_layout, clean, color, empty_figure, has_numbers
 from health import live_rules as R
@@ -84,6 +83,15 @@ def _log_values(values: Sequence[float | None], floor: float) -> list[float | No
     return [None if v is None else max(v, floor) for v in values]
 
 
+def _log_line(fig: go.Figure, value: float, line_color: str, text: str, above: bool) -> None:
+    """A dashed horizontal line at ``value`` on a log-scale y axis, labelled ``text``.
+    (A shape takes data units, but an annotation on a log axis takes log10 units.)"""
+    fig.add_hline(y=value, line=dict(color=line_color, dash="dash", width=1))
+    fig.add_annotation(x=0, xref="paper", y=math.log10(value), yref="y", text=text, showarrow=False,
+                       xanchor="left", yanchor="bottom" if above else "top",
+                       font=dict(size=10, color=line_color))
+
+
 def fmt(v, digits: int = 3) -> str:
     """A number as a short string ("–" for missing), e.g. for tables and cards."""
     f = _num(v)
@@ -108,20 +116,24 @@ def histograms_figure(record: Mapping | None, *, value_label: str, height: int =
               and _num(l.get("hist_lo")) is not None and _num(l.get("hist_hi")) is not None]
     if not layers:
         return empty_figure("Waiting for the first histogram...", height=height)
-    fig = make_subplots(rows=1, cols=len(layers), subplot_titles=[l["name"] for l in layers],
-                        horizontal_spacing=0.06)
-    for i, layer in enumerate(layers):
+    layout: dict = {}
+    data, titles = [], []
+    for i, (suffix, xaxis, yaxis) in enumerate(_grid_axes(len(layers), len(layers), gap_x=0.06, gap_y=0.0)):
+        layer = layers[i]
         counts = clean(layer["hist"])
         lo, hi = float(layer["hist_lo"]), float(layer["hist_hi"])
         width = (hi - lo) / max(len(counts), 1)
-        fig.add_trace(go.Bar(x=bin_centres(lo, hi, len(counts)), y=counts, width=width,
-                             marker_color=color(i), name=layer["name"], showlegend=False,
-                             hovertemplate=f"{layer['name']}<br>{value_label} %{{x:.3g}}<br>count %{{y}}<extra></extra>"),
-                      row=1, col=i + 1)
+        layout[f"xaxis{suffix}"] = {**xaxis, "title": {"text": value_label}, "gridcolor": "#e9ecef"}
+        layout[f"yaxis{suffix}"] = {**yaxis, "domain": [0.0, 0.9], "gridcolor": "#e9ecef",
+                                    **({"title": {"text": "count"}} if i == 0 else {})}
+        data.append(go.Bar(x=bin_centres(lo, hi, len(counts)), y=counts, width=width, xaxis=f"x{suffix}",
+                           yaxis=f"y{suffix}", marker_color=color(i), name=layer["name"], showlegend=False,
+                           hovertemplate=f"{layer['name']}<br>{value_label} %{{x:.3g}}<br>count %{{y}}<extra></extra>"))
+        titles.append(dict(text=layer["name"], x=sum(xaxis["domain"]) / 2, y=1.0, xref="paper", yref="paper",
+                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=12)))
+    fig = go.Figure(data=data, layout={**layout, "annotations": titles})
     base_layout(fig, height=height, legend=False)
-    fig.update_layout(hovermode="closest", bargap=0.02, margin=dict(l=48, r=16, t=36, b=40))
-    fig.update_xaxes(title_text=value_label)
-    fig.update_yaxes(title_text="count", col=1)
+    fig.update_layout(hovermode="closest", bargap=0.02, margin=dict(l=48, r=16, t=28, b=40))
     return fig
 
 
@@ -168,9 +180,10 @@ def histogram_grid(records: Sequence[Mapping], name: str) -> list[float] | None:
 
 
 def histogram_columns(records: Sequence[Mapping], name: str, grid: Sequence[float]) -> dict | None:
-    """The heatmap columns for ``records`` on ``grid``: ``{"x": steps, "z": rows}``
-    (``rows[i]`` = row i's new values, each a share of the record's values), or None
-    when a record does not fit the grid (the figure must then be redrawn)."""
+    """The heatmap columns for ``records`` on ``grid``: ``{"x": steps, "z": columns}``
+    (one column per record: the share of its values in each of the grid's rows -- the
+    heatmap is drawn with ``transpose=True``, so a ``Patch`` appends a column with one
+    ``extend``), or None when a record does not fit the grid (then redraw)."""
     lo, hi = float(grid[0]), float(grid[1])
     xs, cols = [], []
     for rec in records:
@@ -184,10 +197,7 @@ def histogram_columns(records: Sequence[Mapping], name: str, grid: Sequence[floa
         total = col.sum()
         xs.append(int(rec.get("step") or 0))
         cols.append(col / total if total > 0 else col)
-    if not xs:
-        return {"x": [], "z": [[] for _ in range(GRID_BINS)]}
-    z = np.stack(cols, axis=1)  # (GRID_BINS, records)
-    return {"x": xs, "z": [[round(float(v), 5) for v in row] for row in z]}
+    return {"x": xs, "z": [[round(float(v), 5) for v in col] for col in cols]}
 
 
 def histogram_heatmap(records: Sequence[Mapping], name: str | None, *, value_label: str,
@@ -202,7 +212,7 @@ def histogram_heatmap(records: Sequence[Mapping], name: str | None, *, value_lab
     cols = histogram_columns(records, name, grid)
     centres = bin_centres(grid[0], grid[1], GRID_BINS)
     fig = go.Figure(go.Heatmap(
-        x=cols["x"], y=centres, z=cols["z"], colorscale="Viridis", zmin=0,
+        x=cols["x"], y=centres, z=cols["z"], transpose=True, colorscale="Viridis", zmin=0,
         colorbar=dict(title=dict(text="share", side="right"), thickness=12),
         hovertemplate=f"step %{{x}}<br>{value_label} ≈ %{{y:.3g}}<br>share %{{z:.1%}}<extra></extra>",
     ))
@@ -284,6 +294,20 @@ def _history_x(snapshot: Mapping, n: int) -> list[int]:
     return list(range(samples - n, samples))
 
 
+def _grid_axes(n: int, cols: int, *, gap_x: float = 0.03, gap_y: float = 0.07) -> list[tuple[str, dict, dict]]:
+    """Axes for ``n`` small charts on a ``cols``-wide grid: (suffix, xaxis, yaxis) each.
+    Built by hand -- ``make_subplots`` takes ten times longer, too slow for a poll."""
+    rows = max(1, math.ceil(n / cols))
+    axes = []
+    for k in range(n):
+        r, c = divmod(k, cols)
+        suffix = "" if k == 0 else str(k + 1)
+        x0, x1 = c / cols + gap_x / 2, (c + 1) / cols - gap_x / 2
+        y1, y0 = 1 - r / rows - gap_y / 2, 1 - (r + 1) / rows + gap_y / 2
+        axes.append((suffix, dict(domain=[x0, x1], anchor=f"y{suffix}"), dict(domain=[y0, y1], anchor=f"x{suffix}")))
+    return axes
+
+
 def sparklines_figure(snapshot: Mapping | None, name: str | None, first: int = 0, *,
                       per_page: int = SPARKLINES_PER_PAGE, height: int = 420) -> go.Figure:
     """Recent activations of ``per_page`` neurons of layer ``name`` (from ``first``),
@@ -298,22 +322,23 @@ def sparklines_figure(snapshot: Mapping | None, name: str | None, first: int = 0
     size = history.shape[1]
     first = max(0, min(int(first or 0), max(size - 1, 0)))
     neurons = list(range(first, min(first + per_page, size)))
-    cols = 4
-    rows = max(1, math.ceil(len(neurons) / cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"neuron {j}" for j in neurons],
-                        shared_xaxes=True, vertical_spacing=0.08, horizontal_spacing=0.05)
     x = _history_x(snapshot, history.shape[0])
-    for k, j in enumerate(neurons):
-        fig.add_trace(go.Scatter(x=x, y=clean(history[:, j]), mode="lines", name=f"neuron {j}",
-                                 line=dict(width=1.2, color=color(0)), showlegend=False,
-                                 hovertemplate=f"neuron {j}<br>sample %{{x}}<br>activation %{{y:.3g}}<extra></extra>"),
-                      row=k // cols + 1, col=k % cols + 1)
+    layout: dict = {}
+    data, titles = [], []
+    for k, (suffix, xaxis, yaxis) in enumerate(_grid_axes(len(neurons), 4)):
+        j = neurons[k]
+        layout[f"xaxis{suffix}"] = {**xaxis, "showticklabels": False, "gridcolor": "#e9ecef"}
+        layout[f"yaxis{suffix}"] = {**yaxis, "tickfont": {"size": 9}, "nticks": 3, "gridcolor": "#e9ecef"}
+        data.append(go.Scatter(x=x, y=clean(history[:, j]), mode="lines", name=f"neuron {j}",
+                               xaxis=f"x{suffix}", yaxis=f"y{suffix}", line=dict(width=1.2, color=color(0)),
+                               showlegend=False,
+                               hovertemplate=f"neuron {j}<br>sample %{{x}}<br>activation %{{y:.3g}}<extra></extra>"))
+        titles.append(dict(text=f"neuron {j}", x=sum(xaxis["domain"]) / 2, y=yaxis["domain"][1], xref="paper",
+                           yref="paper", xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=11)))
+    fig = go.Figure(data=data, layout={**layout, "annotations": titles})
     base_layout(fig, height=height, legend=False)
-    fig.update_layout(hovermode="closest", margin=dict(l=40, r=12, t=30, b=30))
-    fig.update_annotations(font_size=11)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(tickfont=dict(size=9), nticks=3)
-    fig.update_layout(meta={"layer": name, "first": first, "neurons": neurons})
+    fig.update_layout(hovermode="closest", margin=dict(l=40, r=12, t=24, b=16),
+                      meta={"layer": name, "first": first, "neurons": neurons})
     return fig
 
 
@@ -417,10 +442,8 @@ def gradient_lines(records: Sequence[Mapping], names: Sequence[str] | None = Non
         fig.add_trace(go.Scatter(x=x, y=_log_values(norms, GRAD_DISPLAY_FLOOR), customdata=[fmt(v) for v in norms],
                                  mode="lines", name=name, line=dict(color=color(i), width=1.6),
                                  hovertemplate=f"{name}: %{{customdata}}<extra></extra>"))
-    fig.add_hline(y=TH.LIVE_GRAD_VANISHING_FLOOR, line=dict(color=VANISHING_COLOR, dash="dash", width=1),
-                  annotation_text="vanishing below", annotation_position="bottom left")
-    fig.add_hline(y=TH.LIVE_GRAD_EXPLODING_NORM, line=dict(color=EXPLODING_COLOR, dash="dash", width=1),
-                  annotation_text="exploding above", annotation_position="top left")
+    _log_line(fig, TH.LIVE_GRAD_VANISHING_FLOOR, VANISHING_COLOR, "vanishing below", above=False)
+    _log_line(fig, TH.LIVE_GRAD_EXPLODING_NORM, EXPLODING_COLOR, "exploding above", above=True)
     base_layout(fig, height=height)
     fig.update_yaxes(type="log", title_text="gradient norm (log scale)", exponentformat="power")
     fig.update_xaxes(title_text="training step")
@@ -500,8 +523,7 @@ def velocity_lines(records: Sequence[Mapping], names: Sequence[str] | None = Non
                                  customdata=[fmt(v) for v in values], mode="lines+markers",
                                  marker=dict(size=4), name=name, line=dict(color=color(i), width=1.6),
                                  hovertemplate=f"{name}: %{{customdata}}<extra></extra>"))
-    fig.add_hline(y=TH.LIVE_VELOCITY_STALL, line=dict(color=VANISHING_COLOR, dash="dash", width=1),
-                  annotation_text="stalled below", annotation_position="bottom left")
+    _log_line(fig, TH.LIVE_VELOCITY_STALL, VANISHING_COLOR, "stalled below", above=False)
     base_layout(fig, height=height)
     fig.update_yaxes(type="log", title_text="‖ΔW‖ / ‖W‖ (log scale)", exponentformat="power")
     fig.update_xaxes(title_text="training step")

@@ -5,22 +5,26 @@ the chosen layer's histogram over time, and sparklines of single neurons. Everyt
 comes from the probe (``rl.probe``): the ACTIVATIONS series (one record per publish) and
 the NEURONS key (each neuron's last few hundred samples).
 
-Each callback does nothing while another tab is visible. The histogram-over-time heatmap
-keeps a cursor and, while new records fit its value range, only appends their columns
-with a ``Patch``; the sparklines append only samples newer than the last one drawn
-(``extendData``). Cards, the latest histograms and the grid show the current state and
-are small, so they are replaced whole.
+Every callback does nothing while another tab is visible (HTTP 204). The growing charts
+follow the tick / load split of :mod:`dashapp.tabs.reloading`: on each poll the tick
+appends only what is new -- the heatmap gets the new records' columns through a
+``Patch`` while they fit its value range, the sparklines the samples taken since the
+last tick through ``extendData`` -- and asks a separate load callback when a chart must
+be drawn whole. Cards, the latest histograms and the grid show the current state and
+are small, so the tick replaces them whole.
 """
 
 from __future__ import annotations
 
 from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 import dash_bootstrap_components as dbc
 
 from dashapp import read
 from dashapp.components import graph, panel
 from dashapp.figures import internals as F
 from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
 
@@ -89,7 +93,9 @@ def layout():
                   ]),
                   NOTES["spark"], class_name="mb-3"),
             dcc.Store(id="activations-cursor"),
+            dcc.Store(id="activations-reload"),
             dcc.Store(id="activations-spark-cursor"),
+            dcc.Store(id="activations-spark-reload"),
         ],
         className="tab-body",
     )
@@ -133,9 +139,20 @@ def layer_cards(cards: list[dict]) -> list:
     return [dbc.Row(cols, className="g-3")]
 
 
-def _error_outputs(message: str):
-    return ([html.P(message, className="empty-note")], empty_figure(message, height=HIST_HEIGHT),
-            empty_figure(message, height=GRID_HEIGHT), "", empty_figure(message, height=TIME_HEIGHT), None)
+def _small_panels(latest: dict | None, message: str | None = None):
+    """Cards, latest histograms, dead-neuron grid and its caption: the current state,
+    small enough to be replaced whole on every tick."""
+    if latest is None:
+        message = message or "Waiting for activation samples (the probe publishes about once a second)..."
+        return ([html.P(message, className="empty-note")], empty_figure(message, height=HIST_HEIGHT),
+                empty_figure(message, height=GRID_HEIGHT), "")
+    grid_fig = F.dead_grid_figure(latest, height=GRID_HEIGHT)
+    window = (grid_fig.layout.meta or {}).get("window") if not is_empty_figure(grid_fig) else None
+    caption = "" if window is None else (
+        f"Step {latest.get('step', 0):,}; neuron states from the last {window} samples"
+        + ("" if window >= TH.LIVE_DEAD_WINDOW else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})") + ".")
+    return (layer_cards(F.activation_cards(latest)),
+            F.histograms_figure(latest, value_label="activation", height=HIST_HEIGHT), grid_fig, caption)
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -151,7 +168,7 @@ def _error_outputs(message: str):
 def update_layer_choice(_n, active_tab, run, current, current_options):
     """The hidden layers to choose from (from the newest record); keeps the choice."""
     if active_tab != TAB_ID:
-        return no_update, no_update
+        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     if not run:
         return [], None
     try:
@@ -171,60 +188,78 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
     Output("activations-dead-caption", "children"),
     Output("activations-hist-time", "figure"),
     Output("activations-cursor", "data"),
+    Output("activations-reload", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
     Input("activations-layer", "value"),
     State("app-run", "data"),
     State("activations-cursor", "data"),
 )
-def update_activations(_n, active_tab, layer, run, cursor):
-    """Cards, latest histograms, dead-neuron grid and the histogram over time."""
+def tick_activations(n, active_tab, layer, run, cursor):
+    """Cards, histograms and grid from the newest record; the heatmap gets the new
+    records' columns -- or, when it must be drawn whole, a request to load_activations."""
     if active_tab != TAB_ID:
-        return (no_update,) * 6
+        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
+    key = {"run": run, "layer": layer}
     if not run:
-        return _error_outputs("Choose a run above.")
+        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
+            else R.ask_reload(cursor, key, n)
+        return (*_small_panels(None, "Choose a run above."), no_update, cursor, reload)
     try:
-        records, full = read.probe_update(run, T.ACTIVATIONS, cursor, layer=layer)
+        records, full = read.probe_update(run, T.ACTIVATIONS, cursor if R.matches(cursor, key) else None)
     except read.BrokenRun as exc:
-        return _error_outputs(f"This run cannot be read: {exc}")
-    if not records and not full:
-        return (no_update,) * 6
-    latest = records[-1] if records else None
+        explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
+        cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
+        return (*_small_panels(None, f"This run cannot be read: {exc}"), no_update, cursor, reload)
+    if full:
+        panels = _small_panels(records[-1] if records else None)
+        if not records and isinstance(cursor, dict) and cursor.get("key") == key:
+            return (*panels, no_update, no_update, no_update)  # still nothing to draw
+        return (*panels, no_update, *R.ask_reload(cursor, key, n))
     if not records:
-        waiting = "Waiting for activation samples (the probe publishes about once a second)..."
-        return ([html.P(waiting, className="empty-note")], empty_figure(waiting, height=HIST_HEIGHT),
-                empty_figure(waiting, height=GRID_HEIGHT), "", empty_figure(waiting, height=TIME_HEIGHT),
-                read.probe_cursor(run, records, False, cursor, layer=layer))
-    cards = layer_cards(F.activation_cards(latest))
-    hists = F.histograms_figure(latest, value_label="activation", height=HIST_HEIGHT)
-    grid_fig = F.dead_grid_figure(latest, height=GRID_HEIGHT)
-    window = (grid_fig.layout.meta or {}).get("window") if not is_empty_figure(grid_fig) else None
-    caption = "" if window is None else (
-        f"Step {latest.get('step', 0):,}; neuron states from the last {window} samples"
-        + ("" if window >= TH.LIVE_DEAD_WINDOW else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})") + ".")
+        raise PreventUpdate  # nothing new since the last tick
+    panels = _small_panels(records[-1])
     columns = None
-    if not full and cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
+    if cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
         columns = F.histogram_columns(records, layer, cursor["grid"])
-    if columns is not None:
-        patch = Patch()
-        patch["data"][0]["x"].extend(columns["x"])
-        for i, row in enumerate(columns["z"]):
-            patch["data"][0]["z"][i].extend(row)
-        return cards, hists, grid_fig, caption, patch, read.probe_cursor(
-            run, records, True, cursor, layer=layer, columns=cursor.get("columns", 0) + len(columns["x"]))
-    if not full:  # a new record left the value range, or too many columns: redraw
-        records = read.probe_records(run, T.ACTIVATIONS)
-    fig, grid = F.histogram_heatmap(records, layer, value_label="activation", height=TIME_HEIGHT)
-    drawn = grid is not None
-    return cards, hists, grid_fig, caption, fig, read.probe_cursor(
-        run, records, drawn, cursor, layer=layer, grid=grid, columns=len(fig.data[0].x) if drawn else 0)
+    if columns is None:  # a new record left the value range, or too many columns: draw it whole
+        return (*panels, no_update, *R.ask_reload(cursor, key, n))
+    patch = Patch()
+    patch["data"][0]["x"].extend(columns["x"])
+    patch["data"][0]["z"].extend(columns["z"])  # one column per record (transposed heatmap)
+    return (*panels, patch, {**cursor, "seq": records[-1]["seq"], "columns": cursor["columns"] + len(columns["x"])},
+            no_update)
 
 
 @callback(
-    Output("activations-sparklines", "figure"),
+    Output("activations-hist-time", "figure", allow_duplicate=True),
+    Output("activations-cursor", "data", allow_duplicate=True),
+    Input("activations-reload", "data"),
+    State("app-run", "data"),
+    State("activations-layer", "value"),
+    prevent_initial_call=True,
+)
+def load_activations(_reload, run, layer):
+    """Draw the chosen layer's histogram over time from the newest records (asked by the tick)."""
+    key = {"run": run, "layer": layer}
+    if not run:
+        return empty_figure("Choose a run above.", height=TIME_HEIGHT), R.loaded(key, [], False)
+    try:
+        records = read.probe_records(run, T.ACTIVATIONS)
+    except read.BrokenRun as exc:
+        return (empty_figure(f"This run cannot be read: {exc}", height=TIME_HEIGHT),
+                R.loaded(key, [], False, broken=True))
+    fig, grid = F.histogram_heatmap(records, layer, value_label="activation", height=TIME_HEIGHT)
+    drawn = grid is not None
+    return fig, R.loaded(key, records, drawn, grid=grid, columns=len(fig.data[0].x) if drawn else 0)
+
+
+@callback(
     Output("activations-sparklines", "extendData"),
     Output("activations-page", "options"),
+    Output("activations-page", "value"),
     Output("activations-spark-cursor", "data"),
+    Output("activations-spark-reload", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
     Input("activations-layer", "value"),
@@ -233,31 +268,58 @@ def update_activations(_n, active_tab, layer, run, cursor):
     State("activations-spark-cursor", "data"),
     State("activations-page", "options"),
 )
-def update_sparklines(_n, active_tab, layer, first, run, cursor, page_options):
-    """Sparklines of up to 16 neurons of the chosen layer; only new samples are sent."""
+def tick_sparklines(n, active_tab, layer, first, run, cursor, page_options):
+    """Append the samples taken since the last tick to the sparklines (or ask for a load)."""
     if active_tab != TAB_ID:
-        return no_update, no_update, no_update, no_update
+        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     if not run or not layer:
-        return empty_figure("Choose a run and a layer above.", height=SPARK_HEIGHT), no_update, [], None
+        key = {"run": run, "layer": layer, "first": 0}
+        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
+            else R.ask_reload(cursor, key, n)
+        return no_update, ([] if page_options else no_update), no_update, cursor, reload
+    try:
+        snapshot = read.neuron_activity(run)
+    except read.BrokenRun:
+        snapshot = None
+    layer_data = next((l for l in (snapshot or {}).get("layers", []) if l["name"] == layer), None)
+    options = F.sparkline_page_options(layer_data["size"]) if layer_data else []
+    page = first if any(o["value"] == first for o in options) else 0
+    key = {"run": run, "layer": layer, "first": page}
+    options_out = no_update if options == page_options else options
+    page_out = no_update if page == first else page
+    samples = (snapshot or {}).get("samples", 0)
+    if R.matches(cursor, key):
+        drawn_samples = cursor.get("samples", 0)
+        if samples <= drawn_samples:
+            return no_update, options_out, page_out, no_update, no_update
+        if samples - drawn_samples <= read.PROBE_RECORDS:
+            ext = F.sparklines_extension(snapshot, layer, page, drawn_samples)
+            return ext or no_update, options_out, page_out, {**cursor, "samples": samples}, no_update
+    elif isinstance(cursor, dict) and cursor.get("key") == key and not samples:
+        return no_update, options_out, page_out, no_update, no_update  # still nothing to draw
+    return (no_update, options_out, page_out, *R.ask_reload(cursor, key, n))
+
+
+@callback(
+    Output("activations-sparklines", "figure"),
+    Output("activations-spark-cursor", "data", allow_duplicate=True),
+    Input("activations-spark-reload", "data"),
+    State("app-run", "data"),
+    prevent_initial_call=True,
+)
+def load_sparklines(reload, run):
+    """Draw the sparklines of the page the tick asked for."""
+    key = (reload or {}).get("key") or {"run": run, "layer": None, "first": 0}
+    if not run or not key.get("layer"):
+        return empty_figure("Choose a run and a layer above.", height=SPARK_HEIGHT), R.loaded(key, [], False)
     try:
         snapshot = read.neuron_activity(run)
     except read.BrokenRun as exc:
-        return empty_figure(f"This run cannot be read: {exc}", height=SPARK_HEIGHT), no_update, [], None
-    layer_data = next((l for l in (snapshot or {}).get("layers", []) if l["name"] == layer), None)
-    options = F.sparkline_page_options(layer_data["size"]) if layer_data else []
-    options_out = no_update if options == page_options else options
-    first = first if any(o["value"] == first for o in options) else 0
-    samples = (snapshot or {}).get("samples", 0)
-    key = {"run": run, "layer": layer, "first": first}
-    if isinstance(cursor, dict) and cursor.get("drawn") and all(cursor.get(k) == v for k, v in key.items()):
-        if samples <= cursor.get("samples", 0):
-            return no_update, no_update, options_out, no_update
-        if samples - cursor.get("samples", 0) < TH.LIVE_DEAD_WINDOW * 5:
-            ext = F.sparklines_extension(snapshot, layer, first, cursor["samples"])
-            return no_update, ext or no_update, options_out, {**key, "samples": samples, "drawn": True}
-    fig = F.sparklines_figure(snapshot, layer, first, height=SPARK_HEIGHT)
-    return fig, no_update, options_out, {**key, "samples": samples, "drawn": not is_empty_figure(fig)}
+        return (empty_figure(f"This run cannot be read: {exc}", height=SPARK_HEIGHT),
+                R.loaded(key, [], False, broken=True))
+    fig = F.sparklines_figure(snapshot, key["layer"], key.get("first") or 0, height=SPARK_HEIGHT)
+    return fig, {**R.loaded(key, [], not is_empty_figure(fig)), "samples": (snapshot or {}).get("samples", 0)}
 
 
-__all__ = ["TAB_ID", "TAB_LABEL", "layout", "layer_cards", "update_layer_choice", "update_activations",
-           "update_sparklines"]
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "layer_cards", "update_layer_choice", "tick_activations",
+           "load_activations", "tick_sparklines", "load_sparklines"]

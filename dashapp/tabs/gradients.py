@@ -5,19 +5,22 @@ alerts), a gradient-flow heatmap (layers x time, colour = gradient norm on a log
 and a line chart of each layer's gradient norm. Data: the probe's GRADIENTS series, one
 record per sampled optimisation step.
 
-Does nothing while another tab is visible. After the first draw only new records travel:
-the heatmap gets their columns through a ``Patch`` and the lines through ``extendData``.
+Does nothing while another tab is visible (HTTP 204). The charts follow the tick / load
+split of :mod:`dashapp.tabs.reloading`: after a load has drawn them, each tick sends only
+the new records -- heatmap columns through a ``Patch``, line points through ``extendData``.
 """
 
 from __future__ import annotations
 
 from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 import dash_bootstrap_components as dbc
 
 from dashapp import read
 from dashapp.components import graph, panel
 from dashapp.figures import internals as F
 from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
 
@@ -57,6 +60,7 @@ def layout():
             panel("Gradient norm per layer", graph("gradients-lines", "Waiting for the first optimisation step...",
                                                    LINES_HEIGHT), NOTES["lines"], class_name="mb-3"),
             dcc.Store(id="gradients-cursor"),
+            dcc.Store(id="gradients-reload"),
         ],
         className="tab-body",
     )
@@ -82,44 +86,40 @@ def verdict_table(rows: list[dict]):
 @callback(
     Output("gradients-verdicts", "children"),
     Output("gradients-heatmap", "figure"),
-    Output("gradients-lines", "figure"),
     Output("gradients-lines", "extendData"),
     Output("gradients-cursor", "data"),
+    Output("gradients-reload", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("gradients-cursor", "data"),
 )
-def update_gradients(_n, active_tab, run, cursor):
-    """Verdicts, heatmap and lines: read -> build -> return (new records only after the first draw)."""
+def tick_gradients(n, active_tab, run, cursor):
+    """Verdicts from the newest records; heatmap columns and line points for the records
+    since the last tick -- or, when the charts must be drawn whole, a request to load."""
     if active_tab != TAB_ID:
-        return (no_update,) * 5
+        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
+    key = {"run": run}
     if not run:
-        msg = "Choose a run above."
-        return verdict_table([]), empty_figure(msg, height=HEATMAP_HEIGHT), empty_figure(msg, height=LINES_HEIGHT), \
-            no_update, None
+        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
+            else R.ask_reload(cursor, key, n)
+        return verdict_table([]), no_update, no_update, cursor, reload
     try:
-        records, full = read.probe_update(run, T.GRADIENTS, cursor)
-        if records and not full:
-            names = cursor.get("layers") or []
-            if (set(F.layer_names(records)) - set(names)
-                    or cursor.get("columns", 0) + len(records) > MAX_COLUMNS):
-                records, full = read.probe_records(run, T.GRADIENTS), True  # new layer or too long: redraw
+        records, full = read.probe_update(run, T.GRADIENTS, cursor if R.matches(cursor, key) else None)
         recent = read.probe_records(run, T.GRADIENTS, limit=VERDICT_RECORDS) if records else []
     except read.BrokenRun as exc:
-        msg = f"This run cannot be read: {exc}"
-        return html.P(msg, className="empty-note"), empty_figure(msg, height=HEATMAP_HEIGHT), \
-            empty_figure(msg, height=LINES_HEIGHT), no_update, None
+        explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
+        cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
+        return html.P(f"This run cannot be read: {exc}", className="empty-note"), no_update, no_update, cursor, reload
     if not records and not full:
-        return (no_update,) * 5
-    if full:
-        names = F.layer_names(records)
-        heat = F.gradient_heatmap(records, names, height=HEATMAP_HEIGHT)
-        lines = F.gradient_lines(records, names, height=LINES_HEIGHT)
-        drawn = not is_empty_figure(heat) and not is_empty_figure(lines)
-        return verdict_table(F.gradient_verdict_rows(recent, names)), heat, lines, no_update, \
-            read.probe_cursor(run, records, drawn, cursor, layers=names, columns=len(records) if drawn else 0)
-    names = cursor["layers"]
+        raise PreventUpdate  # nothing new since the last tick
+    table = verdict_table(F.gradient_verdict_rows(recent))
+    names = (cursor or {}).get("layers") or []
+    if (full or set(F.layer_names(records)) - set(names)
+            or cursor.get("columns", 0) + len(records) > MAX_COLUMNS):  # draw it whole
+        if not records and isinstance(cursor, dict) and cursor.get("key") == key:
+            return table, no_update, no_update, no_update, no_update  # still nothing to draw
+        return table, no_update, no_update, *R.ask_reload(cursor, key, n)
     cols = F.gradient_heatmap_columns(records, names)
     patch = Patch()
     patch["data"][0]["x"].extend(cols["x"])
@@ -127,8 +127,35 @@ def update_gradients(_n, active_tab, run, cursor):
         patch["data"][0]["z"][i].extend(cols["z"][i])
         patch["data"][0]["customdata"][i].extend(cols["customdata"][i])
     ext = F.gradient_lines_extension(records, names, MAX_COLUMNS)
-    return verdict_table(F.gradient_verdict_rows(recent, names)), patch, no_update, ext or no_update, \
-        read.probe_cursor(run, records, True, cursor, columns=cursor.get("columns", 0) + len(records))
+    return table, patch, ext or no_update, \
+        {**cursor, "seq": records[-1]["seq"], "columns": cursor.get("columns", 0) + len(records)}, no_update
 
 
-__all__ = ["TAB_ID", "TAB_LABEL", "layout", "update_gradients", "verdict_table"]
+@callback(
+    Output("gradients-heatmap", "figure", allow_duplicate=True),
+    Output("gradients-lines", "figure"),
+    Output("gradients-cursor", "data", allow_duplicate=True),
+    Input("gradients-reload", "data"),
+    State("app-run", "data"),
+    prevent_initial_call=True,
+)
+def load_gradients(_reload, run):
+    """Draw the heatmap and the lines from the newest records (asked by the tick)."""
+    key = {"run": run}
+    if not run:
+        msg = "Choose a run above."
+        return empty_figure(msg, height=HEATMAP_HEIGHT), empty_figure(msg, height=LINES_HEIGHT), R.loaded(key, [], False)
+    try:
+        records = read.probe_records(run, T.GRADIENTS)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return (empty_figure(msg, height=HEATMAP_HEIGHT), empty_figure(msg, height=LINES_HEIGHT),
+                R.loaded(key, [], False, broken=True))
+    names = F.layer_names(records)
+    heat = F.gradient_heatmap(records, names, height=HEATMAP_HEIGHT)
+    lines = F.gradient_lines(records, names, height=LINES_HEIGHT)
+    drawn = not is_empty_figure(heat) and not is_empty_figure(lines)
+    return heat, lines, R.loaded(key, records, drawn, layers=names, columns=len(records) if drawn else 0)
+
+
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "tick_gradients", "load_gradients", "verdict_table"]

@@ -4,20 +4,23 @@ Per layer: weight statistics, the latest weight histogram, the chosen layer's hi
 over time, and the update velocity ||ΔW|| / ||W|| between weight samples. Data: the
 probe's WEIGHTS series (a sample every N training steps, 100 by default).
 
-Does nothing while another tab is visible. After the first draw, only new records
-travel: heatmap columns through a ``Patch`` (while they fit its value range) and
+Does nothing while another tab is visible (HTTP 204). The charts follow the tick / load
+split of :mod:`dashapp.tabs.reloading`: after a load has drawn them, each tick sends only
+the new samples -- heatmap columns through a ``Patch`` (while they fit its value range),
 velocity points through ``extendData``.
 """
 
 from __future__ import annotations
 
 from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 import dash_bootstrap_components as dbc
 
 from dashapp import read
 from dashapp.components import graph, panel
 from dashapp.figures import internals as F
 from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
 
@@ -64,6 +67,7 @@ def layout():
             panel("Update velocity per layer", graph("weights-velocity", "Waiting for two weight samples...",
                                                      VELOCITY_HEIGHT), NOTES["velocity"], class_name="mb-3"),
             dcc.Store(id="weights-cursor"),
+            dcc.Store(id="weights-reload"),
         ],
         className="tab-body",
     )
@@ -98,7 +102,7 @@ def stats_table(rows: list[dict]):
 def update_layer_choice(_n, active_tab, run, current, current_options):
     """The layers to choose from (from the newest weight sample); keeps the choice."""
     if active_tab != TAB_ID:
-        return no_update, no_update
+        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     if not run:
         return [], None
     try:
@@ -115,56 +119,83 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
     Output("weights-table", "children"),
     Output("weights-hist-graph", "figure"),
     Output("weights-hist-time", "figure"),
-    Output("weights-velocity", "figure"),
     Output("weights-velocity", "extendData"),
     Output("weights-cursor", "data"),
+    Output("weights-reload", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
     Input("weights-layer", "value"),
     State("app-run", "data"),
     State("weights-cursor", "data"),
 )
-def update_weights(_n, active_tab, layer, run, cursor):
-    """Statistics, histograms, histogram over time and update velocity."""
+def tick_weights(n, active_tab, layer, run, cursor):
+    """Statistics and histograms from the newest sample; heatmap columns and velocity
+    points for the samples since the last tick -- or a request to load the charts whole."""
     if active_tab != TAB_ID:
-        return (no_update,) * 6
+        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
+    key = {"run": run, "layer": layer}
     if not run:
+        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
+            else R.ask_reload(cursor, key, n)
         msg = "Choose a run above."
-        return stats_table([]), empty_figure(msg, height=HIST_HEIGHT), empty_figure(msg, height=TIME_HEIGHT), \
-            empty_figure(msg, height=VELOCITY_HEIGHT), no_update, None
+        return stats_table([]), empty_figure(msg, height=HIST_HEIGHT), no_update, no_update, cursor, reload
     try:
-        records, full = read.probe_update(run, T.WEIGHTS, cursor, layer=layer)
-        if records and not full:
-            names = cursor.get("layers") or []
-            columns = F.histogram_columns(records, layer, cursor["grid"]) if cursor.get("grid") else None
-            if (set(F.layer_names(records)) - set(names) or columns is None
-                    or cursor.get("columns", 0) + len(records) > MAX_COLUMNS):
-                records, full = read.probe_records(run, T.WEIGHTS), True
+        records, full = read.probe_update(run, T.WEIGHTS, cursor if R.matches(cursor, key) else None)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
-        return html.P(msg, className="empty-note"), empty_figure(msg, height=HIST_HEIGHT), \
-            empty_figure(msg, height=TIME_HEIGHT), empty_figure(msg, height=VELOCITY_HEIGHT), no_update, None
+        explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
+        cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
+        return html.P(msg, className="empty-note"), empty_figure(msg, height=HIST_HEIGHT), no_update, no_update, \
+            cursor, reload
     if not records and not full:
-        return (no_update,) * 6
+        raise PreventUpdate  # nothing new since the last tick
     latest = records[-1] if records else None
     table = stats_table(F.weight_stat_rows(latest))
     hists = F.histograms_figure(latest, value_label="weight", height=HIST_HEIGHT)
-    if full:
-        names = F.layer_names(records)
-        heat, grid = F.histogram_heatmap(records, layer, value_label="weight", height=TIME_HEIGHT)
-        velocity = F.velocity_lines(records, names, height=VELOCITY_HEIGHT)
-        drawn = grid is not None and not is_empty_figure(velocity)
-        return table, hists, heat, velocity, no_update, read.probe_cursor(
-            run, records, drawn, cursor, layer=layer, layers=names, grid=grid,
-            columns=len(heat.data[0].x) if grid is not None else 0)
-    names = cursor["layers"]
+    columns = None
+    if not full and not set(F.layer_names(records)) - set(cursor.get("layers") or []) \
+            and cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
+        columns = F.histogram_columns(records, layer, cursor["grid"])
+    if columns is None:  # first view, new layers, out of range or too long: draw it whole
+        if not records and isinstance(cursor, dict) and cursor.get("key") == key:
+            return table, hists, no_update, no_update, no_update, no_update  # still nothing to draw
+        return table, hists, no_update, no_update, *R.ask_reload(cursor, key, n)
     patch = Patch()
     patch["data"][0]["x"].extend(columns["x"])
-    for i, row in enumerate(columns["z"]):
-        patch["data"][0]["z"][i].extend(row)
-    ext = F.velocity_lines_extension(records, names, MAX_COLUMNS)
-    return table, hists, patch, no_update, ext or no_update, read.probe_cursor(
-        run, records, True, cursor, columns=cursor.get("columns", 0) + len(columns["x"]))
+    patch["data"][0]["z"].extend(columns["z"])  # one column per record (transposed heatmap)
+    ext = F.velocity_lines_extension(records, cursor["layers"], MAX_COLUMNS)
+    return table, hists, patch, ext or no_update, \
+        {**cursor, "seq": records[-1]["seq"], "columns": cursor["columns"] + len(columns["x"])}, no_update
 
 
-__all__ = ["TAB_ID", "TAB_LABEL", "layout", "stats_table", "update_layer_choice", "update_weights"]
+@callback(
+    Output("weights-hist-time", "figure", allow_duplicate=True),
+    Output("weights-velocity", "figure"),
+    Output("weights-cursor", "data", allow_duplicate=True),
+    Input("weights-reload", "data"),
+    State("app-run", "data"),
+    State("weights-layer", "value"),
+    prevent_initial_call=True,
+)
+def load_weights(_reload, run, layer):
+    """Draw the histogram over time and the velocity lines from the newest samples."""
+    key = {"run": run, "layer": layer}
+    if not run:
+        msg = "Choose a run above."
+        return empty_figure(msg, height=TIME_HEIGHT), empty_figure(msg, height=VELOCITY_HEIGHT), \
+            R.loaded(key, [], False)
+    try:
+        records = read.probe_records(run, T.WEIGHTS)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return empty_figure(msg, height=TIME_HEIGHT), empty_figure(msg, height=VELOCITY_HEIGHT), \
+            R.loaded(key, [], False, broken=True)
+    names = F.layer_names(records)
+    heat, grid = F.histogram_heatmap(records, layer, value_label="weight", height=TIME_HEIGHT)
+    velocity = F.velocity_lines(records, names, height=VELOCITY_HEIGHT)
+    drawn = grid is not None and not is_empty_figure(velocity)
+    return heat, velocity, R.loaded(key, records, drawn, layers=names, grid=grid,
+                                    columns=len(heat.data[0].x) if grid is not None else 0)
+
+
+__all__ = ["TAB_ID", "TAB_LABEL", "layout", "stats_table", "update_layer_choice", "tick_weights", "load_weights"]

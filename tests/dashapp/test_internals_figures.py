@@ -49,11 +49,11 @@ def test_histogram_heatmap_columns_are_shares_on_a_common_grid():
     assert grid[0] == 0.0 and grid[1] == pytest.approx(3.0 * (1 + F.GRID_HEADROOM))
     trace = fig.data[0]
     assert list(trace.x) == [10, 20]
-    z = np.array(trace.z)
-    assert z.shape == (F.GRID_BINS, 2)
-    np.testing.assert_allclose(z.sum(axis=0), [1.0, 1.0], atol=1e-4)
+    z = np.array(trace.z)  # one column per record (drawn transposed)
+    assert z.shape == (2, F.GRID_BINS) and trace.transpose
+    np.testing.assert_allclose(z.sum(axis=1), [1.0, 1.0], atol=1e-4)
     fits = F.histogram_columns([act_record(40, [act_layer("fc1", [3], 0.5, 2.5)])], "fc1", grid)
-    assert fits["x"] == [40] and len(fits["z"]) == F.GRID_BINS
+    assert fits["x"] == [40] and len(fits["z"]) == 1 and len(fits["z"][0]) == F.GRID_BINS
     assert F.histogram_columns([act_record(50, [act_layer("fc1", [3], 0.0, 9.0)])], "fc1", grid) is None
 
 
@@ -146,7 +146,9 @@ def test_gradient_lines_floor_zero_and_extension():
     assert [t.name for t in fig.data] == ["fc1", "out"]
     assert fig.data[0].y[0] == F.GRAD_DISPLAY_FLOOR and fig.data[0].customdata[0] == "0"
     assert fig.layout.yaxis.type == "log"
-    assert len(fig.layout.shapes) == 2  # vanishing floor and exploding ceiling
+    assert [sh.y0 for sh in fig.layout.shapes] == [TH.LIVE_GRAD_VANISHING_FLOOR, TH.LIVE_GRAD_EXPLODING_NORM]
+    # labels on a log axis are placed in log10 units (else the axis would stretch to 1e100)
+    assert [a.y for a in fig.layout.annotations] == [-7.0, 2.0]
     ext = F.gradient_lines_extension([grad_record(20, {"out": 0.25})], ["fc1", "out"], 300)
     data, traces, cap = ext
     assert traces == [0, 1] and data["x"] == [[20], [20]] and data["y"] == [[None], [0.25]] and cap == 300

@@ -9,9 +9,11 @@ import plotly.utils
 import pytest
 import torch
 from dash import Patch, no_update
+from dash.exceptions import PreventUpdate
 from torch import nn
 
 from dashapp import alerts, read
+from dashapp.figures import internals as F
 from dashapp.figures.common import is_empty_figure
 from dashapp.tabs import activations, gradients, weights
 from rl import telemetry as T
@@ -103,33 +105,72 @@ def test_newer_schema_probe_records_make_the_run_broken(make_run):
         read.probe_records(str(run.path), T.ACTIVATIONS)
     with pytest.raises(read.BrokenRun, match="schema"):
         read.neuron_activity(str(run.path))
-    out = activations.update_activations(1, activations.TAB_ID, "fc1", str(run.path), None)
+    out = activations.tick_activations(1, activations.TAB_ID, "fc1", str(run.path), None)
     assert is_empty_figure(out[1]) and "cannot be read" in out[1].layout.annotations[0].text
+    heat, cursor = activations.load_activations(out[6], str(run.path), "fc1")  # asked once, to explain
+    assert "cannot be read" in heat.layout.annotations[0].text and cursor["broken"]
+    again = activations.tick_activations(2, activations.TAB_ID, "fc1", str(run.path), cursor)
+    assert again[5] is no_update and again[6] is no_update  # explained: no more loads
 
 
 # --------------------------------------------------------------------------- activations tab
+def tick_and_load(tick, load, n, args, cursor, load_args):
+    """What the browser does: run the tick; if it asks for a load, run the load too.
+    Returns (tick outputs, the figure the load drew or None, the cursor afterwards)."""
+    out = tick(n, *args, cursor)
+    cursor = out[-2] if out[-2] is not no_update else cursor
+    if out[-1] is no_update:
+        return out, None, cursor
+    *figs, cursor = load(out[-1], *load_args)
+    return out, figs, cursor
+
+
 def test_activations_tab_draws_then_only_appends(trainer):
     run = str(trainer.run.path)
-    assert activations.update_activations(1, "live", "fc1", run, None) == (no_update,) * 6  # hidden tab
-    out = activations.update_activations(1, activations.TAB_ID, "fc1", run, None)  # nothing yet
-    assert is_empty_figure(out[4]) and out[5]["drawn"] is False
+    with pytest.raises(PreventUpdate):  # a hidden tab reads nothing and sends nothing
+        activations.tick_activations(1, "live", "fc1", run, None)
+    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 1,
+                                      (activations.TAB_ID, "fc1", run), None, (run, "fc1"))
+    assert is_empty_figure(figs[0]) and cursor["drawn"] is False  # nothing written yet
+    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 2,
+                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    assert figs is None and out[6] is no_update  # still nothing: no pointless load
     trainer.round()
     options, value = activations.update_layer_choice(1, activations.TAB_ID, run, None, [])
     assert [o["value"] for o in options] == ["fc1", "fc2"] and value == "fc1"
-    cards, hists, grid, caption, heat, cursor = activations.update_activations(2, activations.TAB_ID, "fc1", run, None)
+    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 3,
+                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    cards, hists, grid, caption = out[:4]
     assert "fc1" in str(cards) and "fc2" in str(cards)
     assert len(hists.data) == 2 and len(grid.data[0].z) == 2 and "60 samples" in caption
-    assert list(heat.data[0].x) == [60] and cursor["drawn"] and cursor["grid"]
-    full_size = sent(heat)
+    assert out[4] is no_update and list(figs[0].data[0].x) == [60] and cursor["drawn"] and cursor["grid"]
+    full_size = sent(figs[0])
     trainer.round(scale=0.5)  # smaller inputs: the new histogram fits the heatmap's range
-    out = activations.update_activations(3, activations.TAB_ID, "fc1", run, cursor)
-    assert isinstance(out[4], Patch) and sent(out[4]) < full_size / 2
-    cursor = out[5]
+    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 4,
+                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    assert figs is None and isinstance(out[4], Patch) and sent(out[4]) < full_size  # one column, not the figure
     assert cursor["columns"] == 2
-    assert activations.update_activations(4, activations.TAB_ID, "fc1", run, cursor) == (no_update,) * 6
-    trainer.round(scale=50.0)  # far larger values: out of range, so the heatmap is redrawn
-    out = activations.update_activations(5, activations.TAB_ID, "fc1", run, cursor)
-    assert not isinstance(out[4], Patch) and list(out[4].data[0].x) == [60, 120, 180]
+    with pytest.raises(PreventUpdate):  # nothing new
+        activations.tick_activations(5, activations.TAB_ID, "fc1", run, cursor)
+    trainer.round(scale=50.0)  # far larger values: out of the range, so the heatmap is drawn whole
+    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 6,
+                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    assert out[4] is no_update and list(figs[0].data[0].x) == [60, 120, 180]
+    # another layer: drawn whole again
+    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 7,
+                                      (activations.TAB_ID, "fc2", run), cursor, (run, "fc2"))
+    assert figs is not None and cursor["key"]["layer"] == "fc2"
+
+
+def test_a_load_in_flight_is_not_asked_for_twice(trainer):
+    run = str(trainer.run.path)
+    trainer.round()
+    first = activations.tick_activations(1, activations.TAB_ID, "fc1", run, None)
+    assert first[6] is not no_update
+    second = activations.tick_activations(2, activations.TAB_ID, "fc1", run, first[5])  # load not back yet
+    assert second[5] is no_update and second[6] is no_update
+    late = activations.tick_activations(20, activations.TAB_ID, "fc1", run, first[5])  # lost? ask again
+    assert late[6] is not no_update
 
 
 def test_dead_layer_shows_in_grid_cards_and_alerts(make_run):
@@ -137,7 +178,7 @@ def test_dead_layer_shows_in_grid_cards_and_alerts(make_run):
     run = str(trainer.run.path)
     trainer.round(acts=100)
     trainer.round(acts=20)
-    cards, _, grid, caption, _, _ = activations.update_activations(1, activations.TAB_ID, "fc2", run, None)
+    cards, _, grid, caption, *_ = activations.tick_activations(1, activations.TAB_ID, "fc2", run, None)
     assert list(grid.data[0].z[1]) == [0] * 20 + [None] * 4  # fc2: every neuron dead (fc1 is wider)
     assert "20 of 20" in str(cards)
     panel, seen = alerts.update_alerts(1, run, None)
@@ -150,40 +191,51 @@ def test_dead_layer_shows_in_grid_cards_and_alerts(make_run):
 def test_sparklines_extend_with_new_samples_only(trainer):
     run = str(trainer.run.path)
     trainer.round()
-    fig, ext, options, cursor = activations.update_sparklines(1, activations.TAB_ID, "fc1", 0, run, None, None)
-    assert len(fig.data) == 16 and ext is no_update and [o["value"] for o in options] == [0, 16]
-    assert cursor == {"run": run, "layer": "fc1", "first": 0, "samples": 60, "drawn": True}
+    ext, options, page, cursor, reload = activations.tick_sparklines(1, activations.TAB_ID, "fc1", None, run, None, None)
+    assert ext is no_update and [o["value"] for o in options] == [0, 16] and page == 0
+    fig, cursor = activations.load_sparklines(reload, run)
+    assert len(fig.data) == 16
+    assert cursor["key"] == {"run": run, "layer": "fc1", "first": 0} and cursor["samples"] == 60
     trainer.round(acts=7)
-    fig, ext, options, cursor = activations.update_sparklines(2, activations.TAB_ID, "fc1", 0, run, cursor, options)
-    assert fig is no_update and options is no_update
+    ext, options, page, cursor, reload = activations.tick_sparklines(2, activations.TAB_ID, "fc1", 0, run, cursor,
+                                                                     options)
+    assert options is no_update and page is no_update and reload is no_update
     data, traces, cap = ext
     assert traces == list(range(16)) and data["x"][0] == list(range(60, 67))
-    fig, ext, _, cursor = activations.update_sparklines(3, activations.TAB_ID, "fc1", 16, run, cursor, options)
+    ext, _, _, cursor, reload = activations.tick_sparklines(3, activations.TAB_ID, "fc1", 16, run, cursor,
+                                                            F.sparkline_page_options(24))
+    fig, cursor = activations.load_sparklines(reload, run)
     assert len(fig.data) == 8  # neurons 16..23 of 24
-    assert activations.update_sparklines(4, "weights", "fc1", 0, run, cursor, options) == (no_update,) * 4
+    with pytest.raises(PreventUpdate):
+        activations.tick_sparklines(4, "weights", "fc1", 0, run, cursor, options)
 
 
 # --------------------------------------------------------------------------- gradients tab
 def test_gradients_tab_draws_then_patches_and_extends(trainer):
     run = str(trainer.run.path)
-    assert gradients.update_gradients(1, "live", run, None) == (no_update,) * 5
+    with pytest.raises(PreventUpdate):
+        gradients.tick_gradients(1, "live", run, None)
     trainer.round()
-    table, heat, lines, ext, cursor = gradients.update_gradients(1, gradients.TAB_ID, run, None)
+    out, figs, cursor = tick_and_load(gradients.tick_gradients, gradients.load_gradients, 1,
+                                      (gradients.TAB_ID, run), None, (run,))
+    table, heat, lines = out[0], *figs
     assert list(heat.data[0].y) == ["fc1", "fc2", "q_out"] and len(heat.data[0].x) == 4
-    assert [t.name for t in lines.data] == ["fc1", "fc2", "q_out"] and ext is no_update
+    assert [t.name for t in lines.data] == ["fc1", "fc2", "q_out"]
     assert "healthy" in str(table) and cursor["layers"] == ["fc1", "fc2", "q_out"]
     trainer.round()
-    table, heat, lines, ext, cursor = gradients.update_gradients(2, gradients.TAB_ID, run, cursor)
-    assert isinstance(heat, Patch) and lines is no_update
-    data, traces, _ = ext
+    out, figs, cursor = tick_and_load(gradients.tick_gradients, gradients.load_gradients, 2,
+                                      (gradients.TAB_ID, run), cursor, (run,))
+    assert figs is None and isinstance(out[1], Patch)
+    data, traces, _ = out[2]
     assert traces == [0, 1, 2] and len(data["x"][0]) == 4
-    assert gradients.update_gradients(3, gradients.TAB_ID, run, cursor) == (no_update,) * 5
+    with pytest.raises(PreventUpdate):
+        gradients.tick_gradients(3, gradients.TAB_ID, run, cursor)
 
 
 def test_gradients_tab_names_the_vanishing_layer(make_run):
     trainer = Trainer(make_run("vanishing"), dead="fc2")  # nothing flows back through fc2
     trainer.round()
-    table, *_ = gradients.update_gradients(1, gradients.TAB_ID, str(trainer.run.path), None)
+    table, *_ = gradients.tick_gradients(1, gradients.TAB_ID, str(trainer.run.path), None)
     text = str(table)
     assert text.count("vanishing") >= 2 and "healthy" in text
 
@@ -194,15 +246,21 @@ def test_weights_tab_table_histograms_and_velocity(trainer):
     trainer.round()
     options, value = weights.update_layer_choice(1, weights.TAB_ID, run, None, [])
     assert value == "fc1" and len(options) == 3
-    table, hists, heat, velocity, ext, cursor = weights.update_weights(1, weights.TAB_ID, "fc1", run, None)
-    assert "fc1" in str(table) and len(hists.data) == 3
-    assert is_empty_figure(velocity) and not cursor["drawn"]  # one sample: no velocity yet
+    out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 1,
+                                      (weights.TAB_ID, "fc1", run), None, (run, "fc1"))
+    assert "fc1" in str(out[0]) and len(out[1].data) == 3
+    assert is_empty_figure(figs[1]) and not cursor["drawn"]  # one sample: no velocity yet
     trainer.round()
-    table, hists, heat, velocity, ext, cursor = weights.update_weights(2, weights.TAB_ID, "fc1", run, cursor)
+    out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 2,
+                                      (weights.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    velocity = figs[1]
     assert [t.name for t in velocity.data] == ["fc1", "fc2", "q_out"] and cursor["drawn"]
     assert velocity.data[0].y[1] > 0
     trainer.round()
-    table, hists, heat, velocity, ext, cursor = weights.update_weights(3, weights.TAB_ID, "fc1", run, cursor)
-    assert velocity is no_update and ext[1] == [0, 1, 2]
-    assert isinstance(heat, Patch) or not is_empty_figure(heat)
-    assert weights.update_weights(4, "live", "fc1", run, cursor) == (no_update,) * 6
+    out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 3,
+                                      (weights.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    assert figs is None and isinstance(out[2], Patch) and out[3][1] == [0, 1, 2]
+    with pytest.raises(PreventUpdate):
+        weights.tick_weights(4, "live", "fc1", run, cursor)
+    with pytest.raises(PreventUpdate):
+        weights.update_layer_choice(4, "live", run, "fc1", [])

@@ -1,0 +1,137 @@
+"""The Activations, Gradients and Weights tabs (and the alerts panel) "open" during a bench run.
+
+:class:`InternalsTabsOpen` is a training callback for ``bench/throughput.py``: when
+training starts it launches a separate process that, every second, runs the real
+dashboard callbacks of the three probe tabs and of the alerts panel -- the very
+functions a Dash server runs for a browser showing them: read the store from the page's
+cursor, build the figures, return them -- and measures the JSON each would send. All
+three tabs are polled on every tick (a browser shows one at a time), so this
+over-states the dashboard's load rather than under-stating it.
+
+    python bench/throughput.py --variants headless probe
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import statistics
+import time
+from pathlib import Path
+
+POLL_INTERVAL_S = 1.0
+
+
+def _size(value) -> int:
+    import plotly.utils
+
+    return len(json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder))
+
+
+def poll_tabs(run_dir: str, stop, results, interval: float = POLL_INTERVAL_S) -> None:
+    """Run the probe tabs' callbacks every ``interval`` seconds until ``stop`` is set:
+    each tab's tick, and its load whenever the tick asks for one (as the browser would)."""
+    from dash import no_update
+    from dash.exceptions import PreventUpdate
+
+    from dashapp import alerts
+    from dashapp.tabs import activations, gradients, weights
+
+    state: dict[str, object] = {}
+    sizes, seconds = [], []
+    tick = 0
+
+    def run(name, tick_fn, tick_args, load_fn, load_args):
+        """One tick (and load): returns the JSON bytes the browser would receive."""
+        try:
+            out = tick_fn(tick, *tick_args, state.get(name))
+        except PreventUpdate:
+            return 0
+        if out[-2] is not no_update:
+            state[name] = out[-2]
+        sent = _size([o for o in out[:-2] if o is not no_update])
+        if out[-1] is not no_update:
+            *figs, state[name] = load_fn(out[-1], *load_args)
+            sent += _size(figs)
+        return sent
+
+    next_poll = time.monotonic()
+    while not stop.wait(max(0.0, next_poll - time.monotonic())):
+        next_poll += interval
+        tick += 1
+        started = time.perf_counter()
+        sent = 0
+        layers = {}
+        for tab in (activations, weights):
+            try:
+                _, value = tab.update_layer_choice(tick, tab.TAB_ID, run_dir, state.get(f"{tab.TAB_ID}-layer"), None)
+            except PreventUpdate:
+                value = no_update
+            if isinstance(value, str):
+                state[f"{tab.TAB_ID}-layer"] = value
+            layers[tab.TAB_ID] = state.get(f"{tab.TAB_ID}-layer")
+        act, wts = layers["activations"], layers["weights"]
+        sent += run("activations", activations.tick_activations, (activations.TAB_ID, act, run_dir),
+                    activations.load_activations, (run_dir, act))
+        try:
+            out = activations.tick_sparklines(tick, activations.TAB_ID, act, 0, run_dir, state.get("spark"), None)
+            if out[3] is not no_update:
+                state["spark"] = out[3]
+            sent += _size([o for o in out[:3] if o is not no_update])
+            if out[4] is not no_update:
+                fig, state["spark"] = activations.load_sparklines(out[4], run_dir)
+                sent += _size(fig)
+        except PreventUpdate:
+            pass
+        sent += run("gradients", gradients.tick_gradients, (gradients.TAB_ID, run_dir),
+                    gradients.load_gradients, (run_dir,))
+        sent += run("weights", weights.tick_weights, (weights.TAB_ID, wts, run_dir), weights.load_weights,
+                    (run_dir, wts))
+        out = alerts.update_alerts(tick, run_dir, state.get("alerts"))
+        if out[1] is not no_update:
+            state["alerts"] = out[1]
+            sent += _size(out[0])
+        seconds.append(time.perf_counter() - started)
+        sizes.append(sent)
+    results.put({"polls": len(sizes), "bytes": sizes, "seconds": seconds})
+
+
+def _training_callback_base():
+    from rl.callbacks import Callback
+
+    return Callback
+
+
+class InternalsTabsOpen(_training_callback_base()):
+    """Keeps the probe tabs "open" (see the module doc) while a bench run trains."""
+
+    def __init__(self) -> None:
+        self.proc = self.stop = self.results = None
+        self.summary: dict = {}
+
+    def on_training_start(self, ctx) -> None:
+        directory = getattr(ctx.store, "directory", None)
+        if directory is None:  # not a run folder: nothing to poll
+            return
+        mp = multiprocessing.get_context("spawn")
+        self.stop, self.results = mp.Event(), mp.Queue()
+        self.proc = mp.Process(target=poll_tabs, args=(str(Path(directory).parent), self.stop, self.results),
+                               daemon=True)
+        self.proc.start()
+
+    def on_training_end(self, ctx) -> None:
+        if self.proc is None:
+            return
+        self.stop.set()
+        polled = self.results.get(timeout=60)
+        self.proc.join(timeout=30)
+        sizes, seconds = polled["bytes"], polled["seconds"]
+        self.summary = {"polls": polled["polls"],
+                        "bytes_mean": statistics.mean(sizes) if sizes else 0.0,
+                        "bytes_max": max(sizes) if sizes else 0,
+                        "poll_ms_mean": 1000 * statistics.mean(seconds) if seconds else 0.0}
+        print(f"    probe tabs: {self.summary['polls']} polls, {self.summary['bytes_mean']:.0f} bytes/poll "
+              f"(max {self.summary['bytes_max']}), {self.summary['poll_ms_mean']:.0f} ms/poll", flush=True)
+
+
+__all__ = ["InternalsTabsOpen", "poll_tabs"]

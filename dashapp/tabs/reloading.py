@@ -1,0 +1,57 @@
+"""The tick / load split shared by the probe's tabs (Activations, Gradients, Weights).
+
+A chart that grows while training has two callbacks and a cursor in a ``dcc.Store``:
+
+* a **tick**, driven by the shell's ``app-poll`` interval, that reads only the records
+  newer than the cursor and sends them (``Patch`` / ``extendData``); and
+* a **load**, triggered only through a ``*-reload`` store that the tick writes when the
+  chart must be drawn whole (first view, another run or layer, a value range the chart
+  cannot stretch to, a page that fell far behind).
+
+Dash drops a callback's answer when the interval triggers the same callback again
+before it has returned (dash-core-components#661; the Live tab hit it first), so a
+whole-figure draw that can take longer than one poll must not hang off the interval.
+
+The cursor says which view it belongs to (``key``: run, layer, ...), whether the chart
+holds real traces (``drawn``), the newest record drawn (``seq``), and -- while a load
+is on its way -- ``pending``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import no_update
+
+#: Ticks a requested load may take before the tick asks again (the request may be lost).
+RELOAD_PATIENCE = 10
+
+
+def matches(cursor: Any, key: dict) -> bool:
+    """True when ``cursor`` belongs to the view ``key`` and its chart has been drawn."""
+    return isinstance(cursor, dict) and cursor.get("key") == key and bool(cursor.get("drawn"))
+
+
+def reload_pending(cursor: Any, key: dict, n: int | None) -> bool:
+    """True while a load asked for ``key`` at tick ``n0`` may still be on its way."""
+    pending = cursor.get("pending") if isinstance(cursor, dict) else None
+    return (isinstance(pending, dict) and pending.get("key") == key
+            and 0 <= (n or 0) - pending.get("tick", -99) < RELOAD_PATIENCE)
+
+
+def ask_reload(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
+    """(cursor, reload-store value) for a tick that needs the chart drawn whole: marks the
+    request as pending, or -- when one is pending already -- changes nothing."""
+    if reload_pending(cursor, key, n):
+        return no_update, no_update
+    base = cursor if isinstance(cursor, dict) else {"run": None, "key": None, "drawn": False}
+    return {**base, "pending": {"key": key, "tick": n or 0}}, {"key": key, "tick": n or 0}
+
+
+def loaded(key: dict, records: list, drawn: bool, **extra: Any) -> dict:
+    """The cursor a load leaves behind after drawing ``records`` (newest last)."""
+    return {"run": key.get("run"), "key": key, "seq": records[-1]["seq"] if records else -1,
+            "drawn": bool(drawn), **extra}
+
+
+__all__ = ["RELOAD_PATIENCE", "matches", "reload_pending", "ask_reload", "loaded"]
