@@ -273,3 +273,19 @@ def test_update_frame_sends_only_a_new_picture(make_run):
     box, caption, cursor = live.update_frame(2, "live", str(run.path), cursor)
     assert box.src.startswith("data:image/png;base64,") and caption == "step 3"
     assert live.update_frame(3, "live", str(run.path), cursor) == (dash.no_update,) * 3
+
+
+def test_a_tick_sends_only_what_is_new(make_run):
+    """The history goes to the browser once; a poll after that carries the new points."""
+    from dash._utils import to_json
+
+    run = make_run()
+    path = str(run.path)
+    run.add_steps(5000)
+    q_fig, share_fig, cursor = live.load_steps(1, path)
+    history_bytes = len(to_json([q_fig, share_fig]))
+    run.add_steps(20)
+    q_ext, share_ext, _, _, cursor, _ = live.tick_steps(2, "live", path, cursor)
+    tick_bytes = len(to_json([q_ext, share_ext]))
+    assert len(q_ext[0]["x"][0]) <= 20  # at most the new records, downsampled
+    assert history_bytes > 100_000 and tick_bytes < 5_000, (history_bytes, tick_bytes)
