@@ -12,7 +12,6 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from dashapp import app as A
-from dashapp import read
 from dashapp.figures.common import is_empty_figure
 from dashapp.tabs import live
 from rl import telemetry as T

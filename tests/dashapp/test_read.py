@@ -11,7 +11,7 @@ import pytest
 from dashapp import read
 from rl import store as S
 from rl import telemetry as T
-from tests.dashapp.runbuilder import RunBuilder, newer_schema_run, unreadable_marker_run
+from tests.dashapp.runbuilder import newer_schema_run, unreadable_marker_run
 
 
 # --------------------------------------------------------------------------- runs

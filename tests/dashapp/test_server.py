@@ -10,7 +10,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 
 from dashapp import demo, read, server
 from rl import telemetry as T
