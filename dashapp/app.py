@@ -10,6 +10,12 @@ registers its callbacks with ``dash.callback`` when imported. To add a tab, add 
 module to ``TABS`` below (one line). Nothing here imports torch, and nothing keeps state
 in the server process: all that is shown comes from the run folders.
 
+Keep callbacks driven by "app-poll" fast (tens of milliseconds): Dash drops a callback's
+answer when the interval triggers the same callback again before it has returned
+(dash-core-components#661), so a slow one never updates the page on a busy machine. Do
+slow work (a first load of a long history) in a callback the poll does not trigger --
+the Live tab asks for it through a "live-*-reload" store.
+
 Dash hands callbacks registered with ``dash.callback`` to the first app that serves a
 request, so serve one app per process (``neurodash serve`` does).
 """
