@@ -66,6 +66,9 @@ def create_app(runs_dir: str | Path, *, poll_ms: int = POLL_MS) -> dash.Dash:
         external_stylesheets=[],
         external_scripts=[],
     )
+    # The served folder is server-side config: paths the page sends back are checked
+    # against it (read.check_served), never trusted as given.
+    app.server.config[read.RUNS_DIR_CONFIG] = str(Path(runs_dir).resolve())
     app.layout = layout(runs_dir, poll_ms)
     return app
 
@@ -204,7 +207,7 @@ def refresh_runs(_n, runs_dir, current, current_options):
     """Keep the run picker in step with the folder: new runs appear, broken runs are
     listed (disabled) with their reason, and the newest readable run is chosen when
     nothing is selected yet."""
-    root = Path(runs_dir or ".")
+    root = read.served_root() or Path(runs_dir or ".")
     runs = read.list_runs(root)
     options = [{"label": r.label, "value": r.path, "disabled": bool(r.broken)} for r in runs]
     readable = [r.path for r in runs if not r.broken]

@@ -125,6 +125,39 @@ def _describe_run(path: Path) -> RunInfo:
     return RunInfo(str(path), meta.run_id or name, str(meta.env_id), str(meta.agent), float(created))
 
 
+#: Flask config key holding the folder a dashboard serves (set by ``create_app``).
+RUNS_DIR_CONFIG = "NEURODASH_RUNS_DIR"
+
+
+def served_root() -> Path | None:
+    """The runs folder this dashboard process serves, when called inside a request."""
+    try:
+        import flask
+
+        if flask.has_app_context():
+            root = flask.current_app.config.get(RUNS_DIR_CONFIG)
+            return Path(root) if root else None
+    except ImportError:  # pragma: no cover - flask comes with dash
+        pass
+    return None
+
+
+def check_served(run_path: str | Path) -> Path:
+    """``run_path`` as a Path, refused unless it is the served folder or directly inside it.
+
+    Run paths come back from the browser; without this check a page could make the
+    server open any folder on the machine. Outside a request (tests, scripts) there is
+    no served folder and nothing to check.
+    """
+    path = Path(run_path)
+    root = served_root()
+    if root is not None:
+        resolved = path.resolve()
+        if resolved != root and resolved.parent != root:
+            raise BrokenRun(f"{path} is not a run in the folder this dashboard serves ({root})")
+    return path
+
+
 @contextmanager
 def open_store(run_path: str | Path) -> Iterator[S.Store]:
     """Open a run's store for one read; any failure becomes :class:`BrokenRun`.
@@ -132,7 +165,7 @@ def open_store(run_path: str | Path) -> Iterator[S.Store]:
     The store is closed again on exit, so no connection outlives the callback that
     asked for it.
     """
-    path = Path(run_path)
+    path = check_served(run_path)
     try:
         store = S.open_run(path)
     except (S.RunDirError, T.SchemaError) as exc:

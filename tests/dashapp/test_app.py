@@ -288,3 +288,32 @@ def test_a_tick_sends_only_what_is_new(make_run):
     tick_bytes = len(to_json([q_ext, share_ext]))
     assert len(q_ext[0]["x"][0]) <= 20  # at most the new records, downsampled
     assert history_bytes > 100_000 and tick_bytes < 5_000, (history_bytes, tick_bytes)
+
+
+# --------------------------------------------------------------------------- served folder only
+def test_run_paths_from_the_page_are_confined_to_the_served_folder(tmp_path):
+    """The page sends run paths back; the server opens only runs in the folder it serves."""
+    from dashapp import read
+    from tests.dashapp.runbuilder import RunBuilder
+
+    served, elsewhere = tmp_path / "served", tmp_path / "elsewhere"
+    inside = RunBuilder(served / "ok")
+    inside.add_steps(3)
+    inside.close()
+    outside = RunBuilder(elsewhere / "secret")
+    outside.add_steps(3)
+    outside.close()
+
+    app = A.create_app(served)
+    with app.server.app_context():
+        assert read.served_root() == served.resolve()
+        assert read.action_names(served / "ok")  # a run the dashboard serves opens
+        for sneaky in (elsewhere / "secret", served / ".." / "elsewhere" / "secret"):
+            with pytest.raises(read.BrokenRun, match="not a run in the folder this dashboard serves"):
+                read.action_names(sneaky)
+        # the picker lists the served folder even if the page claims another one
+        options, _value, _notice = A.refresh_runs(1, str(elsewhere), None, None)
+        assert [o["value"] for o in options] == [str(served / "ok")]
+    # outside a request (scripts, tests) there is no served folder to check against
+    assert read.served_root() is None
+    assert read.action_names(elsewhere / "secret")
