@@ -1,15 +1,22 @@
 """Pure figure builders for the network view (numpy + plotly only, no I/O, no globals).
 
-The network graph is one figure whose traces come in a fixed order, so that a live
-update can patch just the node colours (:func:`activation_patch`), the edges
-(:func:`edges_patch`) or the selection highlight (:func:`selection_patch`) without
-sending the whole graph again:
+The network graph is two figures drawn one over the other, with the same size, margins
+and axis ranges:
 
-    0..5                 edges: positive/negative weight x weak/medium/strong
-    6, 7                 the selected neuron's own edges (positive, negative)
-    8 .. 8+C-1           nodes, one trace per column (input, hidden layers, output)
-    8+C                  the selection ring
-    8+C+1                the clickable layer labels
+* the **edges** figure (underneath): no traces, the weights drawn as six SVG path shapes
+  (positive/negative x weak/medium/strong). It changes only when the edges do -- a new
+  weight sample or another *k* -- via :func:`edges_patch`;
+* the **nodes** figure (on top, transparent, the one that is clicked). Its traces come
+  in a fixed order, so a live update patches just the colours (:func:`activation_patch`)
+  and a click just the highlight (:func:`selection_patch`)::
+
+      0, 1            the selected neuron's own edges (positive, negative)
+      2 .. 2+C-1      nodes, one trace per column (input, hidden layers, output)
+      2+C             the selection ring
+      2+C+1           the clickable layer labels
+
+Keeping the thousands of edges out of the nodes figure is what keeps a live update
+cheap in the browser: Plotly redraws every trace of a figure when any data changes.
 
 A node's ``customdata`` is ``[column, index]``; a layer label's is ``[column, -1]``. Node,
 ring and label traces carry a ``uid`` (``nodes<column>``, ``ring``, ``labels``), which
@@ -38,20 +45,21 @@ POSITIVE, NEGATIVE = "33, 102, 172", "178, 24, 43"  # rgb of the edge colours
 EDGE_BINS = (1 / 3, 2 / 3)
 EDGE_WIDTHS = (0.5, 1.2, 2.4)
 EDGE_ALPHAS = (0.25, 0.45, 0.8)
-#: Edge opacity while a neuron is selected (its own edges stay bright).
-DIMMED = 0.15
 #: At most this many of the selected neuron's incoming and outgoing edges are drawn.
 SELECTED_EDGES = 64
-#: Default and largest k (strongest edges kept per neuron, each direction).
+#: Default and largest k (strongest edges kept per neuron, each direction). The default
+#: shrinks for wide layers (see :func:`default_k`) so a 3x512 network stays readable.
 DEFAULT_K, MAX_K = 3, 16
+#: About this many neurons' worth of edges per layer at the default k.
+EDGE_BUDGET = 768
 #: Largest vertical gap between two neurons of a column (small layers do not spread
 #: over the whole height, so input and output labels stay close and legible).
 MAX_GAP = 0.085
 GRAPH_HEIGHT = 640
 
-N_EDGE_TRACES = 6
-HILITE_POS, HILITE_NEG = 6, 7
-FIRST_NODE_TRACE = 8
+N_EDGE_BINS = 6
+HILITE_POS, HILITE_NEG = 0, 1
+FIRST_NODE_TRACE = 2
 
 #: What a student reads under each panel.
 EXPLAIN = {
@@ -216,10 +224,17 @@ def _segments(x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+def default_k(sizes: Sequence[int]) -> int:
+    """k for a network of these layer sizes: 3 up to 256-wide layers, fewer beyond."""
+    widest = max((int(n) for n in sizes), default=1)
+    return int(np.clip(EDGE_BUDGET // max(widest, 1), 1, DEFAULT_K))
+
+
 def edge_bins(net: NetworkData, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The coordinates of the six edge traces (sign x strength bin), as (x, y) arrays."""
+    """The segments of the six edge bins (sign x strength), as NaN-separated (x, y)
+    arrays: ``x[3i], y[3i]`` to ``x[3i+1], y[3i+1]`` is one edge."""
     pos = column_positions(net.sizes)
-    buckets: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(N_EDGE_TRACES)]
+    buckets: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(N_EDGE_BINS)]
     for c in range(1, len(net.values)):
         w = net.weights[c] if c < len(net.weights) else None
         if w is None or np.shape(w) != (net.sizes[c], net.sizes[c - 1]):
@@ -338,10 +353,13 @@ def _valid_selection(net: NetworkData, selection: Mapping | None) -> dict | None
 def selection_from_click(click: Mapping | None) -> dict | None:
     """Turn a graph ``clickData`` into a selection: a neuron ``{"kind": "neuron",
     "column", "index"}``, a layer ``{"kind": "layer", "column"}``, or None (an edge,
-    or nothing usable)."""
+    or nothing usable). The page runs the same rule in the browser
+    (``dashapp.tabs.network.SELECT_JS``); a browser test checks that they agree."""
     try:
         point = click["points"][0]
         column, index = point["customdata"][:2]
+        if float(column) != int(column) or float(index) != int(index):  # 1.5 is no node
+            return None
         column, index = int(column), int(index)
     except (TypeError, KeyError, IndexError, ValueError):
         return None
@@ -360,31 +378,67 @@ def _layer_box(net: NetworkData, c: int) -> dict:
                 line=dict(color="#444", width=1.5, dash="dot"), fillcolor="rgba(0,0,0,0.04)", layer="below")
 
 
-def network_figure(net: NetworkData, k: int = DEFAULT_K, selection: Mapping | None = None) -> go.Figure:
-    """The whole network graph (see the module docstring for the trace order).
+def _top(net: NetworkData) -> float:
+    return max((float(p[:, 1].max()) for p in column_positions(net.sizes) if len(p)), default=0.5)
+
+
+def _geometry(net: NetworkData, **extra) -> dict:
+    """The layout both figures share, so the nodes sit exactly on their edges."""
+    n_cols = len(net.values)
+    top = _top(net)
+    return dict(
+        height=GRAPH_HEIGHT, margin=dict(l=10, r=10, t=10, b=10), template=TEMPLATE.to_plotly_json(),
+        hovermode="closest", hoverdistance=24, clickmode="event", dragmode=False, showlegend=False,
+        uirevision="network",
+        xaxis=dict(visible=False, range=[-1.1, n_cols - 1 + 1.1], fixedrange=True),
+        yaxis=dict(visible=False, range=[-0.58, top + 0.18], fixedrange=True),
+        **extra)
+
+
+def edge_path(xs: np.ndarray, ys: np.ndarray) -> str:
+    """NaN-separated segments as one SVG path in data coordinates ("M x0,y0L x1,y1...")."""
+    x0, y0, x1, y1 = xs[0::3], ys[0::3], xs[1::3], ys[1::3]
+    return "".join(f"M{a:.4g},{b:.4f}L{c:.4g},{d:.4f}" for a, b, c, d in zip(x0.tolist(), y0.tolist(),
+                                                                          x1.tolist(), y1.tolist()))
+
+
+def edge_shapes(net: NetworkData, k: int) -> list[dict]:
+    """The six edge bins as path shapes (empty bins are left out)."""
+    shapes = []
+    for t, (xs, ys) in enumerate(edge_bins(net, int(np.clip(k, 1, MAX_K)))):
+        if not len(xs):
+            continue
+        rgb, b = (POSITIVE if t < 3 else NEGATIVE), t % 3
+        shapes.append(dict(type="path", path=edge_path(xs, ys), xref="x", yref="y", layer="below",
+                           name=f"{'positive' if t < 3 else 'negative'} weights ({('weak', 'medium', 'strong')[b]})",
+                           line=dict(width=EDGE_WIDTHS[b], color=f"rgba({rgb}, {EDGE_ALPHAS[b]})")))
+    return shapes
+
+
+def edges_figure(net: NetworkData, k: int = DEFAULT_K) -> go.Figure:
+    """The weights, drawn underneath the nodes: the strongest ``k`` per neuron and side."""
+    return go.Figure(data=[], layout=_geometry(net, shapes=edge_shapes(net, k), paper_bgcolor="white",
+                                               plot_bgcolor="white"), _validate=False)
+
+
+def nodes_figure(net: NetworkData, selection: Mapping | None = None) -> go.Figure:
+    """The neurons (coloured by their current output), the labels, the selection -- on a
+    transparent background, drawn over :func:`edges_figure`.
 
     Built from plain dicts and handed to plotly without per-property validation: a
-    3x512 network has thousands of edges and validation would dominate the build time.
-    (The tests validate the same figure the slow way.)
+    3x512 network has 1,551 nodes and validation would dominate the build time. (The
+    tests validate the same figure the slow way.)
     """
-    k = int(np.clip(k, 1, MAX_K))
     n_cols = len(net.values)
     pos = column_positions(net.sizes)
     sel = _valid_selection(net, selection)
-    dim = DIMMED if sel and sel["kind"] == "neuron" else 1.0
     data: list[dict] = []
-    strength = ["weak", "medium", "strong"]
-    for t, (xs, ys) in enumerate(edge_bins(net, k)):
-        (rgb, sign), b = ((POSITIVE, "positive") if t < 3 else (NEGATIVE, "negative")), t % 3
-        data.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-                         opacity=dim, name=f"{sign} weights ({strength[b]})",
-                         line=dict(width=EDGE_WIDTHS[b], color=f"rgba({rgb}, {EDGE_ALPHAS[b]})")))
     hl = _highlight(net, sel)
     for key, rgb in (("pos", POSITIVE), ("neg", NEGATIVE)):
         data.append(dict(type="scatter", x=hl[key][0], y=hl[key][1], mode="lines", hoverinfo="skip",
                          showlegend=False, line=dict(width=2.2, color=f"rgba({rgb}, 0.95)"),
                          name=f"selected neuron's {'positive' if key == 'pos' else 'negative'} weights"))
-    top = max((float(p[:, 1].max()) for p in pos if len(p)), default=0.5)
+    top = _top(net)
     for c in range(n_cols):
         vals = _clean(net.values[c])
         m = _color_range(vals)
@@ -408,26 +462,21 @@ def network_figure(net: NetworkData, k: int = DEFAULT_K, selection: Mapping | No
         data.append(trace)
     ring = hl["ring"]
     data.append(dict(type="scatter", x=ring[0], y=ring[1], mode="markers", hoverinfo="skip", showlegend=False,
-                     name="selected neuron", uid="ring", marker=dict(symbol="circle-open", size=20, line=dict(width=3, color="#111"))))
+                     name="selected neuron", uid="ring",
+                     marker=dict(symbol="circle-open", size=20, line=dict(width=3, color="#111"))))
     data.append(dict(
         type="scatter", x=list(range(n_cols)), y=[top + 0.1] * n_cols, mode="markers+text",
         text=[f"<b>{column_title(net, c)}</b>" for c in range(n_cols)], textposition="middle center",
         textfont=dict(size=13, color="#1a4d80"), customdata=[[c, -1] for c in range(n_cols)],
         hovertemplate="click to inspect this layer<extra></extra>",
         marker=dict(symbol="square", size=44, opacity=0), showlegend=False, name="layer labels", uid="labels"))
-    layout = dict(
-        height=GRAPH_HEIGHT, margin=dict(l=10, r=10, t=10, b=10), template=TEMPLATE.to_plotly_json(),
-        plot_bgcolor="white", hovermode="closest", hoverdistance=24, clickmode="event", dragmode=False,
-        uirevision="network",  # zoom/pan survive live updates
-        shapes=[_layer_box(net, sel["column"])] if sel and sel["kind"] == "layer" else [],
-        xaxis=dict(visible=False, range=[-1.1, n_cols - 1 + 1.1], fixedrange=True),
-        yaxis=dict(visible=False, range=[-0.58, top + 0.18], fixedrange=True),
-    )
+    layout = _geometry(net, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                       shapes=[_layer_box(net, sel["column"])] if sel and sel["kind"] == "layer" else [])
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
 # --------------------------------------------------------------------------- patches
-Paths = dict  # {("data", 8, "marker", "color"): [...], ...}
+Paths = dict  # {("data", 3, "marker", "color"): [...], ...}
 
 
 def node_trace(column: int) -> int:
@@ -443,7 +492,7 @@ def label_trace(n_columns: int) -> int:
 
 
 def activation_patch(net: NetworkData) -> Paths:
-    """Just the node colours (and the input/output texts): what changes every sample."""
+    """Nodes figure: just the colours (and the output texts) -- what changes every sample."""
     out: Paths = {}
     for c, values in enumerate(net.values):
         vals = _clean(values)
@@ -458,30 +507,22 @@ def activation_patch(net: NetworkData) -> Paths:
 
 
 def edges_patch(net: NetworkData, k: int) -> Paths:
-    """The six edge traces' coordinates (after the weights changed or k did)."""
-    k = int(np.clip(k, 1, MAX_K))
-    out: Paths = {}
-    for t, (xs, ys) in enumerate(edge_bins(net, k)):
-        out[("data", t, "x")] = typed_array(xs)
-        out[("data", t, "y")] = typed_array(ys)
-    return out
+    """Edges figure: the edge shapes (after the weights changed or k did)."""
+    return {("layout", "shapes"): edge_shapes(net, k)}
 
 
 def selection_patch(net: NetworkData, selection: Mapping | None) -> Paths:
-    """Highlight the selected neuron (its edges and a ring) or layer (a box), or clear."""
+    """Nodes figure: highlight the selected neuron (its edges and a ring) or layer (a
+    box), or clear the highlight."""
     hl = _highlight(net, selection)
     sel = _valid_selection(net, selection)
     ring = ring_trace(len(net.values))
-    out: Paths = {
+    return {
         ("data", HILITE_POS, "x"): typed_array(hl["pos"][0]), ("data", HILITE_POS, "y"): typed_array(hl["pos"][1]),
         ("data", HILITE_NEG, "x"): typed_array(hl["neg"][0]), ("data", HILITE_NEG, "y"): typed_array(hl["neg"][1]),
         ("data", ring, "x"): hl["ring"][0], ("data", ring, "y"): hl["ring"][1],
         ("layout", "shapes"): [_layer_box(net, sel["column"])] if sel and sel["kind"] == "layer" else [],
     }
-    dim = DIMMED if sel and sel["kind"] == "neuron" else 1.0
-    for t in range(N_EDGE_TRACES):
-        out[("data", t, "opacity")] = dim
-    return out
 
 
 def typed_array(values) -> dict:

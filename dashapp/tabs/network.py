@@ -2,13 +2,13 @@
 
 Four callbacks, each idle while another tab is visible:
 
-* **graph** -- builds the network figure once (and again only when the run, the
-  network's shape or the figure itself is new), then sends just what changed as a
-  ``Patch``: the node colours when the probe published a new sample, the edges when the
-  weights were re-sampled (at most every :data:`EDGE_REFRESH_S`) or *k* changed, the
-  highlight when the selection changed. When training is paused nothing new is
-  published, so nothing is sent: the picture holds still and the selection stays.
-* **select** -- a click on a neuron or on a layer's name becomes the selection.
+* **graph** -- builds the two network figures (edges underneath, nodes on top) once,
+  and again only when the run or the network's shape is new; then sends just what
+  changed as a ``Patch``: the node colours when the probe published a new sample, the
+  edges when the weights were re-sampled (at most every :data:`EDGE_REFRESH_S`) or *k*
+  changed, the highlight when the selection changed. When training is paused nothing
+  new is published, so nothing is sent: the picture holds still and the selection stays.
+* **select** (in the browser) -- a click on a neuron or a layer's name becomes the selection.
 * **inspector** -- the neuron inspector or the layer inspector for the selection.
 * **analysis** -- input saliency (or integrated gradients), the feature/action
   correlation heatmap and the feature-response curves, from the attribution record.
@@ -24,7 +24,7 @@ import time
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
 from dashapp import read
 from dashapp.components import panel
@@ -52,6 +52,21 @@ SHOWN = {"display": "block"}
 def _graph(id_: str, message: str, height: int) -> dcc.Graph:
     return dcc.Graph(id=id_, figure=N.empty_figure(message, height=height), config=GRAPH_CONFIG,
                      style={"height": f"{height}px"})
+
+
+def _network_graph() -> html.Div:
+    """The edges figure underneath, the nodes figure (transparent, clickable) on top."""
+    height = f"{N.GRAPH_HEIGHT}px"
+    return html.Div(
+        [
+            dcc.Graph(id="network-edges", figure=N.empty_figure("", height=N.GRAPH_HEIGHT),
+                      config={"staticPlot": True, "responsive": True}, style={"height": height}),
+            dcc.Graph(id="network-graph", figure=N.empty_figure("Waiting for the network...", height=N.GRAPH_HEIGHT),
+                      config=GRAPH_CONFIG,
+                      style={"height": height, "position": "absolute", "top": 0, "left": 0, "width": "100%"}),
+        ],
+        style={"position": "relative"},
+    )
 
 
 def layout():
@@ -130,9 +145,7 @@ def layout():
         [
             dbc.Row(
                 [
-                    dbc.Col(panel("The network, live",
-                                  html.Div([controls, _graph("network-graph", "Waiting for the network...",
-                                                             N.GRAPH_HEIGHT)]),
+                    dbc.Col(panel("The network, live", html.Div([controls, _network_graph()]),
                                   N.EXPLAIN["graph"]), lg=8, className="mb-3"),
                     dbc.Col(inspector, lg=4, className="mb-3"),
                 ]
@@ -190,23 +203,38 @@ def _selection_key(selection) -> list | None:
 
 
 # --------------------------------------------------------------------------- select
-@callback(
+#: In the browser (no round trip to the server: a click reaches the inspector sooner).
+#: The same rule as ``dashapp.figures.network.selection_from_click`` -- a node's
+#: customdata is [column, index], a layer label's [column, -1], an edge has none.
+SELECT_JS = """
+function (click, clear) {
+    const dc = window.dash_clientside;
+    if (dc.callback_context.triggered_id === "network-clear") { return null; }
+    const point = click && click.points && click.points[0];
+    const cd = point && point.customdata;
+    if (!Array.isArray(cd) || cd.length < 2) { return dc.no_update; }
+    const column = Number(cd[0]), index = Number(cd[1]);
+    if (!Number.isInteger(column) || !Number.isInteger(index) || column < 0) { return dc.no_update; }
+    return index < 0 ? {kind: "layer", column: column} : {kind: "neuron", column: column, index: index};
+}
+"""
+clientside_callback(
+    SELECT_JS,
     Output("network-selection", "data"),
     Input("network-graph", "clickData"),
     Input("network-clear", "n_clicks"),
     prevent_initial_call=True,
 )
-def select(click, _clear):
-    """A click on a neuron or a layer's name becomes the selection; an edge is ignored."""
-    if ctx.triggered_id == "network-clear":
-        return None
-    selection = N.selection_from_click(click)
-    return no_update if selection is None else selection
 
 
 # --------------------------------------------------------------------------- graph
+_GRAPH_OUTPUTS = 4
+
+
 @callback(
+    Output("network-edges", "figure"),
     Output("network-graph", "figure"),
+    Output("network-k", "value"),
     Output("network-view", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
@@ -218,44 +246,51 @@ def select(click, _clear):
 def update_graph(_n, active_tab, k, selection, run, view):
     """Build the graph once, then patch only what changed (see the module docstring)."""
     if active_tab != TAB_ID:
-        return no_update, no_update
+        return (no_update,) * _GRAPH_OUTPUTS
     view = view if isinstance(view, dict) else {}
     if not run:
         if view == {"run": None}:
-            return no_update, no_update
-        return N.empty_figure("Choose a run above.", height=N.GRAPH_HEIGHT), {"run": None}
+            return (no_update,) * _GRAPH_OUTPUTS
+        return _blank(), N.empty_figure("Choose a run above.", height=N.GRAPH_HEIGHT), no_update, {"run": None}
     k = int(k or N.DEFAULT_K)
     same_run = view.get("run") == run and view.get("drawn")
     try:
         if same_run and view.get("k") == k and view.get("selection") == _selection_key(selection):
             if read.network_versions(run) == view.get("versions"):
-                return no_update, no_update  # nothing new: paused, or between two probe samples
+                return (no_update,) * _GRAPH_OUTPUTS  # nothing new: paused, or between two probe samples
         bundle = read.network_bundle(run)
     except read.BrokenRun as exc:
-        return N.empty_figure(f"This run cannot be read: {exc}", height=N.GRAPH_HEIGHT), None
+        return _blank(), N.empty_figure(f"This run cannot be read: {exc}", height=N.GRAPH_HEIGHT), no_update, None
     net, versions = bundle.net, bundle.versions
     if net is None:
         waiting = {"run": run, "drawn": False}
         if view == waiting:
-            return no_update, no_update
-        return N.empty_figure("Waiting for the worker's first sample of the network...", height=N.GRAPH_HEIGHT), waiting
+            return (no_update,) * _GRAPH_OUTPUTS
+        return (_blank(), N.empty_figure("Waiting for the worker's first sample of the network...",
+                                         height=N.GRAPH_HEIGHT), no_update, waiting)
     now = time.time()
     new_view = {"run": run, "drawn": True, "versions": versions, "k": k, "shape": net.shape_key(),
                 "selection": _selection_key(selection), "sample": [net.step, versions["activations"]],
                 "edges_at": view.get("edges_at", now), "edge_weights": view.get("edge_weights")}
     if not same_run or view.get("shape") != new_view["shape"]:
-        new_view.update(edges_at=now, edge_weights=versions["weights"])
-        return N.network_figure(net, k, selection), new_view
-    patch = Patch()
+        # a new run or network: both figures in full, k chosen for the network's width
+        k = N.default_k(net.sizes)
+        new_view.update(k=k, edges_at=now, edge_weights=versions["weights"])
+        return N.edges_figure(net, k), N.nodes_figure(net, selection), k, new_view
+    edges, nodes = no_update, Patch()
     if view.get("sample") != new_view["sample"]:
-        _patch(N.activation_patch(net), patch)
+        _patch(N.activation_patch(net), nodes)
     weights_moved = versions["weights"] != view.get("edge_weights") and now - view.get("edges_at", 0) >= EDGE_REFRESH_S
     if k != view.get("k") or weights_moved:
-        _patch(N.edges_patch(net, k), patch)
+        edges = _patch(N.edges_patch(net, k))
         new_view.update(edges_at=now, edge_weights=versions["weights"])
     if new_view["selection"] != view.get("selection") or weights_moved:
-        _patch(N.selection_patch(net, selection), patch)
-    return patch, new_view
+        _patch(N.selection_patch(net, selection), nodes)
+    return edges, nodes, no_update, new_view
+
+
+def _blank():
+    return N.empty_figure("", height=N.GRAPH_HEIGHT)
 
 
 # --------------------------------------------------------------------------- inspector
@@ -435,14 +470,14 @@ def update_inspector(_n, active_tab, selection, run, view):
     Output("network-feature", "value"),
     Output("network-analysis-view", "data"),
     Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
     Input("network-method", "value"),
     Input("network-action", "value"),
     Input("network-feature", "value"),
+    State("app-tabs", "active_tab"),  # not an Input: on opening the tab the graph draws first
     State("app-run", "data"),
     State("network-analysis-view", "data"),
 )
-def update_analysis(_n, active_tab, method, action, feature, run, view):
+def update_analysis(_n, method, action, feature, active_tab, run, view):
     """Saliency / integrated gradients, the correlation heatmap and the response curves."""
     if active_tab != TAB_ID:
         return (no_update,) * 8

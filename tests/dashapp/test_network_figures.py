@@ -136,54 +136,75 @@ def test_edge_bins_split_by_sign_and_relative_strength():
 
 
 # --------------------------------------------------------------------------- the graph
-def test_network_figure_structure():
+def n_segments(shapes) -> int:
+    return sum(sh["path"].count("M") if isinstance(sh, dict) else sh.path.count("M") for sh in shapes)
+
+
+def test_default_k_shrinks_for_wide_layers():
+    assert N.default_k([12, 256, 256, 3]) == 3
+    assert N.default_k([12, 512, 512, 512, 3]) == 1
+    assert N.default_k([4, 16, 2]) == 3 and N.default_k([]) == 3
+
+
+def test_nodes_and_edges_figures():
     net = make_net((3, 5, 4, 2))
-    fig = N.network_figure(net, k=2)
+    nodes = N.nodes_figure(net)
     c = 4
-    assert len(fig.data) == N.FIRST_NODE_TRACE + c + 2
-    go.Figure(fig.to_dict())  # every property valid (the builder skips validation for speed)
+    assert len(nodes.data) == N.FIRST_NODE_TRACE + c + 2
+    go.Figure(nodes.to_dict())  # every property valid (the builder skips validation for speed)
     for col in range(c):
-        node = fig.data[N.node_trace(col)]
-        assert len(node.x) == net.sizes[col]
-        assert np.asarray(node.customdata).tolist() == [[col, i] for i in range(net.sizes[col])]
+        node = nodes.data[N.node_trace(col)]
+        assert len(node.x) == net.sizes[col] and node.uid == f"nodes{col}"
+        assert [list(cd) for cd in node.customdata] == [[col, i] for i in range(net.sizes[col])]
         np.testing.assert_allclose(node.marker.color, net.values[col], rtol=1e-3)  # 4 significant digits
-    assert list(fig.data[N.node_trace(0)].text) == ["feat 0", "feat 1", "feat 2"]
-    out_text = list(fig.data[N.node_trace(3)].text)
+    assert list(nodes.data[N.node_trace(0)].text) == ["feat 0", "feat 1", "feat 2"]
+    out_text = list(nodes.data[N.node_trace(3)].text)
     assert out_text[0].startswith("act 0") and "best" in out_text[0] and "best" not in out_text[1]
-    labels = fig.data[N.label_trace(c)]
+    labels = nodes.data[N.label_trace(c)]
     assert [list(cd) for cd in labels.customdata] == [[i, -1] for i in range(c)]
     assert "fc1 (5, relu)" in labels.text[1] and "Q-values (2)" in labels.text[3]
-    drawn = sum(len(fig.data[t].x) // 3 for t in range(N.N_EDGE_TRACES))
+    assert len(nodes.data[N.ring_trace(c)].x) == 0 and nodes.layout.shapes == ()
+    assert nodes.layout.paper_bgcolor == "rgba(0,0,0,0)"  # drawn over the edges
+    edges = N.edges_figure(net, k=2)
+    go.Figure(edges.to_dict())
+    assert len(edges.data) == 0
     expected = sum(len(N.top_k_edges(net.weights[i], 2)[0]) for i in range(1, c))
-    assert drawn == expected
-    assert len(fig.data[N.ring_trace(c)].x) == 0 and fig.layout.shapes == ()
+    assert n_segments(edges.layout.shapes) == expected
+    # both figures share the same geometry, so the nodes sit on their edges
+    for key in ("height", "margin", "xaxis", "yaxis"):
+        assert edges.layout[key] == nodes.layout[key]
 
 
-def test_network_figure_handles_nan_missing_weights_and_empty_layers():
+def test_edge_path_by_hand():
+    xs = np.array([0, 1, np.nan, 1, 2, np.nan], dtype=np.float32)
+    ys = np.array([0.5, -0.25, np.nan, 0.0, 0.125, np.nan], dtype=np.float32)
+    assert N.edge_path(xs, ys) == "M0,0.5000L1,-0.2500M1,0.0000L2,0.1250"
+
+
+def test_figures_handle_nan_missing_weights_and_empty_layers():
     net = make_net((3, 4, 2), weights=False)
     vals = (np.array([np.nan, 1.0, 2.0]), np.full(4, np.nan), np.array([np.inf, 1.0]))
     net = N.NetworkData(**{**net.__dict__, "values": vals})
-    fig = N.network_figure(net)
+    fig = N.nodes_figure(net)
     go.Figure(fig.to_dict())
-    assert all(len(fig.data[t].x) == 0 for t in range(N.N_EDGE_TRACES))
+    assert N.edges_figure(net).layout.shapes == ()
     assert list(fig.data[N.node_trace(1)].marker.color) == [N.NO_VALUE] * 4
     assert fig.data[N.node_trace(0)].marker.color[0] == N.NO_VALUE
     assert fig.data[N.node_trace(1)].marker.cmax == 1.0
     assert "?" in fig.data[N.node_trace(2)].text[0]
     # weights of the wrong shape are not drawn (rather than mis-drawn)
     bad = N.NetworkData(**{**net.__dict__, "weights": (None, np.ones((3, 4)), np.ones((2, 4)))})
-    fig = N.network_figure(bad)
-    assert sum(len(fig.data[t].x) for t in range(N.N_EDGE_TRACES)) == 3 * 8
+    assert n_segments(N.edges_figure(bad).layout.shapes) == 8
 
 
 def test_activation_patch_equals_a_rebuild_and_is_small():
     net = make_net((12, 256, 256, 3))
-    before = as_json(N.network_figure(net, k=3))
+    before = as_json(N.nodes_figure(net))
     later = make_net((12, 256, 256, 3), seed=5)
     later = N.NetworkData(**{**later.__dict__, "weights": net.weights, "action": 2})
     patch = N.activation_patch(later)
     patched = apply(before, patch)
-    rebuilt = as_json(N.network_figure(later, k=3))
+    rebuilt = as_json(N.nodes_figure(later))
     for c in range(4):
         t = N.node_trace(c)
         got, want = patched["data"][t]["marker"], rebuilt["data"][t]["marker"]
@@ -191,18 +212,16 @@ def test_activation_patch_equals_a_rebuild_and_is_small():
     assert patched["data"][N.node_trace(3)]["text"] == rebuilt["data"][N.node_trace(3)]["text"]
     # only colours travel: the patch is a small fraction of the graph
     assert {p[0] for p in patch} == {"data"} and {p[2] for p in patch} <= {"marker", "text"}
-    assert len(json.dumps(list(patch.values()))) < 0.1 * len(pio.to_json(N.network_figure(later)))
+    whole = len(pio.to_json(N.nodes_figure(later))) + len(pio.to_json(N.edges_figure(later)))
+    assert len(json.dumps(list(patch.values()))) < 0.1 * whole
 
 
 def test_edges_patch_equals_a_rebuild_with_the_new_k():
     net = make_net((6, 16, 3))
-    patched = apply(as_json(N.network_figure(net, k=1)), N.edges_patch(net, 4))
-    rebuilt = as_json(N.network_figure(net, k=4))
-    for t in range(N.N_EDGE_TRACES):
-        a, b = decode(patched["data"][t]["x"]), decode(rebuilt["data"][t]["x"])
-        np.testing.assert_allclose(a, b, equal_nan=True)
-        np.testing.assert_allclose(decode(patched["data"][t]["y"]), decode(rebuilt["data"][t]["y"]),
-                                   rtol=1e-6, equal_nan=True)
+    patched = apply(as_json(N.edges_figure(net, k=1)), N.edges_patch(net, 4))
+    rebuilt = as_json(N.edges_figure(net, k=4))
+    assert patched["layout"]["shapes"] == rebuilt["layout"]["shapes"]
+    assert n_segments(rebuilt["layout"]["shapes"]) > n_segments(as_json(N.edges_figure(net, k=1))["layout"]["shapes"])
 
 
 def test_selection_highlights_the_neuron_and_its_edges():
@@ -217,17 +236,18 @@ def test_selection_highlights_the_neuron_and_its_edges():
     incoming, outgoing = net.weights[1][3], net.weights[2][:, 3]
     assert n_pos == int((incoming > 0).sum() + (outgoing > 0).sum())
     assert n_neg == int((incoming < 0).sum() + (outgoing < 0).sum())
-    assert all(patch[("data", t, "opacity")] == N.DIMMED for t in range(N.N_EDGE_TRACES))
     # the same as building the figure with the selection
-    built = as_json(N.network_figure(net, selection=sel))
-    patched = apply(as_json(N.network_figure(net)), patch)
+    built = as_json(N.nodes_figure(net, selection=sel))
+    patched = apply(as_json(N.nodes_figure(net)), patch)
     for t in (N.HILITE_POS, N.HILITE_NEG):
         np.testing.assert_allclose(decode(patched["data"][t]["x"]), decode(built["data"][t]["x"]), equal_nan=True)
+        np.testing.assert_allclose(decode(patched["data"][t]["y"]), decode(built["data"][t]["y"]), rtol=1e-6,
+                                   equal_nan=True)
     assert patched["data"][ring]["y"] == pytest.approx(built["data"][ring]["y"])
-    # clearing restores everything
+    # clearing removes it all
     cleared = N.selection_patch(net, None)
     assert cleared[("data", ring, "x")] == [] and cleared[("layout", "shapes")] == []
-    assert all(cleared[("data", t, "opacity")] == 1.0 for t in range(N.N_EDGE_TRACES))
+    assert decode(cleared[("data", N.HILITE_POS, "x")]) == []
 
 
 def test_selected_neuron_edges_are_capped():
@@ -242,7 +262,7 @@ def test_layer_selection_draws_a_box_and_stale_selections_are_ignored():
     patch = N.selection_patch(net, {"kind": "layer", "column": 2})
     (box,) = patch[("layout", "shapes")]
     assert box["x0"] < 2 < box["x1"]
-    assert N.network_figure(net, selection={"kind": "layer", "column": 2}).layout.shapes[0].x0 == box["x0"]
+    assert N.nodes_figure(net, selection={"kind": "layer", "column": 2}).layout.shapes[0].x0 == box["x0"]
     for stale in ({"kind": "neuron", "column": 1, "index": 99}, {"kind": "layer", "column": 9},
                   {"kind": "neuron", "column": True, "index": 0}, "nonsense", None):
         p = N.selection_patch(net, stale)
@@ -254,7 +274,7 @@ def test_selection_from_click():
     assert N.selection_from_click(click) == {"kind": "neuron", "column": 1, "index": 4}
     assert N.selection_from_click({"points": [{"customdata": [2, -1]}]}) == {"kind": "layer", "column": 2}
     for junk in (None, {}, {"points": []}, {"points": [{"x": 1}]}, {"points": [{"customdata": "ab"}]},
-                 {"points": [{"customdata": [-1, 0]}]}):
+                 {"points": [{"customdata": [-1, 0]}]}, {"points": [{"customdata": [1.5, 2]}]}):
         assert N.selection_from_click(junk) is None
 
 

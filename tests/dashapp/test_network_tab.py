@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from contextvars import copy_context
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 from dash import Patch, no_update
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
 
 from dashapp import read
 from dashapp.figures import network as N
@@ -110,47 +107,50 @@ def test_reads_before_anything_was_published_and_of_broken_records(tmp_path):
 # --------------------------------------------------------------------------- graph
 def test_graph_builds_once_then_holds_still_when_nothing_is_new(run):
     path, _ = run
-    fig, view = TN.update_graph(1, "network", 3, None, str(path), None)
-    assert isinstance(fig, go.Figure) and len(fig.data) == N.FIRST_NODE_TRACE + 4 + 2
-    assert view["drawn"] and view["k"] == 3
+    edges, nodes, k, view = TN.update_graph(1, "network", 3, None, str(path), None)
+    assert isinstance(nodes, go.Figure) and len(nodes.data) == N.FIRST_NODE_TRACE + 4 + 2
+    assert isinstance(edges, go.Figure) and len(edges.layout.shapes) > 0
+    assert view["drawn"] and view["k"] == k == N.default_k([12, 16, 8, 3])
     # paused (nothing published): nothing is sent, the selection is untouched
-    assert TN.update_graph(2, "network", 3, None, str(path), view) == (no_update, no_update)
+    assert TN.update_graph(2, "network", k, None, str(path), view) == (no_update,) * 4
     # another tab is visible: nothing is read or sent
-    assert TN.update_graph(3, "live", 3, None, str(path), view) == (no_update, no_update)
+    assert TN.update_graph(3, "live", k, None, str(path), view) == (no_update,) * 4
 
 
 def test_graph_sends_only_colours_for_a_new_sample(tmp_path):
     path = tmp_path / "run"
     write_run(path, sizes=(12, 16, 8, 3), steps=8)
-    _, view = TN.update_graph(1, "network", 3, None, str(path), None)
+    edges0, nodes0, k, view = TN.update_graph(1, "network", 3, None, str(path), None)
 
     def new_sample(neurons):
         neurons["step"] += 1
         neurons["layers"][0]["current"] = [0.5] * 16
 
     _publish(path, new_sample)
-    patch, view2 = TN.update_graph(2, "network", 3, None, str(path), view)
-    assert isinstance(patch, Patch)
+    edges, patch, k2, view2 = TN.update_graph(2, "network", k, None, str(path), view)
+    assert edges is no_update and k2 is no_update and isinstance(patch, Patch)
     ops = _ops(patch)
     assert {tuple(loc[2:]) for loc, _ in ops} <= {("marker", "color"), ("marker", "cmin"), ("marker", "cmax"), ("text",)}
     colours = dict((tuple(loc), v) for loc, v in ops)[("data", N.node_trace(1), "marker", "color")]
     assert colours == [0.5] * 16
     assert view2["sample"] != view["sample"]
-    assert len(json.dumps([v for _, v in ops])) < 0.2 * len(json.dumps(TN.update_graph(0, "network", 3, None, str(path), None)[0].to_plotly_json(), default=str))
+    whole = len(json.dumps([edges0.to_plotly_json(), nodes0.to_plotly_json()], default=str))
+    assert len(json.dumps([v for _, v in ops])) < 0.2 * whole
 
 
 def test_graph_selection_k_and_weight_changes_are_patches(tmp_path):
     path = tmp_path / "run"
     write_run(path, sizes=(12, 16, 8, 3), steps=8)
-    _, view = TN.update_graph(1, "network", 3, None, str(path), None)
+    _, _, k, view = TN.update_graph(1, "network", 3, None, str(path), None)
     sel = {"kind": "neuron", "column": 2, "index": 4}
-    patch, view = TN.update_graph(1, "network", 3, sel, str(path), view)
+    edges, patch, _, view = TN.update_graph(1, "network", k, sel, str(path), view)
+    assert edges is no_update
     locs = {tuple(loc) for loc, _ in _ops(patch)}
     assert ("data", N.ring_trace(4), "x") in locs and ("data", N.HILITE_POS, "x") in locs
     assert not any(loc[2:] == ("marker", "color") for loc in locs)  # no new sample: no colours
-    patch, view = TN.update_graph(1, "network", 5, sel, str(path), view)  # k changed: edges only
-    locs = {tuple(loc) for loc, _ in _ops(patch)}
-    assert locs == {("data", t, axis) for t in range(N.N_EDGE_TRACES) for axis in ("x", "y")}
+    edges, patch, _, view = TN.update_graph(1, "network", 5, sel, str(path), view)  # k changed: edges only
+    assert [tuple(loc) for loc, _ in _ops(edges)] == [("layout", "shapes")] and _ops(patch) == []
+    assert view["k"] == 5
 
     def new_weights(neurons):
         w = T.decode_array(neurons["layers"][0]["weight"])
@@ -160,38 +160,24 @@ def test_graph_selection_k_and_weight_changes_are_patches(tmp_path):
     with S.open_run(path) as store:
         store.append(T.WEIGHTS, [{"kind": "weights", "v": 1, "step": 9, "updates": 1, "layers": []}])
     view["edges_at"] = 0  # the last edge redraw was long ago
-    patch, _ = TN.update_graph(2, "network", 5, sel, str(path), view)
+    edges, patch, _, _ = TN.update_graph(2, "network", 5, sel, str(path), view)
     locs = {tuple(loc) for loc, _ in _ops(patch)}
-    assert ("data", 0, "x") in locs and ("data", N.node_trace(1), "marker", "color") in locs
+    assert _ops(edges)[0][0] == ["layout", "shapes"] and ("data", N.node_trace(1), "marker", "color") in locs
     assert ("data", N.HILITE_POS, "x") in locs  # the selected neuron's edges follow the weights
 
 
 def test_graph_without_a_run_or_before_the_first_sample(tmp_path):
-    fig, view = TN.update_graph(1, "network", 3, None, None, None)
+    _, fig, _, view = TN.update_graph(1, "network", 3, None, None, None)
     assert "Choose a run" in fig.layout.annotations[0].text
-    assert TN.update_graph(2, "network", 3, None, None, view) == (no_update, no_update)
+    assert TN.update_graph(2, "network", 3, None, None, view) == (no_update,) * 4
     meta = T.RunMeta(run_id="r", env_id="x", agent="dqn", action_names=[], feature_names=[], layers=[], config={},
                      created=0.0)
     S.create_run_dir(tmp_path / "r", meta).close()
-    fig, view = TN.update_graph(1, "network", 3, None, str(tmp_path / "r"), None)
+    _, fig, _, view = TN.update_graph(1, "network", 3, None, str(tmp_path / "r"), None)
     assert "Waiting" in fig.layout.annotations[0].text
-    assert TN.update_graph(2, "network", 3, None, str(tmp_path / "r"), view) == (no_update, no_update)
-    fig, view = TN.update_graph(1, "network", 3, None, str(tmp_path / "missing"), None)
+    assert TN.update_graph(2, "network", 3, None, str(tmp_path / "r"), view) == (no_update,) * 4
+    _, fig, _, view = TN.update_graph(1, "network", 3, None, str(tmp_path / "missing"), None)
     assert "cannot be read" in fig.layout.annotations[0].text
-
-
-def test_select_turns_clicks_into_selections():
-    def call(prop_id, click, clear=None):
-        def run():
-            context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": click}]))
-            return TN.select(click, clear)
-        return copy_context().run(run)
-
-    neuron = {"points": [{"curveNumber": 10, "pointNumber": 4, "customdata": [2, 4]}]}
-    assert call("network-graph.clickData", neuron) == {"kind": "neuron", "column": 2, "index": 4}
-    assert call("network-graph.clickData", {"points": [{"customdata": [1, -1]}]}) == {"kind": "layer", "column": 1}
-    assert call("network-graph.clickData", {"points": [{"curveNumber": 0}]}) is no_update  # an edge
-    assert call("network-clear.n_clicks", neuron, 1) is None
 
 
 # --------------------------------------------------------------------------- inspector
@@ -247,8 +233,7 @@ def test_dead_neuron_is_reported_as_dead(tmp_path):
 def test_analysis_saliency_ig_correlation_and_response(run):
     path, _ = run
     attr = read.attribution(path)
-    sal, caption, corr, resp, actions, features, value, view = TN.update_analysis(
-        1, "network", "saliency", TN.CHOICE, "0", str(path), None)
+    sal, caption, corr, resp, actions, features, value, view = TN.update_analysis(1, "saliency", TN.CHOICE, "0", "network", str(path), None)
     assert value is no_update  # "0" is a valid feature
     np.testing.assert_allclose(sal.data[0].x, attr.saliency[attr.action], rtol=1e-6)
     assert "the network's choice" in sal.layout.title.text and "Captum" in caption
@@ -257,16 +242,16 @@ def test_analysis_saliency_ig_correlation_and_response(run):
     np.testing.assert_allclose(np.nan_to_num(np.array(corr.data[0].z, dtype=float)),
                                np.nan_to_num(N.feature_action_correlation(attr.recent_obs, attr.recent_actions, 3)))
     np.testing.assert_allclose(resp.data[0].x, attr.response_values[0])
-    assert TN.update_analysis(2, "network", "saliency", TN.CHOICE, "0", str(path), view) == (no_update,) * 8
-    sal, caption, *_ = TN.update_analysis(2, "network", "ig", "2", "4", str(path), view)
+    assert TN.update_analysis(2, "saliency", TN.CHOICE, "0", "network", str(path), view) == (no_update,) * 8
+    sal, caption, *_ = TN.update_analysis(2, "ig", "2", "4", "network", str(path), view)
     np.testing.assert_allclose(sal.data[0].x, attr.integrated_gradients[2], rtol=1e-6)
     assert "RIGHT" in sal.layout.title.text and "Gauss-Legendre" in caption and "mean of the last" in caption
-    resp = TN.update_analysis(2, "network", "ig", "2", "4", str(path), None)[3]
+    resp = TN.update_analysis(2, "ig", "2", "4", "network", str(path), None)[3]
     assert resp.layout.xaxis.title.text == "paddle x"
     # the dropdown lost its value before its options arrived: the first feature is chosen
-    out = TN.update_analysis(3, "network", "saliency", TN.CHOICE, None, str(path), None)
+    out = TN.update_analysis(3, "saliency", TN.CHOICE, None, "network", str(path), None)
     assert out[6] == "0" and out[3].layout.xaxis.title.text == "ball x"
-    assert TN.update_analysis(1, "live", "ig", "2", "4", str(path), None) == (no_update,) * 8
+    assert TN.update_analysis(1, "ig", "2", "4", "live", str(path), None) == (no_update,) * 8
 
 
 def test_every_panel_of_the_tab_explains_itself():

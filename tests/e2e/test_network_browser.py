@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dashapp.figures import network as N
+from dashapp.tabs import network as TN
 from tests.e2e.helpers import text_of, wait_until, wait_until_stable
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -108,5 +109,33 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     assert text_of(page, "#network-layer-title") == "Layer fc1 (relu)"
 
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.click("#network-clear")  # back to the hint; the ring and box go
+    page.wait_for_selector("#network-inspector-hint", state="visible")
+    assert page.locator("#network-layer-panel").is_hidden()
     assert page_log.external(served.url) == []
     assert page_log.errors == []
+
+
+CLICKS = [
+    {"points": [{"curveNumber": 3, "pointNumber": 4, "customdata": [1, 4]}]},
+    {"points": [{"curveNumber": 9, "pointNumber": 2, "customdata": [2, -1]}]},
+    {"points": [{"curveNumber": 0, "pointNumber": 7}]},  # an edge: no customdata
+    {"points": []}, None, {"points": [{"customdata": "ab"}]}, {"points": [{"customdata": [-1, 0]}]},
+    {"points": [{"customdata": [1.5, 2]}]},
+]
+
+
+def test_the_browser_selects_by_the_same_rule_as_python(page):
+    """The click -> selection rule runs in the browser (no round trip); it must agree
+    with dashapp.figures.network.selection_from_click on every kind of click."""
+    page.set_content("<html><body></body></html>")
+    got = page.evaluate("""([code, clicks]) => {
+        const NO = {no_update: true};
+        window.dash_clientside = {no_update: NO, callback_context: {triggered_id: "network-graph"}};
+        const select = eval("(" + code + ")");
+        const out = clicks.map(c => { const r = select(c, null); return r === NO ? "no_update" : r; });
+        window.dash_clientside.callback_context.triggered_id = "network-clear";
+        out.push(select(clicks[0], 1));
+        return out; }""", [TN.SELECT_JS, CLICKS])
+    want = [N.selection_from_click(c) or "no_update" for c in CLICKS] + [None]
+    assert got == want

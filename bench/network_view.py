@@ -1,0 +1,284 @@
+"""How fast is the Network tab? Server build times and real-Chromium draw/click times.
+
+For a 12-256-256-3 DQN and a 12-512-512-512-3 network ("3x512") it writes a run folder
+the way the worker does (a torch MLP acting on random observations, watched by the real
+probe and attribution publisher, 500 activation samples per neuron so every history is
+full), then measures:
+
+* **server** (in this process, the functions a Dash server runs): reading the probe's
+  record from the store, building the graph figure, serialising it to JSON (what goes on
+  the wire), the whole first-load graph callback, a live colour update (the ``Patch``),
+  and the neuron inspector callback -- with the bytes each sends;
+* **browser** (``neurodash serve`` in its own process, a real headless Chromium driven by
+  Playwright): from the click on the Network tab to the graph drawn (every node of the
+  widest layer in the SVG) -- server callback, transfer and Plotly's drawing together;
+  and from the mouse-down on a neuron's marker to its inspector shown with the
+  activation history drawn (and the same for a layer's name).
+
+Targets (issue 5): graph built and drawn within 300 ms; click -> inspector within 200 ms.
+
+    .venv/bin/python bench/network_view.py                 # both networks, 5 repeats
+    .venv/bin/python bench/network_view.py --repeats 10 --out bench/results/network_view.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+ARCHITECTURES = {
+    "DQN 12-256-256-3": (12, 256, 256, 3),
+    "3x512 12-512-512-512-3": (12, 512, 512, 512, 3),
+}
+DRAW_BUDGET_MS = 300.0
+CLICK_BUDGET_MS = 200.0
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _ms(seconds: float) -> float:
+    return round(1000 * seconds, 1)
+
+
+def _summary(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 1), "max": round(max(values), 1),
+            "min": round(min(values), 1), "n": len(values)}
+
+
+def _json_size(value) -> int:
+    import plotly.io
+
+    return len(plotly.io.json.to_json_plotly(value))
+
+
+# --------------------------------------------------------------------------- server side
+def server_timings(run_dir: Path, repeats: int) -> dict:
+    from dash import Patch
+
+    from dashapp import read
+    from dashapp.figures import network as N
+    from dashapp.tabs import network as TN
+
+    run = str(run_dir)
+    TN.update_graph(0, TN.TAB_ID, N.DEFAULT_K, None, run, None)  # warm up (imports)
+    rows = {k: [] for k in ("read", "build", "json", "graph_callback", "colour_patch", "inspector_callback")}
+    sizes = {}
+    net = read.network_snapshot(run)
+    middle = len(net.values) // 2
+    for r in range(repeats):
+        t = time.perf_counter()
+        net = read.network_snapshot(run)
+        rows["read"].append(_ms(time.perf_counter() - t))
+        k = N.default_k(net.sizes)
+        t = time.perf_counter()
+        figs = [N.edges_figure(net, k), N.nodes_figure(net)]
+        rows["build"].append(_ms(time.perf_counter() - t))
+        t = time.perf_counter()
+        sizes["edges_figure_bytes"] = _json_size(figs[0])
+        sizes["nodes_figure_bytes"] = _json_size(figs[1])
+        rows["json"].append(_ms(time.perf_counter() - t))
+        t = time.perf_counter()
+        out = TN.update_graph(r, TN.TAB_ID, k, None, run, None)
+        _json_size(list(out))
+        rows["graph_callback"].append(_ms(time.perf_counter() - t))
+        t = time.perf_counter()
+        patch = TN._patch(N.activation_patch(net), Patch())
+        sizes["colour_patch_bytes"] = _json_size(patch)
+        rows["colour_patch"].append(_ms(time.perf_counter() - t))
+        sel = {"kind": "neuron", "column": middle, "index": r % net.sizes[middle]}
+        t = time.perf_counter()
+        out = TN.update_inspector(r, TN.TAB_ID, sel, run, None)
+        sizes["inspector_bytes"] = _json_size(list(out))
+        rows["inspector_callback"].append(_ms(time.perf_counter() - t))
+    sel_patch = TN._patch(N.selection_patch(net, {"kind": "neuron", "column": middle, "index": 0}), Patch())
+    sizes["selection_patch_bytes"] = _json_size(sel_patch)
+    sizes["k"] = N.default_k(net.sizes)
+    sizes["edges"] = int(sum(len(x) // 3 for x, _ in N.edge_bins(net, sizes["k"])))
+    sizes["nodes"] = int(sum(net.sizes))
+    return {"ms": {k: _summary(v) for k, v in rows.items()}, "sizes": sizes}
+
+
+# --------------------------------------------------------------------------- browser side
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "dashapp.cli", "serve", "--runs", str(runs_dir), "--port",
+                                 str(port), "--no-browser"], stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"neurodash serve exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"the dashboard did not answer on {url}")
+
+
+_DRAWN = """([expected, uid, size]) => {
+    const gd = document.querySelector('#network-graph .js-plotly-plot');
+    if (!gd || !gd._fullData || gd._fullData.length !== expected) return false;
+    if (gd.querySelectorAll(`g.trace${uid} path.point`).length !== size) return false;
+    const edges = document.querySelector('#network-edges .js-plotly-plot');
+    if (!edges || !edges.querySelector('.shapelayer path')) return false;
+    window._t1 = performance.now();
+    return true; }"""
+
+_INSPECTED = """([panel, title, graph]) => {
+    const p = document.getElementById(panel);
+    if (!p || p.style.display === 'none') return false;
+    const t = document.getElementById(title);
+    if (!t || !t.textContent.startsWith(window._expect) || t.textContent === window._prevTitle) return false;
+    if (graph) {  // its figure is the new one, and drawn
+        const gd = document.querySelector(`#${graph} .js-plotly-plot`);
+        if (!gd || !gd._fullData || !gd._fullData[0] || !gd._fullData[0].y || gd._fullData[0].y.length < 2) return false;
+        if (gd._fullData[0].y === window._prevY) return false;
+    }
+    window._t1 = performance.now();
+    return true; }"""
+
+_BEFORE_CLICK = """([expect, title, graph]) => {
+    window._expect = expect; window._t1 = null;
+    const t = document.getElementById(title); window._prevTitle = t ? t.textContent : null;
+    const gd = graph && document.querySelector(`#${graph} .js-plotly-plot`);
+    window._prevY = gd && gd._fullData && gd._fullData[0] ? gd._fullData[0].y : null; }"""
+
+
+def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from dashapp.figures import network as N
+
+    proc, url = _serve(run_dir.parent, log)
+    n_cols = len(sizes)
+    widest = max(range(1, n_cols - 1), key=lambda c: sizes[c])
+    middle = n_cols // 2
+    draw, neuron_click, layer_click = [], [], []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            for r in range(repeats):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(30_000)
+                page.goto(url)
+                page.wait_for_function("() => document.querySelector('#app-run-picker') && "
+                                       "document.querySelector('#app-status') && "
+                                       "!document.querySelector('[data-dash-is-loading]')")
+                time.sleep(1.5)  # let the Live tab settle: measure the Network tab alone
+                tab = page.get_by_role("tab", name="Network")
+                page.evaluate("() => { window._t0 = null; document.addEventListener('mousedown', "
+                              "() => { window._t0 = performance.now(); }, {capture: true}); }")
+                tab.click()
+                page.wait_for_function(_DRAWN, arg=[N.FIRST_NODE_TRACE + n_cols + 2, f"nodes{widest}",
+                                                     sizes[widest]], polling="raf")
+                draw.append(page.evaluate("() => window._t1 - window._t0"))
+                time.sleep(1.0)
+                # click -> neuron inspector (with its activation history drawn)
+                for j in (3, sizes[middle] // 2, sizes[middle] - 4):  # far apart: dense columns overlap
+                    marker = page.locator(f"#network-graph g.tracenodes{middle} path.point").nth(j)
+                    marker.scroll_into_view_if_needed()
+                    box = marker.bounding_box()
+                    page.evaluate(_BEFORE_CLICK, [f"fc{middle} · neuron #", "network-neuron-title",
+                                                  "network-neuron-history"])
+                    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                    page.wait_for_function(_INSPECTED, arg=["network-neuron-panel", "network-neuron-title",
+                                                            "network-neuron-history"], polling="raf")
+                    neuron_click.append(page.evaluate("() => window._t1 - window._t0"))
+                    time.sleep(0.5)
+                # click -> layer inspector
+                label = page.locator("#network-graph g.tracelabels .textpoint").nth(middle)
+                label.scroll_into_view_if_needed()
+                box = label.bounding_box()
+                page.evaluate(_BEFORE_CLICK, [f"Layer fc{middle}", "network-layer-title", None])
+                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.wait_for_function(_INSPECTED, arg=["network-layer-panel", "network-layer-title", None],
+                                       polling="raf")
+                layer_click.append(page.evaluate("() => window._t1 - window._t0"))
+                page.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return {"tab_click_to_graph_drawn": _summary(draw), "click_to_neuron_inspector": _summary(neuron_click),
+            "click_to_layer_inspector": _summary(layer_click)}
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="page loads per network (3 neuron clicks each)")
+    parser.add_argument("--steps", type=int, default=500, help="acting steps written per run (500 fills the histories)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
+    parser.add_argument("--no-browser", action="store_true", help="server-side timings only")
+    args = parser.parse_args(argv)
+
+    from tests.dashapp.network_run import write_run
+
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "networks": {}}
+    with tempfile.TemporaryDirectory(prefix="neurodash-bench-") as tmp:
+        for i, (name, sizes) in enumerate(ARCHITECTURES.items()):
+            run_dir = Path(tmp) / f"runs-{i}" / f"net-{i}"
+            t = time.perf_counter()
+            write_run(run_dir, sizes=sizes, steps=args.steps, publish_every_s=1e9)
+            print(f"{name}: wrote the run in {time.perf_counter() - t:.1f} s", flush=True)
+            entry = {"sizes": list(sizes), "server": server_timings(run_dir, args.repeats)}
+            _print(name, entry)
+            if not args.no_browser:
+                entry["browser_ms"] = browser_timings(run_dir, sizes, args.repeats, Path(tmp) / f"serve-{i}.log")
+                _print_browser(entry["browser_ms"])
+            results["networks"][name] = entry
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _print(name: str, entry: dict) -> None:
+    s = entry["server"]
+    print(f"\n== {name}: {s['sizes']['nodes']} nodes, {s['sizes']['edges']} edges drawn (k={s['sizes']['k']})")
+    print("server (ms, median / max):")
+    for k, v in s["ms"].items():
+        print(f"  {k:<22} {v['median']:>7} / {v['max']}")
+    print("bytes: " + ", ".join(f"{k} {v:,}" for k, v in s["sizes"].items() if k.endswith("bytes")))
+
+
+def _print_browser(b: dict) -> None:
+    if b:
+        print("browser (ms, median / max):")
+        for k, v in b.items():
+            budget = DRAW_BUDGET_MS if k.startswith("tab") else CLICK_BUDGET_MS
+            verdict = "within" if v["max"] <= budget else ("median within" if v["median"] <= budget else "OVER")
+            print(f"  {k:<28} {v['median']:>7} / {v['max']}  ({verdict} {budget:.0f} ms, n={v['n']})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
