@@ -134,4 +134,12 @@ class InternalsTabsOpen(_training_callback_base()):
               f"(max {self.summary['bytes_max']}), {self.summary['poll_ms_mean']:.0f} ms/poll", flush=True)
 
 
-__all__ = ["InternalsTabsOpen", "poll_tabs"]
+def probe_tabs_callbacks() -> list:
+    """The bench's "probe" variant: the probe at its default sampling (ProbeConfig()) and
+    the probe tabs kept open (the attribution publisher, switched with ``probe``, stays off)."""
+    from rl.probe import ProbeCallback, ProbeConfig
+
+    return [ProbeCallback(ProbeConfig()), InternalsTabsOpen()]
+
+
+__all__ = ["InternalsTabsOpen", "poll_tabs", "probe_tabs_callbacks"]

@@ -47,7 +47,7 @@ from torch import nn
 from health import live_rules as R
 from health import thresholds as TH
 from rl import telemetry as T
-from rl.callbacks import Callback, RunContext, StepInfo
+from rl.callbacks import Callback, RunContext, StepInfo, UpdateInfo
 
 
 @dataclass
@@ -72,6 +72,9 @@ class ProbeConfig:
     """activation samples kept per neuron (the neuron inspector's window)"""
     publish_every_s: float = 1.0
     """publish the collected samples at most this often, in seconds (and at the end of training)"""
+    max_publish_share: float = 0.01
+    """publishing may take at most this share of the wall-clock time: when one publish took
+    longer (a slow disk, a busy machine), the next waits correspondingly longer"""
     acting_batch_max: int = 1
     """a forward pass without gradients over at most this many states counts as an acting
     pass (raise it to the number of environments for vectorised acting)"""
@@ -101,6 +104,8 @@ class ProbeConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"ProbeConfig: {name} must be > 0 or None, got {value!r}")
+        if not (0 < self.max_publish_share <= 1):
+            raise ValueError(f"ProbeConfig: max_publish_share must be in (0, 1], got {self.max_publish_share!r}")
         if not (self.publish_every_s >= 0):
             raise ValueError(f"ProbeConfig: publish_every_s must be >= 0, got {self.publish_every_s!r}")
         if self.q_bound is not None and not self.q_bound > 0:
@@ -267,6 +272,10 @@ class Probe:
         self._weight_prev: torch.Tensor | None = None
         self._updates_at_weights = 0
         self.dropped_weight_samples = 0
+        self._grad_slots = self._weight_slots = 0
+        self._attached = False
+        #: a buffer is full: publish soon, or further samples are lost
+        self.full = False
         # --- rules
         self.tracker = R.AlertTracker()
         self._grad_history: dict[str, deque] = {}
@@ -279,16 +288,22 @@ class Probe:
     # ---- attach / detach
     @property
     def attached(self) -> bool:
-        return bool(self._handles)
+        return self._attached
 
-    def attach(self, network: nn.Module) -> "Probe":
-        """Install the hooks on ``network``. Raises :class:`ProbeError` when it has no layers.
+    def attach(self, network: nn.Module, *, count_passes: bool = True) -> "Probe":
+        """Watch ``network``. Raises :class:`ProbeError` when it has no layers.
 
-        Only one hook stays installed: a forward pre-hook on ``network`` that counts
-        passes. When a pass is due for sampling it installs the capturing hooks for that
-        one pass (activation modules and the network's output; or, for a training pass,
-        the parameters' post-accumulate-grad hooks for its backward) and they are removed
-        again right after -- passes that are not sampled run through one cheap hook only.
+        Capturing hooks are installed only for a sampled pass (on the activation modules
+        and the network's output; for a sampled backward, post-accumulate-grad hooks on
+        the parameters) and removed right after it. What decides that a pass is sampled:
+
+        * ``count_passes=True`` (any training loop): one permanent forward pre-hook on
+          ``network`` counts acting and training passes and arms the capture on the
+          sampling schedule -- every other pass runs through that one cheap hook only;
+        * ``count_passes=False``: nothing stays installed; whoever drives the probe calls
+          :meth:`arm_activations` / :meth:`arm_gradients` on its schedule (the worker's
+          :class:`ProbeCallback` does, from its step and update callbacks), so a pass
+          that is not sampled costs nothing at all.
         """
         if self.attached:
             self.detach()
@@ -316,7 +331,10 @@ class Probe:
             self._weight_slices.append((offset, offset + n))
             offset += n
         self._weight_buf = torch.zeros(self._slots(offset), offset)
-        self._handles.append(network.register_forward_pre_hook(self._on_forward_pre))
+        self._grad_slots, self._weight_slots = self._grad_buf.shape[0], self._weight_buf.shape[0]
+        self._attached = True
+        if count_passes:
+            self._handles.append(network.register_forward_pre_hook(self._on_forward_pre))
         return self
 
     def _slots(self, numbers: int) -> int:
@@ -329,6 +347,7 @@ class Probe:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self._attached = False
 
     def _disarm_capture(self) -> None:
         for handle in self._capture_handles:
@@ -344,51 +363,101 @@ class Probe:
     @property
     def pending_full(self) -> bool:
         """True when a buffer is full: publish now, or further samples are lost."""
-        return (len(self._grad_meta) >= (0 if self._grad_buf is None else self._grad_buf.shape[0])
-                or len(self._weight_meta) >= (0 if self._weight_buf is None else self._weight_buf.shape[0])
-                or self.samples - self._published_samples >= self.config.history)
+        return self.full
+
+    # ---- arming (what the permanent hook does on its schedule, or a driver calls)
+    def activation_due(self) -> bool:
+        """The wall-clock rate limit for activation samples: True (and booked) when one may be taken."""
+        if self._activation_gap <= 0:
+            return True
+        now = time.monotonic()
+        if now < self._next_activation_at:
+            return False
+        self._next_activation_at = now + self._activation_gap
+        return True
+
+    def gradient_due(self) -> bool:
+        """The wall-clock rate limit for gradient samples: True (and booked) when one may be taken."""
+        if self._gradient_gap <= 0:
+            return True
+        now = time.monotonic()
+        if now < self._next_gradient_at:
+            return False
+        self._next_gradient_at = now + self._gradient_gap
+        return True
+
+    def arm_activations(self) -> None:
+        """Capture the next acting forward pass (passes with gradients, or over more than
+        ``acting_batch_max`` states, are let through until one comes)."""
+        if not self._capture_handles and self.network is not None:
+            self._capture_handles = [self.network.register_forward_pre_hook(self._capture_pre)]
+
+    def arm_gradients(self) -> bool:
+        """Capture the gradients of the next backward pass; False when the buffer is full."""
+        if self._grad_armed:
+            return True
+        if len(self._grad_meta) >= self._grad_slots:
+            self.dropped_gradient_samples += 1
+            self.full = True
+            return False
+        self._grad_meta.append((self.step, self.updates + 1))
+        self._grad_seen.append([False] * len(self._grad_params))
+        self._grad_armed = True
+        self._grad_handles = [p.register_post_accumulate_grad_hook(fn) for p, fn in self._grad_hooks]
+        if len(self._grad_meta) >= self._grad_slots:
+            self.full = True  # publish before the next one is due
+        return True
+
+    def note_update(self, step: int | None = None) -> None:
+        """One optimisation step happened (a driver calls this after each; with
+        ``count_passes`` the forward passes with gradients are counted instead). A
+        gradient capture armed before it is complete now."""
+        self.updates += 1
+        if step is not None:
+            self.step = step
+        if self._grad_armed and any(self._grad_seen[-1]):
+            self._grad_meta[-1] = (self.step, self.updates)
+            self._disarm_gradients()
 
     # ---- hooks (the hot path: count, and on sampled passes copy)
     def _on_forward_pre(self, module, args) -> None:
+        """The permanent hook of ``count_passes`` mode: counts passes, arms captures."""
         if self._capture_handles:  # a sampled pass that never finished (it raised)
             self._disarm_capture()
         if torch.is_grad_enabled():  # a training forward pass: maybe sample its backward
-            if self._grad_handles:
+            if self._grad_armed:
                 self._disarm_gradients()
             self.updates += 1
-            if self.updates % self.config.gradient_every == 0 and self._due("_next_gradient_at", self._gradient_gap):
-                if len(self._grad_meta) < self._grad_buf.shape[0]:
-                    self._grad_meta.append((self.step, self.updates))
-                    self._grad_seen.append([False] * len(self._grad_params))
-                    self._grad_armed = True
-                    self._grad_handles = [p.register_post_accumulate_grad_hook(fn) for p, fn in self._grad_hooks]
-                else:
-                    self.dropped_gradient_samples += 1
+            if self.updates % self.config.gradient_every == 0 and self.gradient_due():
+                self.updates -= 1  # arm_gradients books the coming update as updates + 1
+                self.arm_gradients()
+                self.updates += 1
             return
         x = args[0] if args else None
         if not isinstance(x, torch.Tensor) or (x.dim() > 1 and x.shape[0] > self.config.acting_batch_max):
             return  # e.g. Double DQN's argmax over a replay batch: not an acting pass
         self._acting_calls += 1
-        if self._acting_calls % self.config.activation_every or not self._due("_next_activation_at",
-                                                                              self._activation_gap):
+        if self._acting_calls % self.config.activation_every or not self.activation_due():
             return
+        self._begin_capture(module, x)
+
+    def _capture_pre(self, module, args) -> None:
+        """Armed by :meth:`arm_activations`: waits for an acting pass, then captures it."""
+        if torch.is_grad_enabled():
+            return
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor) or (x.dim() > 1 and x.shape[0] > self.config.acting_batch_max):
+            return
+        self._begin_capture(module, x)
+
+    def _begin_capture(self, module, x: torch.Tensor) -> None:
         row = x.detach().reshape(-1) if x.dim() <= 1 else x.detach()[0].reshape(-1)
         if self._input is None or self._input.shape != row.shape:
             self._input = torch.zeros(row.shape)
         self._input.copy_(row)
         # capture this one pass: hooks on the activation modules and on the output
-        self._capture_handles = [m.register_forward_hook(fn) for m, fn in self._act_hooks]
+        self._capture_handles += [m.register_forward_hook(fn) for m, fn in self._act_hooks]
         self._capture_handles.append(module.register_forward_hook(self._on_forward))
-
-    def _due(self, attr: str, gap: float) -> bool:
-        """Wall-clock rate limit: True (and the next slot booked) once ``gap`` s have passed."""
-        if gap <= 0:
-            return True
-        now = time.monotonic()
-        if now < getattr(self, attr):
-            return False
-        setattr(self, attr, now + gap)
-        return True
 
     def _make_activation_hook(self, index: int):
         def hook(module, args, output) -> None:
@@ -412,7 +481,15 @@ class Probe:
         self._sample_steps[self._slot] = self.step
         self._slot = (self._slot + 1) % self.config.history
         self.samples += 1
+        if self.samples - self._published_samples >= self.config.history:
+            self.full = True
         self._disarm_capture()
+
+    def stamp_last_sample(self, step: int) -> None:
+        """Record the environment step of the newest activation sample (a driver that
+        learns the step only after the acting pass calls this)."""
+        if self.samples:
+            self._sample_steps[(self._slot - 1) % self.config.history] = step
 
     def _make_grad_hook(self, pindex: int, start: int):
         def hook(param: torch.Tensor) -> None:
@@ -429,8 +506,9 @@ class Probe:
         if self._weight_buf is None:
             return
         row = len(self._weight_meta)
-        if row >= self._weight_buf.shape[0]:
+        if row >= self._weight_slots:
             self.dropped_weight_samples += 1
+            self.full = True
             return
         buf = self._weight_buf[row]
         with torch.no_grad():
@@ -438,6 +516,8 @@ class Probe:
                 buf[a:b].copy_(layer.module.weight.detach().reshape(-1))
         self._weight_meta.append((self.step, self.updates - self._updates_at_weights))
         self._updates_at_weights = self.updates
+        if len(self._weight_meta) >= self._weight_slots:
+            self.full = True
 
     # ---- publishing (bulk statistics)
     def _ordered(self, ring: torch.Tensor, count: int) -> torch.Tensor:
@@ -491,13 +571,13 @@ class Probe:
                                   q_abs_max=q_abs_max, q_mean=q_mean)
 
     def _gradient_records(self) -> list[T.GradientRecord]:
-        self._disarm_gradients()
-        k = len(self._grad_meta)
-        if k == 0 or not self._grad_params:
-            self._grad_meta, self._grad_seen = [], []
+        if self._grad_armed and self._grad_seen and any(self._grad_seen[-1]):
+            self._disarm_gradients()  # its backward pass has run: the sample is complete
+        k = len(self._grad_meta) - (1 if self._grad_armed else 0)  # still waiting for its backward
+        if k <= 0 or not self._grad_params:
             return []
         rows = self._grad_buf[:k]
-        seen = torch.tensor(self._grad_seen, dtype=torch.bool)  # (k, params)
+        seen = torch.tensor(self._grad_seen[:k], dtype=torch.bool)  # (k, params)
         n_layers = len(self.layers)
         s1, mx, s, s2, cnt = (torch.zeros(k, n_layers) for _ in range(5))
         for j, (li, p, a, b) in enumerate(self._grad_params):
@@ -515,7 +595,7 @@ class Probe:
         table = torch.stack([s2.sqrt(), mean_abs, mx, std], dim=2).tolist()
         has_l, total_l = (cnt > 0).tolist(), s2.sum(dim=1).sqrt().tolist()
         records = []
-        for r, (step, update) in enumerate(self._grad_meta):
+        for r, (step, update) in enumerate(self._grad_meta[:k]):
             layers = []
             for j, layer in enumerate(self.layers):
                 if not has_l[r][j]:
@@ -528,7 +608,9 @@ class Probe:
             if layers:  # a sampled forward pass that was never followed by a backward has none
                 records.append(T.GradientRecord(step=step, update=update, layers=layers,
                                                 total_norm=_finite_or_none(total_l[r])))
-        self._grad_meta, self._grad_seen = [], []
+        if self._grad_armed:  # move the armed row to the front of the buffer
+            self._grad_buf[0].copy_(self._grad_buf[k])
+        self._grad_meta, self._grad_seen = self._grad_meta[k:], self._grad_seen[k:]
         return records
 
     def _weight_records(self) -> list[T.WeightRecord]:
@@ -618,6 +700,7 @@ class Probe:
         weights = self._weight_records()
         neurons = self._neurons_record() if activations is not None else None
         self._published_samples = self.samples
+        self.full = False
         checks: list[R.Check] = []
         if activations is not None:
             checks += R.check_activations(activations.layers)
@@ -681,16 +764,20 @@ def probe_callbacks(settings: Any) -> list[Callback]:
 class ProbeCallback(Callback):
     """Runs a :class:`Probe` on the worker's network through the callback seam.
 
-    Per step it only updates the probe's step counter (and snapshots the weights every
-    ``weight_every`` steps); it publishes at most every ``publish_every_s`` seconds and
-    once more when training ends. A failure inside the probe is reported once on stderr,
+    It drives the probe's schedule itself (``count_passes=False``), so no hook at all sits
+    on the network between samples: after a step that is due it arms the capture of the
+    next acting pass, after an optimisation step that is due the capture of the next
+    backward pass, and every ``weight_every`` steps it copies the weights. It publishes
+    at most every ``publish_every_s`` seconds -- sooner when a buffer is full, later when
+    publishing would take more than ``max_publish_share`` of the time -- and once more
+    when training ends or pauses. A failure inside the probe is reported once on stderr,
     detaches the probe and never stops training.
     """
 
     def __init__(self, config: ProbeConfig | None = None) -> None:
         self.config = config or ProbeConfig()
         self.probe: Probe | None = None
-        self._last_publish = 0.0
+        self._next_publish = self._earliest_publish = 0.0
         self._seen_samples = 0
 
     def on_training_start(self, ctx: RunContext) -> None:
@@ -698,36 +785,55 @@ class ProbeCallback(Callback):
             return
         if self.config.dead_init_layer:
             plant_dead_layer(ctx.network, self.config.dead_init_layer, self.config.dead_init_bias)
-        self.probe = Probe(self.config).attach(ctx.network)
+        self.probe = Probe(self.config).attach(ctx.network, count_passes=False)
         self.probe.step = ctx.step
         ctx.store.put(T.PROBE_CONFIG, {**self.config.to_dict(), "v": T.SCHEMA_VERSION,
                                        "layers": [{"name": w.name, "activation": w.activation, "hidden": w.hidden}
                                                   for w in self.probe.layers]})
         self.probe.sample_weights()
-        self._last_publish = time.monotonic()
+        self.probe.arm_activations()  # the first acting pass is always sampled
+        self._next_publish = time.monotonic() + self.config.publish_every_s
 
     def on_step(self, ctx: RunContext, step: StepInfo) -> bool:
         probe = self.probe
         if probe is None:
             return True
-        probe.step = step.step
-        if probe.samples != self._seen_samples:  # the acting pass of this step was sampled
-            probe.last_action = int(step.action)
+        n = probe.step = step.step
+        if probe.samples != self._seen_samples:  # this step's acting pass was sampled
             self._seen_samples = probe.samples
-        if step.step % self.config.weight_every == 0:
+            probe.stamp_last_sample(n)
+            probe.last_action = int(step.action)
+        config = self.config
+        if n % config.activation_every == 0 and probe.activation_due():
+            probe.arm_activations()
+        if n % config.weight_every == 0:
             self._guard(probe.sample_weights)
         now = time.monotonic()
-        if now - self._last_publish >= self.config.publish_every_s or probe.pending_full:
-            self._last_publish = now
-            self._guard(lambda: probe.publish(ctx.store))
+        if now >= self._next_publish or (probe.full and now >= self._earliest_publish):
+            self._publish(ctx)
         return True
+
+    def _publish(self, ctx: RunContext) -> None:
+        started = time.monotonic()
+        self._guard(lambda: self.probe.publish(ctx.store))
+        # publishing may take max_publish_share of the time: a slow publish pushes the next
+        # one back, even when a full buffer asks for it (samples are dropped meanwhile)
+        self._earliest_publish = started + (time.monotonic() - started) / self.config.max_publish_share
+        self._next_publish = max(started + self.config.publish_every_s, self._earliest_publish)
+
+    def on_update(self, ctx: RunContext, update: UpdateInfo) -> None:
+        probe = self.probe
+        if probe is None:
+            return
+        probe.note_update(update.step)
+        if probe.updates % self.config.gradient_every == 0 and probe.gradient_due():
+            probe.arm_gradients()
 
     def flush(self, ctx: RunContext) -> None:
         """Publish now (the worker calls this before it pauses, so the dashboard shows
         the state it is paused on)."""
         if self.probe is not None:
-            self._last_publish = time.monotonic()
-            self._guard(lambda: self.probe.publish(ctx.store))
+            self._publish(ctx)
 
     def on_training_end(self, ctx: RunContext) -> None:
         if self.probe is None:

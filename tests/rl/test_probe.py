@@ -122,6 +122,37 @@ def test_only_one_hook_stays_between_sampled_passes():
     assert all(not getattr(p, "_post_accumulate_grad_hooks", None) for p in net.parameters())
 
 
+def test_callback_driven_probe_leaves_no_hook_on_unsampled_passes():
+    net = MLP()
+    callback = ProbeCallback(cfg(activation_every=5, gradient_every=3))
+    ctx = RunContext(store=MemoryStore(), meta=None, network=net)
+    callback.on_training_start(ctx)
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+
+    def hooks():
+        return (sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in net.modules())
+                + sum(len(getattr(p, "_post_accumulate_grad_hooks", None) or {}) for p in net.parameters()))
+
+    counts = []
+    for step in range(1, 13):
+        counts.append(hooks())  # what the acting pass of this step runs through
+        act_many(net, 1, seed=step)
+        callback.on_step(ctx, StepInfo(step, 0, None, 0, None, False, 0.0, None, False, False))
+        train_steps(net, 1, opt, seed=step)
+        callback.on_update(ctx, UpdateInfo(step, 0.0))
+    probe = callback.probe
+    # a capture is armed only for the pass after a due step (one pre-hook: steps 1, 6, 11) and
+    # for the backward after a due update (the parameters' hooks, still there at steps 4, 7, 10)
+    n = len(list(net.parameters()))
+    assert counts == [1, 0, 0, n, 0, 1, n, 0, 0, n, 1, 0]
+    assert probe.samples == 3 and list(probe._sample_steps[:3]) == [1, 6, 11]
+    recs = probe.collect()["gradients"]
+    assert [r.update for r in recs] == [4, 7, 10]  # armed after updates 3, 6, 9 (12's is still waiting)
+    assert hooks() == len(probe._grad_params)  # the capture armed after update 12
+    callback.on_training_end(ctx)
+    assert hooks() == 0
+
+
 def test_wall_clock_rate_limits_the_samples():
     import time
 
@@ -153,10 +184,35 @@ def test_full_buffers_ask_for_an_early_publish_and_count_what_was_dropped():
     ctx = RunContext(store=store, meta=None, network=net)
     callback.on_training_start(ctx)
     callback.probe._weight_buf = callback.probe._weight_buf[:3].clone()  # room for 3 weight samples
+    callback.probe._weight_slots = 3
     for step in range(1, 5):  # weight samples every step fill the buffer: published early
         callback.on_step(ctx, StepInfo(step, 0, None, 0, None, False, 0.0, None, False, False))
     assert store.last_seq(T.WEIGHTS) == 2  # the 3 samples (start, steps 1 and 2), published at step 2
     assert callback.probe.dropped_weight_samples == 0
+
+
+def test_slow_publishes_are_spaced_out_to_their_share_of_the_time():
+    import time
+
+    class SlowStore(MemoryStore):
+        def put_many(self, values):
+            time.sleep(0.02)
+            super().put_many(values)
+
+    net = MLP()
+    store = SlowStore()
+    callback = ProbeCallback(cfg(publish_every_s=0.0, max_publish_share=0.1))
+    ctx = RunContext(store=store, meta=None, network=net)
+    callback.on_training_start(ctx)
+    started, step = time.monotonic(), 0
+    while time.monotonic() - started < 0.5:
+        step += 1
+        act_many(net, 1, seed=step)
+        callback.on_step(ctx, StepInfo(step, 0, None, 0, None, False, 0.0, None, False, False))
+    # each publish takes >= 20 ms, so at a 10 % share they come >= 200 ms apart -- even though
+    # the buffers (a weight sample every step) fill and ask for more: 3 at most
+    assert 1 <= callback.probe.publishes <= 3 and step > 10
+    assert callback.probe.dropped_weight_samples > 0
 
 
 def test_records_to_dict_equal_the_deep_dataclass_form():
@@ -393,6 +449,7 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     agent = DQNAgent(obs.shape[0], env.action_space.n, config, total_steps=600, seed=0)
     store = DiskStore(tmp_path / "telemetry")
     probe_config = ProbeConfig(activation_every=2, gradient_every=2, weight_every=50, publish_every_s=0.0,
+                               max_publish_share=1.0,
                                activation_max_per_s=None, gradient_max_per_s=None, dead_init_layer="fc2")
     callbacks = CallbackList([ProbeCallback(probe_config)])
     ctx = RunContext(store=store, meta=None, network=agent.q_network, agent=agent)
@@ -422,7 +479,8 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     assert fc2["dead"] == fc2["size"] == 64  # the planted dead layer
     names = [info.name for info in agent.layer_infos()]  # dueling by default: two output heads
     assert grads and [layer["name"] for layer in grads[-1].layers] == names
-    assert grads[-1].update == agent.updates - agent.updates % 2
+    # the callback arms after every 2nd optimisation step and captures the one after it
+    assert [g.update for g in grads] == list(range(3, agent.updates + 1, 2))
     assert [w.step for w in weights] == [0] + list(range(50, 601, 50))
     assert weights[-1].layers[0]["velocity"] is not None
     history = T.decode_array(neurons.layers[0]["history"])
