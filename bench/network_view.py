@@ -169,6 +169,29 @@ _BEFORE_CLICK = """([expect, title, graph]) => {
     window._prevY = gd && gd._fullData && gd._fullData[0] ? gd._fullData[0].y : null; }"""
 
 
+_DRAW_ONLY = """async () => {
+    // Plotly's own drawing, without server or Dash: the page's two network figures drawn
+    // again into fresh divs, then one live colour update of the nodes figure.
+    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+    const fresh = (src) => { const d = document.createElement('div'); d.style.width = src.clientWidth + 'px';
+        d.style.height = src.clientHeight + 'px'; document.body.appendChild(d); return d; };
+    const edges = document.querySelector('#network-edges .js-plotly-plot');
+    const nodes = document.querySelector('#network-graph .js-plotly-plot');
+    const copy = (gd) => [gd.data.map(t => Object.assign({}, t)), Object.assign({}, gd.layout)];
+    const [ed, el] = copy(edges), [nd, nl] = copy(nodes);
+    const a = fresh(edges), b = fresh(nodes);
+    let t = performance.now();
+    await Plotly.newPlot(a, ed, el); await Plotly.newPlot(b, nd, nl); await frame();
+    const draw = performance.now() - t;
+    const data = nd.map(tr => (tr.uid || '').startsWith('nodes') ? Object.assign({}, tr, {marker: Object.assign({},
+        tr.marker, {color: Array.from(tr.marker.color).map(v => typeof v === 'number' ? -v : v)})}) : tr);
+    t = performance.now();
+    await Plotly.react(b, data, nl); await frame();
+    const colours = performance.now() - t;
+    Plotly.purge(a); Plotly.purge(b); a.remove(); b.remove();
+    return [draw, colours]; }"""
+
+
 def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -178,7 +201,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
     n_cols = len(sizes)
     widest = max(range(1, n_cols - 1), key=lambda c: sizes[c])
     middle = n_cols // 2
-    draw, neuron_click, layer_click = [], [], []
+    draw, neuron_click, layer_click, draw_only, colour_update = [], [], [], [], []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -198,6 +221,9 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                                                      sizes[widest]], polling="raf")
                 draw.append(page.evaluate("() => window._t1 - window._t0"))
                 time.sleep(1.0)
+                only, colours = page.evaluate(_DRAW_ONLY)
+                draw_only.append(only)
+                colour_update.append(colours)
                 # click -> neuron inspector (with its activation history drawn)
                 for j in (3, sizes[middle] // 2, sizes[middle] - 4):  # far apart: dense columns overlap
                     marker = page.locator(f"#network-graph g.tracenodes{middle} path.point").nth(j)
@@ -228,7 +254,8 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
         except subprocess.TimeoutExpired:
             proc.kill()
     return {"tab_click_to_graph_drawn": _summary(draw), "click_to_neuron_inspector": _summary(neuron_click),
-            "click_to_layer_inspector": _summary(layer_click)}
+            "click_to_layer_inspector": _summary(layer_click),
+            "plotly_draw_only": _summary(draw_only), "plotly_colour_update": _summary(colour_update)}
 
 
 # --------------------------------------------------------------------------- main
@@ -242,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.dashapp.network_run import write_run
 
-    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "networks": {}}
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                           "load_average_at_start": list(os.getloadavg())}, "networks": {}}
     with tempfile.TemporaryDirectory(prefix="neurodash-bench-") as tmp:
         for i, (name, sizes) in enumerate(ARCHITECTURES.items()):
             run_dir = Path(tmp) / f"runs-{i}" / f"net-{i}"
@@ -255,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
                 entry["browser_ms"] = browser_timings(run_dir, sizes, args.repeats, Path(tmp) / f"serve-{i}.log")
                 _print_browser(entry["browser_ms"])
             results["networks"][name] = entry
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    print(f"load average (1/5/15 min) at start {results['machine']['load_average_at_start']}, "
+          f"at end {results['machine']['load_average_at_end']} on {os.cpu_count()} CPUs")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2))
@@ -275,6 +306,9 @@ def _print_browser(b: dict) -> None:
     if b:
         print("browser (ms, median / max):")
         for k, v in b.items():
+            if k.startswith("plotly"):
+                print(f"  {k:<28} {v['median']:>7} / {v['max']}  (n={v['n']})")
+                continue
             budget = DRAW_BUDGET_MS if k.startswith("tab") else CLICK_BUDGET_MS
             verdict = "within" if v["max"] <= budget else ("median within" if v["median"] <= budget else "OVER")
             print(f"  {k:<28} {v['median']:>7} / {v['max']}  ({verdict} {budget:.0f} ms, n={v['n']})")

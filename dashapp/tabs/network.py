@@ -449,14 +449,13 @@ def update_inspector(_n, active_tab, selection, run, view):
         return (*_empty_inspector(), None) if view is not None else (no_update,) * _INSPECTOR_OUTPUTS
     key = {"run": run, "versions": bundle.versions, "selection": key_sel}
     new_view = {**key, "attr": bundle.attribution_step}
-    blank = N.empty_figure("", height=SMALL)
+    skip = (no_update,) * 4  # the hidden panel keeps its old charts: redrawing them costs time, shows nothing
     if sel["kind"] == "neuron":
         title, facts, hist, contrib, inc, out = neuron_view(net, attr, sel["column"], sel["index"], q_history)
-        return (HIDDEN, SHOWN, title, facts, hist, contrib, inc, out, HIDDEN, no_update, no_update, blank, blank,
+        return (HIDDEN, SHOWN, title, facts, hist, contrib, inc, out, HIDDEN, no_update, no_update, *skip[:2],
                 new_view)
     title, facts, weights, acts = layer_view(net, sel["column"])
-    return (HIDDEN, HIDDEN, no_update, no_update, blank, blank, blank, blank, SHOWN, title, facts, weights, acts,
-            new_view)
+    return (HIDDEN, HIDDEN, no_update, no_update, *skip, SHOWN, title, facts, weights, acts, new_view)
 
 
 # --------------------------------------------------------------------------- analysis
