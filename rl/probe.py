@@ -427,11 +427,9 @@ class Probe:
         if torch.is_grad_enabled():  # a training forward pass: maybe sample its backward
             if self._grad_armed:
                 self._disarm_gradients()
+            if (self.updates + 1) % self.config.gradient_every == 0 and self.gradient_due():
+                self.arm_gradients()  # for this pass's backward: booked as update number updates + 1
             self.updates += 1
-            if self.updates % self.config.gradient_every == 0 and self.gradient_due():
-                self.updates -= 1  # arm_gradients books the coming update as updates + 1
-                self.arm_gradients()
-                self.updates += 1
             return
         x = args[0] if args else None
         if not isinstance(x, torch.Tensor) or (x.dim() > 1 and x.shape[0] > self.config.acting_batch_max):
