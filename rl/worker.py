@@ -433,16 +433,18 @@ class WorkerControl(Callback):
     def on_step(self, ctx, step):
         now = self.clock()
         self._steps_since_poll += 1
+        changed = False
         if now >= self._next_poll or self._steps_since_poll >= self.config.command_poll_steps:
-            self._poll(ctx, now)
+            changed = self._poll(ctx, now)
         if self.state == T.PAUSED and not self.stop_requested:
-            self._wait(ctx)
+            self._wait(ctx)  # publishes this step, then beats "paused"
             now = self.clock()
+            changed = self.state != T.PAUSED  # resumed: say so at once
         if self.stop_requested:
-            return False
+            return False  # the worker writes the final "stopped" heartbeat
         if self.speed == T.SPEED_WATCH:
             now = self._pace(now)
-        if now >= self._next_beat:
+        if changed or now >= self._next_beat:
             self.beat(ctx, now)
         return True
 
@@ -462,11 +464,12 @@ class WorkerControl(Callback):
         self._next_beat = now + self.config.heartbeat_interval
 
     # ---- commands
-    def _poll(self, ctx: RunContext, now: float) -> None:
+    def _poll(self, ctx: RunContext, now: float) -> bool:
+        """Obey new commands; True if something changed that the heartbeat should show."""
         self._steps_since_poll = 0
         self._next_poll = now + self.config.command_poll_interval
         if ctx.store.last_seq(T.COMMANDS) <= self._cursor:
-            return
+            return False
         records = ctx.store.read(T.COMMANDS, after=self._cursor)
         if records:
             self._cursor = records[-1]["seq"]
@@ -474,8 +477,7 @@ class WorkerControl(Callback):
         notes = [note for note in map(self._handle, records) if note]
         if notes:
             self.message = "; ".join(notes)
-        if notes or (self.state, self.speed, self.stop_requested) != before:
-            self.beat(ctx)  # show the change at once
+        return bool(notes) or (self.state, self.speed, self.stop_requested) != before
 
     def _handle(self, record: Mapping[str, Any]) -> str | None:
         """Obey one command; return what to tell the dashboard about it, if anything."""
@@ -519,8 +521,8 @@ class WorkerControl(Callback):
                 return
             self.sleep(poll_period)
             now = self.clock()
-            self._poll(ctx, now)
-            if now >= self._next_beat:
+            changed = self._poll(ctx, now)
+            if self.state == T.PAUSED and (changed or now >= self._next_beat):
                 self.beat(ctx, now)
         self._next_tick = self.clock()
 
