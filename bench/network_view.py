@@ -169,6 +169,12 @@ _BEFORE_CLICK = """([expect, title, graph]) => {
     window._prevY = gd && gd._fullData && gd._fullData[0] ? gd._fullData[0].y : null; }"""
 
 
+_SHOWN = """() => {
+    const gd = document.querySelector('#network-graph .js-plotly-plot');
+    if (!gd || gd.getBoundingClientRect().width === 0) return false;
+    window._t1 = performance.now();
+    return true; }"""
+
 _DRAW_ONLY = """async () => {
     // Plotly's own drawing, without server or Dash: the page's two network figures drawn
     // again into fresh divs, then one live colour update of the nodes figure.
@@ -201,7 +207,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
     n_cols = len(sizes)
     widest = max(range(1, n_cols - 1), key=lambda c: sizes[c])
     middle = n_cols // 2
-    draw, neuron_click, layer_click, draw_only, colour_update = [], [], [], [], []
+    draw, neuron_click, layer_click, draw_only, colour_update, tab_switch = [], [], [], [], [], []
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -245,6 +251,13 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 page.wait_for_function(_INSPECTED, arg=["network-layer-panel", "network-layer-title", None],
                                        polling="raf")
                 layer_click.append(page.evaluate("() => window._t1 - window._t0"))
+                # the shell's own cost of showing a tab whose graph is already drawn (nothing is
+                # fetched or redrawn): the part of tab_click_to_graph_drawn that is not ours
+                page.get_by_role("tab", name="Live").click()
+                time.sleep(1.0)
+                page.get_by_role("tab", name="Network").click()
+                page.wait_for_function(_SHOWN, polling="raf")
+                tab_switch.append(page.evaluate("() => window._t1 - window._t0"))
                 page.close()
             browser.close()
     finally:
@@ -255,7 +268,8 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
             proc.kill()
     return {"tab_click_to_graph_drawn": _summary(draw), "click_to_neuron_inspector": _summary(neuron_click),
             "click_to_layer_inspector": _summary(layer_click),
-            "plotly_draw_only": _summary(draw_only), "plotly_colour_update": _summary(colour_update)}
+            "plotly_draw_only": _summary(draw_only), "plotly_colour_update": _summary(colour_update),
+            "shell_tab_switch_only": _summary(tab_switch)}
 
 
 # --------------------------------------------------------------------------- main
@@ -306,7 +320,7 @@ def _print_browser(b: dict) -> None:
     if b:
         print("browser (ms, median / max):")
         for k, v in b.items():
-            if k.startswith("plotly"):
+            if k.startswith(("plotly", "shell")):
                 print(f"  {k:<28} {v['median']:>7} / {v['max']}  (n={v['n']})")
                 continue
             budget = DRAW_BUDGET_MS if k.startswith("tab") else CLICK_BUDGET_MS
