@@ -130,8 +130,9 @@ class InternalsTabsOpen(_training_callback_base()):
                         "bytes_mean": statistics.mean(sizes) if sizes else 0.0,
                         "bytes_max": max(sizes) if sizes else 0,
                         "poll_ms_mean": 1000 * statistics.mean(seconds) if seconds else 0.0}
-        print(f"    probe tabs: {self.summary['polls']} polls, {self.summary['bytes_mean']:.0f} bytes/poll "
-              f"(max {self.summary['bytes_max']}), {self.summary['poll_ms_mean']:.0f} ms/poll", flush=True)
+        if self.summary["polls"]:  # (the bench's short warm-up runs end before the first poll)
+            print(f"    probe tabs: {self.summary['polls']} polls, {self.summary['bytes_mean']:.0f} bytes/poll "
+                  f"(max {self.summary['bytes_max']}), {self.summary['poll_ms_mean']:.0f} ms/poll", flush=True)
 
 
 def probe_tabs_callbacks() -> list:

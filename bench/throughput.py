@@ -31,6 +31,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from rl import telemetry as T  # noqa: E402
+from bench.internals_poll import probe_tabs_callbacks  # noqa: E402  (the probe's variant)
 
 POLL_INTERVAL_S = 1.0
 TARGET_RATIO = 0.95
@@ -53,6 +54,8 @@ class Variant:
 VARIANTS: list[Variant] = [
     Variant("headless", telemetry=False, poll=False, overrides={"probe": False}),
     Variant("telemetry", telemetry=True, poll=True, overrides={"probe": False}),
+    # the probe at its default sampling, with the Activations/Gradients/Weights tabs and the alerts panel open
+    Variant("probe", telemetry=True, poll=True, overrides={"probe": False}, callbacks=probe_tabs_callbacks),
 ]
 
 
