@@ -156,7 +156,8 @@ _INSPECTED = """([panel, title, graph]) => {
     if (!t || !t.textContent.startsWith(window._expect) || t.textContent === window._prevTitle) return false;
     if (graph) {  // its figure is the new one, and drawn
         const gd = document.querySelector(`#${graph} .js-plotly-plot`);
-        if (!gd || !gd._fullData || !gd._fullData[0] || !gd._fullData[0].y || gd._fullData[0].y.length < 2) return false;
+        const line = gd && gd._fullData && gd._fullData[0];
+        if (!line || !line.y || line.y.length < 2) return false;
         if (gd._fullData[0].y === window._prevY) return false;
     }
     window._t1 = performance.now();

@@ -233,7 +233,8 @@ def feature_ranges(recent: np.ndarray, obs) -> tuple[np.ndarray, np.ndarray]:
     return both.min(axis=0), both.max(axis=0)
 
 
-def feature_response(network: nn.Module, obs, low, high, points: int = RESPONSE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def feature_response(network: nn.Module, obs, low, high,
+                     points: int = RESPONSE_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Sweep each feature over ``[low_i, high_i]`` with the others held at ``obs``.
 
     Returns ``values`` (F, P) and ``q`` (F, P, A). A feature whose range is a single

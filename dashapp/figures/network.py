@@ -26,8 +26,8 @@ Plotly puts in the drawn SVG's class names (``g.tracenodes1``): handy to find a 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -310,12 +310,17 @@ def _highlight(net: NetworkData, selection: Mapping | None) -> dict:
         w = np.where(np.isfinite(w), w, 0.0)
         idx = np.argsort(-np.abs(w), kind="stable")[:SELECTED_EDGES]
         idx = idx[np.abs(w[idx]) > 0]
-        x0 = np.full(idx.size, float(c)); y0 = np.full(idx.size, pos[c][j, 1])
+        x0, y0 = np.full(idx.size, float(c)), np.full(idx.size, pos[c][j, 1])
         x1, y1 = pos[other][idx, 0], pos[other][idx, 1]
         for target, m in ((seg_pos, w[idx] >= 0), (seg_neg, w[idx] < 0)):
             if m.any():
                 target.append(_segments(x0[m], y0[m], x1[m], y1[m]))
-    join = lambda parts: (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])) if parts else (np.zeros(0), np.zeros(0))  # noqa: E731
+
+    def join(parts):
+        if not parts:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
     return {"pos": join(seg_pos), "neg": join(seg_neg), "ring": ([float(c)], [float(pos[c][j, 1])])}
 
 

@@ -339,7 +339,8 @@ def neuron_view(net: N.NetworkData, attr: read.AttributionView | None, column: i
             row = contrib[index]
             top = np.argsort(-np.abs(np.nan_to_num(row)), kind="stable")[:12]
             contrib_fig = N.bar_figure(row[top], [f"#{j}" for j in top],
-                                       f"neurons of {net.names[-2]} pushing this Q-value most{attr_note}", "contribution")
+                                       f"neurons of {net.names[-2]} pushing this Q-value most{attr_note}",
+                                       "contribution")
         else:
             contrib_fig = N.empty_figure("waiting for the worker's first attribution sample", height=SMALL)
         return (title, facts, N.sparkline_figure(q_history, f"Q({name}) over recent recorded steps", "Q-value"),
@@ -484,20 +485,23 @@ def update_analysis(_n, method, action, feature, active_tab, run, view):
         if view == {"run": None}:
             return (no_update,) * 8
         msg = "Choose a run above."
-        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT), N.empty_figure(msg, height=320),
+        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT),
+                N.empty_figure(msg, height=320),
                 no_update, no_update, no_update, {"run": None})
     try:
         attr = read.attribution(run)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
-        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT), N.empty_figure(msg, height=320),
+        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT),
+                N.empty_figure(msg, height=320),
                 no_update, no_update, no_update, None)
     if attr is None:
         waiting = {"run": run, "step": None}
         if view == waiting:
             return (no_update,) * 8
         msg = "Waiting for the worker's first attribution sample..."
-        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure("Waiting for recent game states...", height=ANALYSIS_HEIGHT),
+        return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "",
+                N.empty_figure("Waiting for recent game states...", height=ANALYSIS_HEIGHT),
                 N.empty_figure(msg, height=320), no_update, no_update, no_update, waiting)
     key = {"run": run, "step": attr.step, "method": method, "action": action, "feature": feature}
     if isinstance(view, dict) and view == key:

@@ -57,7 +57,9 @@ def write_run(path: Path, sizes: Sequence[int] = (12, 32, 32, 3), steps: int = 4
     from rl.probe import ProbeCallback, ProbeConfig
 
     torch.set_num_threads(1)
-    features = list(features if features is not None else (FEATURES + [f"x{i}" for i in range(12, sizes[0])])[:sizes[0]])
+    if features is None:
+        features = (FEATURES + [f"x{i}" for i in range(12, sizes[0])])[:sizes[0]]
+    features = list(features)
     actions = list(actions if actions is not None else (ACTIONS + [f"a{i}" for i in range(3, sizes[-1])])[:sizes[-1]])
     net = mlp(sizes, seed, dead_layer)
     meta = T.RunMeta(

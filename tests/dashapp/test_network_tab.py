@@ -95,7 +95,8 @@ def test_reads_before_anything_was_published_and_of_broken_records(tmp_path):
     assert read.attribution(tmp_path / "empty") is None
     assert read.network_versions(tmp_path / "empty") == {"activations": -1, "weights": -1}
     with S.open_run(tmp_path / "empty") as store:
-        store.put(T.NEURONS, {"kind": "neurons", "v": 1, "step": 1, "layers": [{"name": "fc1", "weight": {"dtype": "float32", "shape": [2, 2], "b64": "AAAA"}}],
+        bad_weight = {"dtype": "float32", "shape": [2, 2], "b64": "AAAA"}  # 3 bytes, not 16
+        store.put(T.NEURONS, {"kind": "neurons", "v": 1, "step": 1, "layers": [{"name": "fc1", "weight": bad_weight}],
                               "output": None, "input": [], "q": [], "action": None})
         store.put(T.ATTRIBUTION, {"kind": "attribution", "v": T.SCHEMA_VERSION + 1})
     with pytest.raises(read.BrokenRun, match="network record cannot be read"):
@@ -130,7 +131,8 @@ def test_graph_sends_only_colours_for_a_new_sample(tmp_path):
     edges, patch, k2, view2 = TN.update_graph(2, "network", k, None, str(path), view)
     assert edges is no_update and k2 is no_update and isinstance(patch, Patch)
     ops = _ops(patch)
-    assert {tuple(loc[2:]) for loc, _ in ops} <= {("marker", "color"), ("marker", "cmin"), ("marker", "cmax"), ("text",)}
+    allowed = {("marker", "color"), ("marker", "cmin"), ("marker", "cmax"), ("text",)}
+    assert {tuple(loc[2:]) for loc, _ in ops} <= allowed
     colours = dict((tuple(loc), v) for loc, v in ops)[("data", N.node_trace(1), "marker", "color")]
     assert colours == [0.5] * 16
     assert view2["sample"] != view["sample"]
@@ -233,7 +235,8 @@ def test_dead_neuron_is_reported_as_dead(tmp_path):
 def test_analysis_saliency_ig_correlation_and_response(run):
     path, _ = run
     attr = read.attribution(path)
-    sal, caption, corr, resp, actions, features, value, view = TN.update_analysis(1, "saliency", TN.CHOICE, "0", "network", str(path), None)
+    sal, caption, corr, resp, actions, features, value, view = TN.update_analysis(
+        1, "saliency", TN.CHOICE, "0", "network", str(path), None)
     assert value is no_update  # "0" is a valid feature
     np.testing.assert_allclose(sal.data[0].x, attr.saliency[attr.action], rtol=1e-6)
     assert "the network's choice" in sal.layout.title.text and "Captum" in caption
@@ -257,7 +260,7 @@ def test_analysis_saliency_ig_correlation_and_response(run):
 def test_every_panel_of_the_tab_explains_itself():
     tree = TN.layout()
     components = [tree, *tree._traverse()]
-    texts = " ".join(c for comp in components for c in ([comp.children] if isinstance(getattr(comp, "children", None), str) else []))
+    texts = " ".join(comp.children for comp in components if isinstance(getattr(comp, "children", None), str))
     for key in ("graph", "neuron", "contribution", "layer", "saliency", "correlation", "response"):
         assert N.EXPLAIN[key] in texts
     ids = [comp.id for comp in components if getattr(comp, "id", None)]

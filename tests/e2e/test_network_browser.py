@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 SCREENSHOT = Path(os.environ.get("NEURODASH_SCREENSHOT_DIR", "/tmp")) / "neurodash-network.png"
 
-_TRACES = "() => { const gd = document.querySelector('#network-graph .js-plotly-plot'); return gd && gd._fullData ? gd._fullData.length : 0; }"
+_TRACES = """() => { const gd = document.querySelector('#network-graph .js-plotly-plot');
+    return gd && gd._fullData ? gd._fullData.length : 0; }"""
 _COLOURS = """(t) => { const gd = document.querySelector('#network-graph .js-plotly-plot');
     const c = gd && gd._fullData && gd._fullData[t] && gd._fullData[t].marker && gd._fullData[t].marker.color;
     return c ? Array.from(c).map(String).join(',') : null; }"""
@@ -77,7 +78,8 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     assert "output now" in facts and page.locator("#network-neuron-status").count() == 1
     assert page.locator("#network-inspector-hint").is_hidden()
     # highlighted on the graph: a ring on it and its own edges drawn
-    ring = page.evaluate(f"() => Array.from(document.querySelector('#network-graph .js-plotly-plot')._fullData[{N.ring_trace(n_cols)}].x)")
+    ring = page.evaluate("(t) => Array.from(document.querySelector('#network-graph .js-plotly-plot')._fullData[t].x)",
+                         N.ring_trace(n_cols))
     assert ring == [1]
 
     # click the hidden layer's name

@@ -374,7 +374,6 @@ def test_callback_validates_its_settings():
 def test_a_real_training_run_publishes_attribution(tmp_path):
     """A short real run of the worker: the attribution of the final state is in the store
     and agrees with the probe's record (same layers) and with the trained network."""
-    from rl.agents.dqn import DQNAgent  # noqa: F401  (the run below trains one)
     from rl.worker import train
 
     run = tmp_path / "run"
