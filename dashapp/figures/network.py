@@ -68,7 +68,9 @@ EXPLAIN = {
              "A circle's colour is its output for the current game state (blue positive, red "
              "negative, pale near zero); a line is a weight (blue positive, red negative, "
              "thicker = stronger). Only each neuron's strongest connections are drawn. "
-             "Click a circle to inspect that neuron, or a layer's name to inspect the layer.",
+             "Click a circle to inspect that neuron, or a layer's name to inspect the layer. "
+             "(In a dueling network the lines into the Q-values are the advantage head's weights; "
+             "the value head adds the same amount to every action.)",
     "neuron": "One neuron up close: what it has output over recent moments, the weights that "
               "feed it and that it feeds, and how much it pushes each action's Q-value up or "
               "down right now.",
@@ -150,7 +152,9 @@ def column_title(net: NetworkData, column: int) -> str:
     if kind == "input":
         return f"inputs ({size})"
     if kind == "output":
-        return f"Q-values ({size})"
+        head = net.names[column]
+        # a dueling network's probe record names its advantage head: say where the lines come from
+        return f"Q-values ({size})" if head in ("q_out", "output") else f"Q-values ({size})<br>lines: {head}"
     return f"{net.names[column]} ({size}, {net.activations[column]})"
 
 
@@ -730,8 +734,8 @@ def saliency_figure(values, feature_names: Sequence[str], method: str, action_na
     data = [dict(type="bar", y=names, x=[x if math.isfinite(x) else None for x in v], orientation="h",
                  marker=dict(color=colours), hovertemplate="%{y}: %{x:.4f}<extra></extra>")]
     label = "|dQ/d feature|" if not signed else "attribution (adds up to Q(now) - Q(baseline))"
-    when = f", step {step}" if step is not None else ""
-    title = f"{method} for {action_name}{when}" + (f"<br><sup>{note}</sup>" if note else "")
+    sub = ", ".join(x for x in (f"step {step:,}" if step is not None else "", note) if x)
+    title = f"{method}: {action_name}" + (f"<br><sup>{sub}</sup>" if sub else "")
     return _figure(data, title, height=height or max(260, 28 * v.size + 90), xaxis=_title(label),
                    yaxis=dict(autorange="reversed", type="category"),
                    shapes=[_vline(0.0, color="#999", width=1)] if signed else [])

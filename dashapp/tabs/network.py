@@ -523,7 +523,7 @@ def analysis_figures(attr: read.AttributionView, method: str, action, feature) -
     target = attr.action if chosen is None else chosen
     label = actions[target] if target < len(actions) else f"action {target}"
     if chosen is None:
-        label = f"{label} (the network's choice)"
+        label = f"{label} (its choice)"
     method_name = METHODS.get(method, "saliency")
     values = (attr.integrated_gradients if method == "ig" else attr.saliency)
     values = values[target] if target < values.shape[0] else None

@@ -163,6 +163,8 @@ def test_nodes_and_edges_figures():
     labels = nodes.data[N.label_trace(c)]
     assert [list(cd) for cd in labels.customdata] == [[i, -1] for i in range(c)]
     assert "fc1 (5, relu)" in labels.text[1] and "Q-values (2)" in labels.text[3]
+    dueling = N.NetworkData(**{**net.__dict__, "names": net.names[:-1] + ("advantage_out",)})
+    assert N.column_title(dueling, 3) == "Q-values (2)<br>lines: advantage_out"
     assert len(nodes.data[N.ring_trace(c)].x) == 0 and nodes.layout.shapes == ()
     assert nodes.layout.paper_bgcolor == "rgba(0,0,0,0)"  # drawn over the edges
     edges = N.edges_figure(net, k=2)
@@ -382,6 +384,7 @@ def test_small_figures_with_data():
     assert "step 12" in fig.layout.title.text and list(fig.data[0].marker.line.width) == [0, 3]
     fig = valid(N.saliency_figure([0.1, -0.3], ["ball x", "paddle x"], "integrated gradients", "LEFT", step=4))
     assert list(fig.data[0].y) == ["ball x", "paddle x"] and fig.data[0].marker.color[1] == "#b2182b"
+    assert fig.layout.title.text == "integrated gradients: LEFT<br><sup>step 4</sup>"
     fig = valid(N.saliency_figure([0.1, 0.3], ["ball x"], "saliency", "LEFT"))
     assert list(fig.data[0].y) == ["ball x", "x1"] and set(fig.data[0].marker.color) == {"#2166ac"}
     fig = valid(N.correlation_figure(np.array([[0.5, np.nan]]), ["ball x"], ["L", "R"], 30))

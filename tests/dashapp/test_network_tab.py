@@ -239,7 +239,7 @@ def test_analysis_saliency_ig_correlation_and_response(run):
         1, "saliency", TN.CHOICE, "0", "network", str(path), None)
     assert value is no_update  # "0" is a valid feature
     np.testing.assert_allclose(sal.data[0].x, attr.saliency[attr.action], rtol=1e-6)
-    assert "the network's choice" in sal.layout.title.text and "Captum" in caption
+    assert "(its choice)" in sal.layout.title.text and "Captum" in caption
     assert [o["label"] for o in actions] == ["the network's choice", "LEFT", "STAY", "RIGHT"]
     assert features[4] == {"label": "paddle x", "value": "4"}
     np.testing.assert_allclose(np.nan_to_num(np.array(corr.data[0].z, dtype=float)),
