@@ -2,13 +2,14 @@
 
 :class:`InternalsTabsOpen` is a training callback for ``bench/throughput.py``: when
 training starts it launches a separate process that, every second, runs the real
-dashboard callbacks of the three probe tabs and of the alerts panel -- the very
-functions a Dash server runs for a browser showing them: read the store from the page's
-cursor, build the figures, return them -- and measures the JSON each would send. All
-three tabs are polled on every tick (a browser shows one at a time), so this
-over-states the dashboard's load rather than under-stating it.
+dashboard callbacks a Dash server runs for a browser showing these tabs -- read the
+store from the page's cursor, build the figures, return them -- and measures the JSON
+each would send. Like a person clicking through them, it shows one tab at a time and
+moves to the next every ``ROTATE_S`` seconds (each switch draws that tab's charts whole,
+as the browser's first view does); the alerts panel, which sits above every tab, is
+polled on every tick.
 
-    python bench/throughput.py --variants headless probe
+    python bench/throughput.py --variants headless telemetry probe
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 from pathlib import Path
 
 POLL_INTERVAL_S = 1.0
+#: Seconds each tab stays the visible one.
+ROTATE_S = 10.0
 
 
 def _size(value) -> int:
@@ -55,42 +58,48 @@ def poll_tabs(run_dir: str, stop, results, interval: float = POLL_INTERVAL_S) ->
             sent += _size(figs)
         return sent
 
-    next_poll = time.monotonic()
+    next_poll = started_at = time.monotonic()
     while not stop.wait(max(0.0, next_poll - time.monotonic())):
         next_poll += interval
         tick += 1
+        visible = ("activations", "gradients", "weights")[int((time.monotonic() - started_at) // ROTATE_S) % 3]
         started = time.perf_counter()
         sent = 0
-        layers = {}
-        for tab in (activations, weights):
+        if visible in ("activations", "weights"):
+            tab = activations if visible == "activations" else weights
             try:
-                _, value = tab.update_layer_choice(tick, tab.TAB_ID, run_dir, state.get(f"{tab.TAB_ID}-layer"), None)
+                _, value = tab.update_layer_choice(tick, tab.TAB_ID, run_dir, state.get(f"{visible}-layer"), None)
+                if isinstance(value, str):
+                    state[f"{visible}-layer"] = value
             except PreventUpdate:
-                value = no_update
-            if isinstance(value, str):
-                state[f"{tab.TAB_ID}-layer"] = value
-            layers[tab.TAB_ID] = state.get(f"{tab.TAB_ID}-layer")
-        act, wts = layers["activations"], layers["weights"]
-        sent += run("activations", activations.tick_activations, (activations.TAB_ID, act, run_dir),
-                    activations.load_activations, (run_dir, act))
+                pass
+        layer = state.get(f"{visible}-layer")
+        if visible == "activations":
+            sent += run("activations", activations.tick_activations, (activations.TAB_ID, layer, run_dir),
+                        activations.load_activations, (run_dir, layer))
+            try:
+                out = activations.tick_sparklines(tick, activations.TAB_ID, layer, 0, run_dir, state.get("spark"),
+                                                  None)
+                if out[3] is not no_update:
+                    state["spark"] = out[3]
+                sent += _size([o for o in out[:3] if o is not no_update])
+                if out[4] is not no_update:
+                    fig, state["spark"] = activations.load_sparklines(out[4], run_dir)
+                    sent += _size(fig)
+            except PreventUpdate:
+                pass
+        elif visible == "gradients":
+            sent += run("gradients", gradients.tick_gradients, (gradients.TAB_ID, run_dir),
+                        gradients.load_gradients, (run_dir,))
+        else:
+            sent += run("weights", weights.tick_weights, (weights.TAB_ID, layer, run_dir), weights.load_weights,
+                        (run_dir, layer))
         try:
-            out = activations.tick_sparklines(tick, activations.TAB_ID, act, 0, run_dir, state.get("spark"), None)
-            if out[3] is not no_update:
-                state["spark"] = out[3]
-            sent += _size([o for o in out[:3] if o is not no_update])
-            if out[4] is not no_update:
-                fig, state["spark"] = activations.load_sparklines(out[4], run_dir)
-                sent += _size(fig)
+            out = alerts.update_alerts(tick, run_dir, state.get("alerts"))
+            state["alerts"] = out[-1]
+            sent += _size(out[:-1])
         except PreventUpdate:
             pass
-        sent += run("gradients", gradients.tick_gradients, (gradients.TAB_ID, run_dir),
-                    gradients.load_gradients, (run_dir,))
-        sent += run("weights", weights.tick_weights, (weights.TAB_ID, wts, run_dir), weights.load_weights,
-                    (run_dir, wts))
-        out = alerts.update_alerts(tick, run_dir, state.get("alerts"))
-        if out[1] is not no_update:
-            state["alerts"] = out[1]
-            sent += _size(out[0])
         seconds.append(time.perf_counter() - started)
         sizes.append(sent)
     results.put({"polls": len(sizes), "bytes": sizes, "seconds": seconds})

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 import dash_bootstrap_components as dbc
 
 from dashapp import read
@@ -29,14 +30,33 @@ NOTE = ("While the agent trains, neurodash checks the network for trouble: neuro
         f"in a row and clears after {TH.LIVE_ALERT_CLEAR_AFTER} calm checks, so it does not flicker.")
 
 
+_FLOAT_STYLE = {"position": "fixed", "right": "1rem", "bottom": "1rem", "zIndex": 1030,
+                "textDecoration": "none", "boxShadow": "0 2px 8px rgba(0,0,0,.25)", "borderRadius": "0.4rem"}
+
+
 def layout():
     return html.Div(
         [
             html.Div(id="alerts-panel", className="alerts-panel", role="status", **{"aria-live": "polite"},
                      children=summary_line(0, None)),
+            # the same count, pinned to the corner of the window: in view on every tab, however far
+            # down the page is scrolled; a click scrolls back to the panel
+            html.A(id="alerts-float", href="#alerts-panel", title="Network-health alerts: click to see them",
+                   style={**_FLOAT_STYLE, "display": "none"}),
             dcc.Store(id="alerts-seen"),
         ]
     )
+
+
+def floating_badge(data: dict | None) -> tuple[list, dict]:
+    """(children, style) of the corner badge: shown only while alerts are active."""
+    active = alert_view(data)["active"]
+    if not active:
+        return [], {**_FLOAT_STYLE, "display": "none"}
+    worst = active[0].get("level", "warning")
+    label = f"{_LEVEL_ICON.get(worst, '⚠')} {len(active)} network alert{'s' if len(active) != 1 else ''}"
+    return [dbc.Badge(label, color=_LEVEL_COLOR.get(worst, "warning"), className="p-2 fs-6")], \
+        {**_FLOAT_STYLE, "display": "block"}
 
 
 def _when(step, seconds) -> str:
@@ -108,6 +128,8 @@ def signature(data: dict | None) -> list:
 
 @callback(
     Output("alerts-panel", "children"),
+    Output("alerts-float", "children"),
+    Output("alerts-float", "style"),
     Output("alerts-seen", "data"),
     Input("app-poll", "n_intervals"),
     Input("app-run", "data"),
@@ -117,15 +139,18 @@ def update_alerts(_n, run, seen):
     """The alerts of the selected run: read -> render (only when they changed)."""
     if not run:
         key = {"run": None, "sig": []}
-        return (no_update, no_update) if seen == key else (summary_line(0, None), key)
+        if seen == key:
+            raise PreventUpdate
+        return (summary_line(0, None), *floating_badge(None), key)
     try:
         data = read.live_alerts(run)
     except read.BrokenRun as exc:
-        return [html.Span(f"Network health: cannot read this run's alerts ({exc}).", className="text-muted")], None
+        return ([html.Span(f"Network health: cannot read this run's alerts ({exc}).", className="text-muted")],
+                *floating_badge(None), None)
     key = {"run": run, "sig": signature(data)}
     if seen == key:
-        return no_update, no_update
-    return render(data), key
+        raise PreventUpdate  # unchanged: nothing is sent
+    return (render(data), *floating_badge(data), key)
 
 
-__all__ = ["layout", "render", "signature", "update_alerts", "alert_item"]
+__all__ = ["layout", "render", "signature", "update_alerts", "alert_item", "floating_badge"]

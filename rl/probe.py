@@ -64,10 +64,14 @@ class ProbeConfig:
     so the cost stays the same however fast training runs"""
     gradient_every: int = 1
     """sample the gradients of every this many optimisation steps (see gradient_max_per_s)"""
-    gradient_max_per_s: float | None = 10.0
+    gradient_max_per_s: float | None = 5.0
     """but at most this many gradient samples per second of wall-clock time (None: no limit)"""
     weight_every: int = 100
-    """sample the weights (statistics, histogram, update velocity) every this many environment steps"""
+    """sample the weights (statistics, histogram, update velocity) every this many environment steps
+    (see weight_max_per_s)"""
+    weight_max_per_s: float | None = 4.0
+    """but at most this many weight samples per second of wall-clock time (None: no limit); the
+    update velocity is always measured between two consecutive samples"""
     history: int = 500
     """activation samples kept per neuron (the neuron inspector's window)"""
     publish_every_s: float = 1.0
@@ -100,7 +104,7 @@ class ProbeConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ProbeConfig: {name} must be a whole number >= 1, got {value!r}")
-        for name in ("activation_max_per_s", "gradient_max_per_s"):
+        for name in ("activation_max_per_s", "gradient_max_per_s", "weight_max_per_s"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"ProbeConfig: {name} must be > 0 or None, got {value!r}")
@@ -250,6 +254,8 @@ class Probe:
         self._activation_gap, self._next_activation_at = (1.0 / rate if rate else 0.0), 0.0
         rate = self.config.gradient_max_per_s
         self._gradient_gap, self._next_gradient_at = (1.0 / rate if rate else 0.0), 0.0
+        rate = self.config.weight_max_per_s
+        self._weight_gap, self._next_weight_at = (1.0 / rate if rate else 0.0), 0.0
         self._slot = 0
         self.samples = 0  # acting samples taken so far
         self._published_samples = 0
@@ -384,6 +390,16 @@ class Probe:
         if now < self._next_gradient_at:
             return False
         self._next_gradient_at = now + self._gradient_gap
+        return True
+
+    def weight_due(self) -> bool:
+        """The wall-clock rate limit for weight samples: True (and booked) when one may be taken."""
+        if self._weight_gap <= 0:
+            return True
+        now = time.monotonic()
+        if now < self._next_weight_at:
+            return False
+        self._next_weight_at = now + self._weight_gap
         return True
 
     def arm_activations(self) -> None:
@@ -703,9 +719,8 @@ class Probe:
         if activations is not None:
             checks += R.check_activations(activations.layers)
             if self.config.watch_q and self._q_history:
-                outputs = [w.name for w in self.layers if not w.hidden]
-                checks += R.check_q_values(list(self._q_history), self.config.q_bound,
-                                           layer=outputs[-1] if outputs else "output")
+                # the network's output as a whole (a dueling head has two output layers)
+                checks += R.check_q_values(list(self._q_history), self.config.q_bound, layer="output")
         if gradients:
             checks += R.check_gradients({k: list(v) for k, v in self._grad_history.items() if v})
         if weights:
@@ -804,7 +819,7 @@ class ProbeCallback(Callback):
         config = self.config
         if n % config.activation_every == 0 and probe.activation_due():
             probe.arm_activations()
-        if n % config.weight_every == 0:
+        if n % config.weight_every == 0 and probe.weight_due():
             self._guard(probe.sample_weights)
         now = time.monotonic()
         if now >= self._next_publish or (probe.full and now >= self._earliest_publish):

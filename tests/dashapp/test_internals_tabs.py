@@ -181,11 +181,14 @@ def test_dead_layer_shows_in_grid_cards_and_alerts(make_run):
     cards, _, grid, caption, *_ = activations.tick_activations(1, activations.TAB_ID, "fc2", run, None)
     assert list(grid.data[0].z[1]) == [0] * 20 + [None] * 4  # fc2: every neuron dead (fc1 is wider)
     assert "20 of 20" in str(cards)
-    panel, seen = alerts.update_alerts(1, run, None)
+    panel, badge, style, seen = alerts.update_alerts(1, run, None)
     text = str(panel)
     assert "Dead neurons" in text and "fc2" in text and "critical" in text and "What to try" in text
-    assert alerts.update_alerts(2, run, seen) == (no_update, no_update)  # unchanged: nothing sent
-    assert alerts.update_alerts(3, None, None)[1] == {"run": None, "sig": []}
+    assert style["display"] == "block" and "network alert" in str(badge)  # pinned to the window's corner
+    with pytest.raises(PreventUpdate):  # unchanged: nothing sent
+        alerts.update_alerts(2, run, seen)
+    panel, badge, style, seen = alerts.update_alerts(3, None, None)
+    assert seen == {"run": None, "sig": []} and style["display"] == "none"
 
 
 def test_sparklines_extend_with_new_samples_only(trainer):

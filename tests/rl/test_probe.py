@@ -61,7 +61,7 @@ def train_steps(net, n, opt, dim=6, seed=2, loss_scale=1.0):
 
 def cfg(**kw):
     base = dict(activation_every=1, gradient_every=1, weight_every=1, history=200,
-                activation_max_per_s=None, gradient_max_per_s=None)
+                activation_max_per_s=None, gradient_max_per_s=None, weight_max_per_s=None)
     base.update(kw)
     return ProbeConfig(**base)
 
@@ -166,6 +166,16 @@ def test_wall_clock_rate_limits_the_samples():
     assert 1 <= len(probe._grad_meta) <= 20 * elapsed + 1
     with pytest.raises(ValueError, match="activation_max_per_s"):
         ProbeConfig(activation_max_per_s=0)
+    # weights: sampled by the callback every weight_every steps, at most weight_max_per_s a second
+    callback = ProbeCallback(cfg(weight_every=1, weight_max_per_s=20.0, publish_every_s=3600.0))
+    ctx = RunContext(store=MemoryStore(), meta=None, network=MLP())
+    callback.on_training_start(ctx)
+    started, step = time.monotonic(), 0
+    while time.monotonic() - started < 0.3:
+        step += 1
+        callback.on_step(ctx, StepInfo(step, 0, None, 0, None, False, 0.0, None, False, False))
+    weights = callback.probe.collect()["weights"]
+    assert step > 100 and 2 <= len(weights) <= 20 * (time.monotonic() - started) + 2
 
 
 def test_full_buffers_ask_for_an_early_publish_and_count_what_was_dropped():
@@ -449,7 +459,7 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     agent = DQNAgent(obs.shape[0], env.action_space.n, config, total_steps=600, seed=0)
     store = DiskStore(tmp_path / "telemetry")
     probe_config = ProbeConfig(activation_every=2, gradient_every=2, weight_every=50, publish_every_s=0.0,
-                               max_publish_share=1.0,
+                               max_publish_share=1.0, weight_max_per_s=None,
                                activation_max_per_s=None, gradient_max_per_s=None, dead_init_layer="fc2")
     callbacks = CallbackList([ProbeCallback(probe_config)])
     ctx = RunContext(store=store, meta=None, network=agent.q_network, agent=agent)
