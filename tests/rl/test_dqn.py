@@ -5,6 +5,7 @@ training run on our Breakout that must beat a random policy."""
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -297,8 +298,11 @@ def test_state_dict_round_trip_restores_q_values():
 
 
 # ----------------------------------------------------------------- it learns
-#: Environment steps of the learning check: about 10-30 s on one core.
+#: Environment steps of the learning check: about 20-30 s on an idle core.
 LEARNING_STEPS = 30_000
+#: The check's seed; NEURODASH_LEARNING_SEED=1 (2, ...) re-runs it on other seeds to make
+#: sure it passes by a margin rather than by luck (seeds 0, 1, 2 were checked).
+LEARNING_SEED = int(os.environ.get("NEURODASH_LEARNING_SEED", "0"))
 
 
 @pytest.mark.slow
@@ -309,7 +313,8 @@ def test_dqn_learns_breakout_better_than_random():
     from rl.worker import train
 
     curve = LearningCurve()
-    summary = train(BREAKOUT_ID, "dqn", steps=LEARNING_STEPS, seed=0, telemetry=False, callbacks=[curve])
+    summary = train(BREAKOUT_ID, "dqn", steps=LEARNING_STEPS, seed=LEARNING_SEED, telemetry=False,
+                    callbacks=[curve])
     assert summary.steps == LEARNING_STEPS and curve.agent is not None
     random_mean = float(np.mean(random_policy_scores(BREAKOUT_ID, episodes=100, seed=1000)))
     trained_mean = float(np.mean(evaluate(curve.agent, BREAKOUT_ID, episodes=20, seed=1000)))
