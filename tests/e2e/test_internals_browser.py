@@ -99,6 +99,8 @@ def test_internals_tabs_show_live_data_and_the_planted_dead_layer_alerts(
     panel = text_of(page, "#alerts-panel")
     assert "fc1" in panel and "critical" in panel and "What to try" in panel
     assert page.locator("#alerts-panel .alert-danger").count() >= 1  # shown in the critical colour
+    wait_until(lambda: page.locator("#alerts-float").is_visible(), 10, "the alert badge in the window's corner")
+    assert "network alert" in text_of(page, "#alerts-float")
 
     # Hidden tabs fetch nothing: while Live is shown, the probe tabs' callbacks answer "no update".
     probe_tabs = [r for r in responses if "activations-cursor" in r[2] or "gradients-cursor" in r[2]
@@ -128,6 +130,9 @@ def test_internals_tabs_show_live_data_and_the_planted_dead_layer_alerts(
     first = heatmap_columns(page, "gradients-heatmap")
     wait_until(lambda: heatmap_columns(page, "gradients-heatmap") > first, 20, "the gradient heatmap to grow")
     page.screenshot(path=str(SCREENSHOT_DIR / "neurodash-gradients.png"), full_page=True)
+
+    page.mouse.wheel(0, 3000)  # scrolled far down the tab: the corner badge is still in view
+    assert page.locator("#alerts-float").is_visible()
 
     open_tab(page, "Weights")
     for graph in ("weights-hist-graph", "weights-hist-time", "weights-velocity"):
