@@ -483,6 +483,9 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     weights = [T.WeightRecord.from_dict(r) for r in store.read(T.WEIGHTS)]
     neurons = T.NeuronsRecord.from_dict(store.get(T.NEURONS))
     alerts = T.AlertsRecord.from_dict(store.get(T.ALERTS))
+    settings = store.get(T.PROBE_CONFIG)
+    assert settings["dead_init_layer"] == "fc2" and settings["activation_every"] == 2
+    assert [l["name"] for l in settings["layers"] if l["hidden"]] == ["fc1", "fc2"]
     assert acts and acts[-1].samples == 300
     assert [layer["name"] for layer in acts[-1].layers] == ["fc1", "fc2"]
     fc2 = acts[-1].layers[1]
