@@ -878,13 +878,18 @@ def probe_update(run_path: str | Path, series: str, cursor: Any, limit: int = PR
     when the page has nothing to extend, switched runs, changed any of the settings in
     ``same`` (e.g. the chosen layer), or fell more than ``limit`` records behind -- the
     newest ``limit`` records with ``full`` True, meaning "redraw"."""
-    if _can_extend(run_path, cursor) and all(cursor.get(k) == v for k, v in same.items()):
-        seq = _as_int(cursor.get("seq"), -1)
-        with open_store(run_path) as store:
-            last = store.last_seq(series)
-        if seq <= last <= seq + limit:
-            return (probe_records(run_path, series, after=seq, limit=None) if last > seq else []), False
-    return probe_records(run_path, series, limit=limit), True
+    what = _probe_series(series)
+    extend = _can_extend(run_path, cursor) and all(cursor.get(k) == v for k, v in same.items())
+    seq = _as_int(cursor.get("seq"), -1) if extend else -1
+    with open_store(run_path) as store:  # one store session: opening one costs more than the reads
+        last = store.last_seq(series)
+        full = not (extend and seq <= last <= seq + limit)
+        if full:
+            rows = store.read(series, limit=limit)
+        else:
+            rows = store.read(series, after=seq) if last > seq else []
+    _check_rows(run_path, rows, what)
+    return [r for r in rows if isinstance(r.get("layers"), list)], full
 
 
 def probe_cursor(run_path: str | Path, records: Sequence[dict], drawn: bool, previous: Any = None,
@@ -976,13 +981,18 @@ def probe_update(run_path: str | Path, series: str, cursor: Any, limit: int = PR
     when the page has nothing to extend, switched runs, changed any of the settings in
     ``same`` (e.g. the chosen layer), or fell more than ``limit`` records behind -- the
     newest ``limit`` records with ``full`` True, meaning "redraw"."""
-    if _can_extend(run_path, cursor) and all(cursor.get(k) == v for k, v in same.items()):
-        seq = _as_int(cursor.get("seq"), -1)
-        with open_store(run_path) as store:
-            last = store.last_seq(series)
-        if seq <= last <= seq + limit:
-            return (probe_records(run_path, series, after=seq, limit=None) if last > seq else []), False
-    return probe_records(run_path, series, limit=limit), True
+    what = _probe_series(series)
+    extend = _can_extend(run_path, cursor) and all(cursor.get(k) == v for k, v in same.items())
+    seq = _as_int(cursor.get("seq"), -1) if extend else -1
+    with open_store(run_path) as store:  # one store session: opening one costs more than the reads
+        last = store.last_seq(series)
+        full = not (extend and seq <= last <= seq + limit)
+        if full:
+            rows = store.read(series, limit=limit)
+        else:
+            rows = store.read(series, after=seq) if last > seq else []
+    _check_rows(run_path, rows, what)
+    return [r for r in rows if isinstance(r.get("layers"), list)], full
 
 
 def probe_cursor(run_path: str | Path, records: Sequence[dict], drawn: bool, previous: Any = None,
