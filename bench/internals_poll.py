@@ -31,15 +31,23 @@ def _size(value) -> int:
     return len(json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder))
 
 
-def poll_tabs(run_dir: str, stop, results, interval: float = POLL_INTERVAL_S) -> None:
+def poll_tabs(runs, ready, stop, results, interval: float = POLL_INTERVAL_S) -> None:
     """Run the probe tabs' callbacks every ``interval`` seconds until ``stop`` is set:
-    each tab's tick, and its load whenever the tick asks for one (as the browser would)."""
+    each tab's tick, and its load whenever the tick asks for one (as the browser would).
+
+    Imports first, then ``ready``, then waits for the run folder on ``runs`` -- so the
+    "dashboard" is up before training starts and its start-up is not timed with it."""
     from dash import no_update
     from dash.exceptions import PreventUpdate
 
     from dashapp import alerts
     from dashapp.tabs import activations, gradients, weights
 
+    ready.set()
+    run_dir = runs.get()
+    if run_dir is None:  # the run has no folder to read
+        results.put({"polls": 0, "bytes": [], "seconds": []})
+        return
     state: dict[str, object] = {}
     sizes, seconds = [], []
     tick = 0
@@ -112,25 +120,25 @@ def _training_callback_base():
 
 
 class InternalsTabsOpen(_training_callback_base()):
-    """Keeps the probe tabs "open" (see the module doc) while a bench run trains."""
+    """Keeps the probe tabs "open" (see the module doc) while a bench run trains.
+
+    The polling process is started, and waited for until its imports are done, when the
+    callback is built -- before training, like a dashboard that is already open."""
 
     def __init__(self) -> None:
-        self.proc = self.stop = self.results = None
+        mp = multiprocessing.get_context("spawn")
+        self.runs, self.ready, self.stop, self.results = mp.Queue(), mp.Event(), mp.Event(), mp.Queue()
+        self.proc = mp.Process(target=poll_tabs, args=(self.runs, self.ready, self.stop, self.results), daemon=True)
+        self.proc.start()
+        if not self.ready.wait(timeout=120):
+            raise RuntimeError("the probe tabs' polling process did not start")
         self.summary: dict = {}
 
     def on_training_start(self, ctx) -> None:
-        directory = getattr(ctx.store, "directory", None)
-        if directory is None:  # not a run folder: nothing to poll
-            return
-        mp = multiprocessing.get_context("spawn")
-        self.stop, self.results = mp.Event(), mp.Queue()
-        self.proc = mp.Process(target=poll_tabs, args=(str(Path(directory).parent), self.stop, self.results),
-                               daemon=True)
-        self.proc.start()
+        directory = getattr(ctx.store, "directory", None)  # a DiskStore lives in <run>/telemetry
+        self.runs.put(None if directory is None else str(Path(directory).parent))
 
     def on_training_end(self, ctx) -> None:
-        if self.proc is None:
-            return
         self.stop.set()
         polled = self.results.get(timeout=60)
         self.proc.join(timeout=30)
