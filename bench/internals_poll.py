@@ -52,12 +52,16 @@ def poll_tabs(runs, ready, stop, results, interval: float = POLL_INTERVAL_S) -> 
     sizes, seconds = [], []
     tick = 0
 
-    def run(name, tick_fn, tick_args, load_fn, load_args):
-        """One tick (and load): returns the JSON bytes the browser would receive."""
+    def run(name, tick_fn, tick_args, load_fn, load_args, panels_at=None):
+        """One tick (and load): returns the JSON bytes the browser would receive. A tab
+        whose small figures are patched keeps what they show (its "-panels" store)."""
+        extra = () if panels_at is None else (state.get(f"{name}-panels"),)
         try:
-            out = tick_fn(tick, *tick_args, state.get(name))
+            out = tick_fn(tick, *tick_args, state.get(name), *extra)
         except PreventUpdate:
             return 0
+        if panels_at is not None and out[panels_at] is not no_update:
+            state[f"{name}-panels"] = out[panels_at]
         if out[-2] is not no_update:
             state[name] = out[-2]
         sent = _size([o for o in out[:-2] if o is not no_update])
@@ -84,7 +88,7 @@ def poll_tabs(runs, ready, stop, results, interval: float = POLL_INTERVAL_S) -> 
         layer = state.get(f"{visible}-layer")
         if visible == "activations":
             sent += run("activations", activations.tick_activations, (activations.TAB_ID, layer, run_dir),
-                        activations.load_activations, (run_dir, layer))
+                        activations.load_activations, (run_dir, layer), panels_at=4)
             try:
                 out = activations.tick_sparklines(tick, activations.TAB_ID, layer, 0, run_dir, state.get("spark"),
                                                   None)
@@ -101,7 +105,7 @@ def poll_tabs(runs, ready, stop, results, interval: float = POLL_INTERVAL_S) -> 
                         gradients.load_gradients, (run_dir,))
         else:
             sent += run("weights", weights.tick_weights, (weights.TAB_ID, layer, run_dir), weights.load_weights,
-                        (run_dir, layer))
+                        (run_dir, layer), panels_at=2)
         try:
             out = alerts.update_alerts(tick, run_dir, state.get("alerts"))
             state["alerts"] = out[-1]

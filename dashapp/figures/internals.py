@@ -108,32 +108,45 @@ def bin_centres(lo: float, hi: float, n: int) -> list[float]:
     return [lo + (i + 0.5) * width for i in range(n)]
 
 
+def histogram_bars(record: Mapping | None, names: Sequence[str] | None = None) -> list[dict]:
+    """Each layer's latest histogram as bars: ``{"name", "x" (bin centres), "y" (counts),
+    "width"}``; layers without a usable histogram are left out."""
+    bars = []
+    for layer in (record or {}).get("layers") or []:
+        if (names is not None and layer.get("name") not in names) or not layer.get("hist"):
+            continue
+        lo, hi = _num(layer.get("hist_lo")), _num(layer.get("hist_hi"))
+        if lo is None or hi is None:
+            continue
+        counts = clean(layer["hist"])
+        bars.append({"name": str(layer.get("name")), "x": bin_centres(lo, hi, len(counts)), "y": counts,
+                     "width": (hi - lo) / max(len(counts), 1)})
+    return bars
+
+
 def histograms_figure(record: Mapping | None, *, value_label: str, height: int = 300,
                       names: Sequence[str] | None = None) -> go.Figure:
-    """The latest histogram of every layer, one small chart per layer."""
-    layers = [l for l in (record or {}).get("layers") or []
-              if (names is None or l.get("name") in names) and l.get("hist")
-              and _num(l.get("hist_lo")) is not None and _num(l.get("hist_hi")) is not None]
-    if not layers:
+    """The latest histogram of every layer, one small chart per layer (the layers' names
+    are in ``layout.meta["layers"]``; :func:`histogram_bars` gives what changes)."""
+    bars = histogram_bars(record, names)
+    if not bars:
         return empty_figure("Waiting for the first histogram...", height=height)
     layout: dict = {}
     data, titles = [], []
-    for i, (suffix, xaxis, yaxis) in enumerate(_grid_axes(len(layers), len(layers), gap_x=0.06, gap_y=0.0)):
-        layer = layers[i]
-        counts = clean(layer["hist"])
-        lo, hi = float(layer["hist_lo"]), float(layer["hist_hi"])
-        width = (hi - lo) / max(len(counts), 1)
+    for i, (suffix, xaxis, yaxis) in enumerate(_grid_axes(len(bars), len(bars), gap_x=0.06, gap_y=0.0)):
+        bar = bars[i]
         layout[f"xaxis{suffix}"] = {**xaxis, "title": {"text": value_label}, "gridcolor": "#e9ecef"}
         layout[f"yaxis{suffix}"] = {**yaxis, "domain": [0.0, 0.9], "gridcolor": "#e9ecef",
                                     **({"title": {"text": "count"}} if i == 0 else {})}
-        data.append(go.Bar(x=bin_centres(lo, hi, len(counts)), y=counts, width=width, xaxis=f"x{suffix}",
-                           yaxis=f"y{suffix}", marker_color=color(i), name=layer["name"], showlegend=False,
-                           hovertemplate=f"{layer['name']}<br>{value_label} %{{x:.3g}}<br>count %{{y}}<extra></extra>"))
-        titles.append(dict(text=layer["name"], x=sum(xaxis["domain"]) / 2, y=1.0, xref="paper", yref="paper",
+        data.append(go.Bar(x=bar["x"], y=bar["y"], width=bar["width"], xaxis=f"x{suffix}",
+                           yaxis=f"y{suffix}", marker_color=color(i), name=bar["name"], showlegend=False,
+                           hovertemplate=f"{bar['name']}<br>{value_label} %{{x:.3g}}<br>count %{{y}}<extra></extra>"))
+        titles.append(dict(text=bar["name"], x=sum(xaxis["domain"]) / 2, y=1.0, xref="paper", yref="paper",
                            xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=12)))
     fig = go.Figure(data=data, layout={**layout, "annotations": titles})
     base_layout(fig, height=height, legend=False)
-    fig.update_layout(hovermode="closest", bargap=0.02, margin=dict(l=48, r=16, t=28, b=40))
+    fig.update_layout(hovermode="closest", bargap=0.02, margin=dict(l=48, r=16, t=28, b=40),
+                      meta={"layers": [b["name"] for b in bars]})
     return fig
 
 
@@ -246,11 +259,12 @@ def activation_cards(record: Mapping | None) -> list[dict]:
     return cards
 
 
-def dead_grid_figure(record: Mapping | None, *, height: int = 260) -> go.Figure:
-    """One cell per neuron, one row per hidden layer: dead, active or saturated."""
+def dead_grid_data(record: Mapping | None) -> dict | None:
+    """The dead-neuron grid's cells: ``{"names", "z" (rows of states, padded with None),
+    "text" (hover text), "window"}``; None when no layer has neuron states."""
     layers = [l for l in (record or {}).get("layers") or [] if isinstance(l.get("states"), list)]
     if not layers:
-        return empty_figure("Waiting for activation samples...", height=height)
+        return None
     width = max(len(l["states"]) for l in layers)
     z, text = [], []
     for layer in layers:
@@ -259,20 +273,27 @@ def dead_grid_figure(record: Mapping | None, *, height: int = 260) -> go.Figure:
         z.append(states + [None] * pad)
         text.append([f"{layer['name']} neuron {j}: {R.STATE_NAMES.get(s, '?')}" for j, s in enumerate(states)]
                     + [""] * pad)
-    names = [l["name"] for l in layers]
+    return {"names": [str(l["name"]) for l in layers], "z": z, "text": text,
+            "window": min(int(l.get("window") or 0) for l in layers)}
+
+
+def dead_grid_figure(record: Mapping | None, *, height: int = 260) -> go.Figure:
+    """One cell per neuron, one row per hidden layer: dead, active or saturated."""
+    grid = dead_grid_data(record)
+    if grid is None:
+        return empty_figure("Waiting for activation samples...", height=height)
+    width = len(grid["z"][0])
     scale = [[0.0, DEAD_COLOR], [1 / 3, DEAD_COLOR], [1 / 3, ACTIVE_COLOR], [2 / 3, ACTIVE_COLOR],
              [2 / 3, SATURATED_COLOR], [1.0, SATURATED_COLOR]]
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(width)), y=names, text=text, hovertemplate="%{text}<extra></extra>",
+        z=grid["z"], x=list(range(width)), y=grid["names"], text=grid["text"], hovertemplate="%{text}<extra></extra>",
         colorscale=scale, zmin=-0.5, zmax=2.5, xgap=1, ygap=3,
         colorbar=dict(tickvals=[0, 1, 2], ticktext=["dead", "active", "saturated"], thickness=12),
     ))
     base_layout(fig, height=height, legend=False)
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", meta={"window": grid["window"], "layers": grid["names"], "width": width})
     fig.update_xaxes(title_text="neuron", showgrid=False)
     fig.update_yaxes(autorange="reversed", showgrid=False, type="category")
-    window = min(int(l.get("window") or 0) for l in layers)
-    fig.update_layout(meta={"window": window})
     return fig
 
 

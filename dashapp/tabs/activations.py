@@ -94,6 +94,7 @@ def layout():
                   NOTES["spark"], class_name="mb-3"),
             dcc.Store(id="activations-cursor"),
             dcc.Store(id="activations-reload"),
+            dcc.Store(id="activations-panels"),
             dcc.Store(id="activations-spark-cursor"),
             dcc.Store(id="activations-spark-reload"),
         ],
@@ -139,20 +140,35 @@ def layer_cards(cards: list[dict]) -> list:
     return [dbc.Row(cols, className="g-3")]
 
 
-def _small_panels(latest: dict | None, message: str | None = None):
-    """Cards, latest histograms, dead-neuron grid and its caption: the current state,
-    small enough to be replaced whole on every tick."""
+def _small_panels(latest: dict | None, message: str | None = None, shown: dict | None = None, run=None):
+    """Cards, latest histograms, dead-neuron grid and its caption -- the current state --
+    and what the two figures now show. When the figures on the page already show the same
+    layers (``shown``), only their numbers are sent (a ``Patch``), not new figures."""
     if latest is None:
         message = message or "Waiting for activation samples (the probe publishes about once a second)..."
         return ([html.P(message, className="empty-note")], empty_figure(message, height=HIST_HEIGHT),
-                empty_figure(message, height=GRID_HEIGHT), "")
-    grid_fig = F.dead_grid_figure(latest, height=GRID_HEIGHT)
-    window = (grid_fig.layout.meta or {}).get("window") if not is_empty_figure(grid_fig) else None
+                empty_figure(message, height=GRID_HEIGHT), "", {"run": run})
+    shown = shown if isinstance(shown, dict) and shown.get("run") == run else {}
+    bars, grid = F.histogram_bars(latest), F.dead_grid_data(latest)
+    names = [b["name"] for b in bars]
+    if bars and shown.get("hist") == names:
+        hists = Patch()
+        for i, bar in enumerate(bars):
+            hists["data"][i]["x"], hists["data"][i]["y"], hists["data"][i]["width"] = bar["x"], bar["y"], bar["width"]
+    else:
+        hists = F.histograms_figure(latest, value_label="activation", height=HIST_HEIGHT)
+    shape = None if grid is None else [grid["names"], len(grid["z"][0])]
+    if grid is not None and shown.get("grid") == shape:
+        grid_out = Patch()
+        grid_out["data"][0]["z"], grid_out["data"][0]["text"] = grid["z"], grid["text"]
+    else:
+        grid_out = F.dead_grid_figure(latest, height=GRID_HEIGHT)
+    window = None if grid is None else grid["window"]
     caption = "" if window is None else (
         f"Step {latest.get('step', 0):,}; neuron states from the last {window} samples"
         + ("" if window >= TH.LIVE_DEAD_WINDOW else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})") + ".")
-    return (layer_cards(F.activation_cards(latest)),
-            F.histograms_figure(latest, value_label="activation", height=HIST_HEIGHT), grid_fig, caption)
+    return (layer_cards(F.activation_cards(latest)), hists, grid_out, caption,
+            {"run": run, "hist": names if bars else None, "grid": shape})
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -186,6 +202,7 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
     Output("activations-hist-graph", "figure"),
     Output("activations-dead-graph", "figure"),
     Output("activations-dead-caption", "children"),
+    Output("activations-panels", "data"),
     Output("activations-hist-time", "figure"),
     Output("activations-cursor", "data"),
     Output("activations-reload", "data"),
@@ -194,8 +211,9 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
     Input("activations-layer", "value"),
     State("app-run", "data"),
     State("activations-cursor", "data"),
+    State("activations-panels", "data"),
 )
-def tick_activations(n, active_tab, layer, run, cursor):
+def tick_activations(n, active_tab, layer, run, cursor, shown=None):
     """Cards, histograms and grid from the newest record; the heatmap gets the new
     records' columns -- or, when it must be drawn whole, a request to load_activations."""
     if active_tab != TAB_ID:
@@ -210,15 +228,15 @@ def tick_activations(n, active_tab, layer, run, cursor):
     except read.BrokenRun as exc:
         explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
         cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
-        return (*_small_panels(None, f"This run cannot be read: {exc}"), no_update, cursor, reload)
+        return (*_small_panels(None, f"This run cannot be read: {exc}", run=run), no_update, cursor, reload)
     if full:
-        panels = _small_panels(records[-1] if records else None)
+        panels = _small_panels(records[-1] if records else None, shown=shown, run=run)
         if not records and isinstance(cursor, dict) and cursor.get("key") == key:
             return (*panels, no_update, no_update, no_update)  # still nothing to draw
         return (*panels, no_update, *R.ask_reload(cursor, key, n))
     if not records:
         raise PreventUpdate  # nothing new since the last tick
-    panels = _small_panels(records[-1])
+    panels = _small_panels(records[-1], shown=shown, run=run)
     columns = None
     if cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
         columns = F.histogram_columns(records, layer, cursor["grid"])

@@ -68,6 +68,7 @@ def layout():
                                                      VELOCITY_HEIGHT), NOTES["velocity"], class_name="mb-3"),
             dcc.Store(id="weights-cursor"),
             dcc.Store(id="weights-reload"),
+            dcc.Store(id="weights-panels"),
         ],
         className="tab-body",
     )
@@ -115,9 +116,25 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
     return (no_update if options == current_options else options), (no_update if value == current else value)
 
 
+def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:
+    """The per-layer histograms -- only their numbers (a ``Patch``) when the page already
+    shows the same layers -- and what the figure shows afterwards."""
+    shown = shown if isinstance(shown, dict) and shown.get("run") == run else {}
+    bars = F.histogram_bars(latest)
+    names = [b["name"] for b in bars]
+    if bars and shown.get("hist") == names:
+        patch = Patch()
+        for i, bar in enumerate(bars):
+            patch["data"][i]["x"], patch["data"][i]["y"], patch["data"][i]["width"] = bar["x"], bar["y"], bar["width"]
+        return patch, {"run": run, "hist": names}
+    return (F.histograms_figure(latest, value_label="weight", height=HIST_HEIGHT),
+            {"run": run, "hist": names if bars else None})
+
+
 @callback(
     Output("weights-table", "children"),
     Output("weights-hist-graph", "figure"),
+    Output("weights-panels", "data"),
     Output("weights-hist-time", "figure"),
     Output("weights-velocity", "extendData"),
     Output("weights-cursor", "data"),
@@ -127,8 +144,9 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
     Input("weights-layer", "value"),
     State("app-run", "data"),
     State("weights-cursor", "data"),
+    State("weights-panels", "data"),
 )
-def tick_weights(n, active_tab, layer, run, cursor):
+def tick_weights(n, active_tab, layer, run, cursor, shown=None):
     """Statistics and histograms from the newest sample; heatmap columns and velocity
     points for the samples since the last tick -- or a request to load the charts whole."""
     if active_tab != TAB_ID:
@@ -138,33 +156,34 @@ def tick_weights(n, active_tab, layer, run, cursor):
         cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
             else R.ask_reload(cursor, key, n)
         msg = "Choose a run above."
-        return stats_table([]), empty_figure(msg, height=HIST_HEIGHT), no_update, no_update, cursor, reload
+        return stats_table([]), empty_figure(msg, height=HIST_HEIGHT), {"run": None}, no_update, no_update, \
+            cursor, reload
     try:
         records, full = read.probe_update(run, T.WEIGHTS, cursor if R.matches(cursor, key) else None)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
         explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
         cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
-        return html.P(msg, className="empty-note"), empty_figure(msg, height=HIST_HEIGHT), no_update, no_update, \
-            cursor, reload
+        return html.P(msg, className="empty-note"), empty_figure(msg, height=HIST_HEIGHT), {"run": run}, \
+            no_update, no_update, cursor, reload
     if not records and not full:
         raise PreventUpdate  # nothing new since the last tick
     latest = records[-1] if records else None
     table = stats_table(F.weight_stat_rows(latest))
-    hists = F.histograms_figure(latest, value_label="weight", height=HIST_HEIGHT)
+    hists, shown = _histograms(latest, shown, run)
     columns = None
     if not full and not set(F.layer_names(records)) - set(cursor.get("layers") or []) \
             and cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
         columns = F.histogram_columns(records, layer, cursor["grid"])
     if columns is None:  # first view, new layers, out of range or too long: draw it whole
         if not records and isinstance(cursor, dict) and cursor.get("key") == key:
-            return table, hists, no_update, no_update, no_update, no_update  # still nothing to draw
-        return table, hists, no_update, no_update, *R.ask_reload(cursor, key, n)
+            return table, hists, shown, no_update, no_update, no_update, no_update  # still nothing to draw
+        return table, hists, shown, no_update, no_update, *R.ask_reload(cursor, key, n)
     patch = Patch()
     patch["data"][0]["x"].extend(columns["x"])
     patch["data"][0]["z"].extend(columns["z"])  # one column per record (transposed heatmap)
     ext = F.velocity_lines_extension(records, cursor["layers"], MAX_COLUMNS)
-    return table, hists, patch, ext or no_update, \
+    return table, hists, shown, patch, ext or no_update, \
         {**cursor, "seq": records[-1]["seq"], "columns": cursor["columns"] + len(columns["x"])}, no_update
 
 

@@ -107,10 +107,10 @@ def test_newer_schema_probe_records_make_the_run_broken(make_run):
         read.neuron_activity(str(run.path))
     out = activations.tick_activations(1, activations.TAB_ID, "fc1", str(run.path), None)
     assert is_empty_figure(out[1]) and "cannot be read" in out[1].layout.annotations[0].text
-    heat, cursor = activations.load_activations(out[6], str(run.path), "fc1")  # asked once, to explain
+    heat, cursor = activations.load_activations(out[-1], str(run.path), "fc1")  # asked once, to explain
     assert "cannot be read" in heat.layout.annotations[0].text and cursor["broken"]
     again = activations.tick_activations(2, activations.TAB_ID, "fc1", str(run.path), cursor)
-    assert again[5] is no_update and again[6] is no_update  # explained: no more loads
+    assert again[-2] is no_update and again[-1] is no_update  # explained: no more loads
 
 
 # --------------------------------------------------------------------------- activations tab
@@ -134,7 +134,7 @@ def test_activations_tab_draws_then_only_appends(trainer):
     assert is_empty_figure(figs[0]) and cursor["drawn"] is False  # nothing written yet
     out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 2,
                                       (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
-    assert figs is None and out[6] is no_update  # still nothing: no pointless load
+    assert figs is None and out[-1] is no_update  # still nothing: no pointless load
     trainer.round()
     options, value = activations.update_layer_choice(1, activations.TAB_ID, run, None, [])
     assert [o["value"] for o in options] == ["fc1", "fc2"] and value == "fc1"
@@ -143,19 +143,23 @@ def test_activations_tab_draws_then_only_appends(trainer):
     cards, hists, grid, caption = out[:4]
     assert "fc1" in str(cards) and "fc2" in str(cards)
     assert len(hists.data) == 2 and len(grid.data[0].z) == 2 and "60 samples" in caption
-    assert out[4] is no_update and list(figs[0].data[0].x) == [60] and cursor["drawn"] and cursor["grid"]
+    assert out[5] is no_update and list(figs[0].data[0].x) == [60] and cursor["drawn"] and cursor["grid"]
+    shown = out[4]
+    assert shown["hist"] == ["fc1", "fc2"] and shown["grid"] == [["fc1", "fc2"], 24]
     full_size = sent(figs[0])
     trainer.round(scale=0.5)  # smaller inputs: the new histogram fits the heatmap's range
-    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 4,
-                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
-    assert figs is None and isinstance(out[4], Patch) and sent(out[4]) < full_size  # one column, not the figure
+    out = activations.tick_activations(4, activations.TAB_ID, "fc1", run, cursor, shown)
+    cursor = out[-2]
+    assert isinstance(out[5], Patch) and sent(out[5]) < full_size  # one column, not the figure
+    # the same layers as on the page: only the numbers of the histograms and the grid travel
+    assert isinstance(out[1], Patch) and isinstance(out[2], Patch) and out[-1] is no_update
     assert cursor["columns"] == 2
     with pytest.raises(PreventUpdate):  # nothing new
         activations.tick_activations(5, activations.TAB_ID, "fc1", run, cursor)
     trainer.round(scale=50.0)  # far larger values: out of the range, so the heatmap is drawn whole
     out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 6,
                                       (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
-    assert out[4] is no_update and list(figs[0].data[0].x) == [60, 120, 180]
+    assert out[5] is no_update and list(figs[0].data[0].x) == [60, 120, 180]
     # another layer: drawn whole again
     out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 7,
                                       (activations.TAB_ID, "fc2", run), cursor, (run, "fc2"))
@@ -166,11 +170,11 @@ def test_a_load_in_flight_is_not_asked_for_twice(trainer):
     run = str(trainer.run.path)
     trainer.round()
     first = activations.tick_activations(1, activations.TAB_ID, "fc1", run, None)
-    assert first[6] is not no_update
-    second = activations.tick_activations(2, activations.TAB_ID, "fc1", run, first[5])  # load not back yet
-    assert second[5] is no_update and second[6] is no_update
-    late = activations.tick_activations(20, activations.TAB_ID, "fc1", run, first[5])  # lost? ask again
-    assert late[6] is not no_update
+    assert first[-1] is not no_update
+    second = activations.tick_activations(2, activations.TAB_ID, "fc1", run, first[-2])  # load not back yet
+    assert second[-2] is no_update and second[-1] is no_update
+    late = activations.tick_activations(20, activations.TAB_ID, "fc1", run, first[-2])  # lost? ask again
+    assert late[-1] is not no_update
 
 
 def test_dead_layer_shows_in_grid_cards_and_alerts(make_run):
@@ -262,7 +266,10 @@ def test_weights_tab_table_histograms_and_velocity(trainer):
     trainer.round()
     out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 3,
                                       (weights.TAB_ID, "fc1", run), cursor, (run, "fc1"))
-    assert figs is None and isinstance(out[2], Patch) and out[3][1] == [0, 1, 2]
+    assert figs is None and isinstance(out[3], Patch) and out[4][1] == [0, 1, 2]
+    assert out[2] == {"run": run, "hist": ["fc1", "fc2", "q_out"]}
+    again = weights.tick_weights(4, weights.TAB_ID, "fc1", run, {**cursor, "seq": cursor["seq"] - 1}, out[2])
+    assert isinstance(again[1], Patch)  # the same layers on the page: only the numbers travel
     with pytest.raises(PreventUpdate):
         weights.tick_weights(4, "live", "fc1", run, cursor)
     with pytest.raises(PreventUpdate):
