@@ -54,16 +54,19 @@ class Variant:
 VARIANTS: list[Variant] = [
     Variant("headless", telemetry=False, poll=False, overrides={"probe": False}),
     Variant("telemetry", telemetry=True, poll=True, overrides={"probe": False}),
+    # the same publishing with nobody watching: separates the worker's own cost from the reader's
+    Variant("unwatched", telemetry=True, poll=False, overrides={"probe": False}),
     # the probe at its default sampling, with the Activations/Gradients/Weights tabs and the alerts panel open
     Variant("probe", telemetry=True, poll=True, overrides={"probe": False}, callbacks=probe_tabs_callbacks),
 ]
 
 
 # --------------------------------------------------------------------------- the poller
-def poll_store(run_dir: str, stop, results, interval: float = POLL_INTERVAL_S) -> None:
+def poll_store(run_dir: str, ready, stop, results, interval: float = POLL_INTERVAL_S) -> None:
     """Read the run like the dashboard does, every ``interval`` seconds, until ``stop``."""
     from rl.store import RunDirError, is_run_dir, iter_new, open_run
 
+    ready.set()  # imports done: a dashboard is already up when training starts
     while not is_run_dir(run_dir) and not stop.is_set():
         time.sleep(0.05)
     if stop.is_set():
@@ -119,9 +122,11 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, workdir: Path
     run_dir = workdir / f"{variant.name}-{time.monotonic_ns()}"
     poller = stop = results = None
     if variant.poll:
-        stop, results = mp.Event(), mp.Queue()
-        poller = mp.Process(target=poll_store, args=(str(run_dir), stop, results), daemon=True)
+        ready, stop, results = mp.Event(), mp.Event(), mp.Queue()
+        poller = mp.Process(target=poll_store, args=(str(run_dir), ready, stop, results), daemon=True)
         poller.start()
+        if not ready.wait(timeout=60):
+            raise RuntimeError("the polling process did not start")
     timer = _loop_timer()
     try:
         summary = train(
