@@ -80,9 +80,12 @@ def poll_tabs(runs, ready, stop, results, interval: float = POLL_INTERVAL_S) -> 
         if visible in ("activations", "weights"):
             tab = activations if visible == "activations" else weights
             try:
-                _, value = tab.update_layer_choice(tick, tab.TAB_ID, run_dir, state.get(f"{visible}-layer"), None)
+                options, value = tab.update_layer_choice(tick, tab.TAB_ID, run_dir, state.get(f"{visible}-layer"),
+                                                         state.get(f"{visible}-options"))
                 if isinstance(value, str):
                     state[f"{visible}-layer"] = value
+                if isinstance(options, list):
+                    state[f"{visible}-options"] = options
             except PreventUpdate:
                 pass
         layer = state.get(f"{visible}-layer")

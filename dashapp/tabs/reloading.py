@@ -48,10 +48,21 @@ def ask_reload(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
     return {**base, "pending": {"key": key, "tick": n or 0}}, {"key": key, "tick": n or 0}
 
 
+def triggered_by_poll() -> bool:
+    """True when the running callback was set off by the shell's poll (not by a tab or run
+    switch); also True outside a Dash request (a direct call, as in tests and bench/)."""
+    from dash import callback_context
+
+    try:
+        return callback_context.triggered_id in (None, "app-poll")
+    except Exception:  # no callback context: called directly
+        return True
+
+
 def loaded(key: dict, records: list, drawn: bool, **extra: Any) -> dict:
     """The cursor a load leaves behind after drawing ``records`` (newest last)."""
     return {"run": key.get("run"), "key": key, "seq": records[-1]["seq"] if records else -1,
             "drawn": bool(drawn), **extra}
 
 
-__all__ = ["RELOAD_PATIENCE", "matches", "reload_pending", "ask_reload", "loaded"]
+__all__ = ["RELOAD_PATIENCE", "matches", "reload_pending", "ask_reload", "loaded", "triggered_by_poll"]

@@ -29,6 +29,8 @@ TAB_LABEL = "Weights"
 
 HIST_HEIGHT, TIME_HEIGHT, VELOCITY_HEIGHT = 260, 320, 320
 MAX_COLUMNS = 2 * read.PROBE_RECORDS
+#: Polls between two looks at which layers the run has (a choice already made stays valid).
+LAYER_CHECK_TICKS = 10
 
 NOTES = {
     "table": "A weight is the strength of one connection between two neurons; learning means changing "
@@ -96,7 +98,7 @@ def stats_table(rows: list[dict]):
     Output("weights-layer", "value"),
     Input("app-poll", "n_intervals"),
     Input("app-tabs", "active_tab"),
-    State("app-run", "data"),
+    Input("app-run", "data"),
     State("weights-layer", "value"),
     State("weights-layer", "options"),
 )
@@ -106,6 +108,9 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     if not run:
         return [], None
+    if (R.triggered_by_poll() and current and any(o.get("value") == current for o in current_options or [])
+            and (_n or 0) % LAYER_CHECK_TICKS):
+        raise PreventUpdate  # layers hardly ever change: look again every LAYER_CHECK_TICKS polls only
     try:
         latest = read.latest_probe_record(run, T.WEIGHTS)
     except read.BrokenRun:

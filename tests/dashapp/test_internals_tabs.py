@@ -138,6 +138,9 @@ def test_activations_tab_draws_then_only_appends(trainer):
     trainer.round()
     options, value = activations.update_layer_choice(1, activations.TAB_ID, run, None, [])
     assert [o["value"] for o in options] == ["fc1", "fc2"] and value == "fc1"
+    with pytest.raises(PreventUpdate):  # a valid choice: the layers are looked at again only now and then
+        activations.update_layer_choice(3, activations.TAB_ID, run, "fc1", options)
+    assert activations.update_layer_choice(10, activations.TAB_ID, run, "fc1", options) == (no_update, no_update)
     out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 3,
                                       (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
     cards, hists, grid, caption = out[:4]
