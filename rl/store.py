@@ -266,7 +266,9 @@ def create_run_dir(path: str | os.PathLike, meta: T.RunMeta) -> DiskStore:
             previous = json.loads((path / RUN_MARKER).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise RunDirError(f"{path / RUN_MARKER} is unreadable: {exc}; choose another --run-dir") from None
-        version = previous.get("v", T.SCHEMA_VERSION) if isinstance(previous, dict) else None
+        if not isinstance(previous, dict):
+            raise RunDirError(f"{path / RUN_MARKER} does not hold run details; choose another --run-dir")
+        version = previous.get("v", T.SCHEMA_VERSION)
         if not isinstance(version, int) or version > T.SCHEMA_VERSION:
             raise T.SchemaError(
                 f"{path} holds a run written by a newer neurodash (telemetry schema {version!r}, "

@@ -459,6 +459,15 @@ def test_create_run_dir_refuses_a_run_written_by_a_newer_neurodash(tmp_path):
     assert marker.read_text() == before  # not overwritten
 
 
+@pytest.mark.parametrize("marker, problem", [("{not json", "unreadable"), ("[1, 2]", "does not hold run details")])
+def test_create_run_dir_refuses_a_broken_marker(tmp_path, marker, problem):
+    create_run_dir(tmp_path / "r", _meta()).close()
+    (tmp_path / "r" / RUN_MARKER).write_text(marker)
+    with pytest.raises(RunDirError, match=problem):
+        create_run_dir(tmp_path / "r", _meta())
+    assert (tmp_path / "r" / RUN_MARKER).read_text() == marker
+
+
 def test_open_run_refuses_newer_and_foreign_folders(tmp_path):
     with pytest.raises(RunDirError, match="not a neurodash run"):
         open_run(tmp_path)
