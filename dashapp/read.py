@@ -872,12 +872,13 @@ def probe_records(run_path: str | Path, series: str, after: int = -1, limit: int
     return [r for r in rows if isinstance(r.get("layers"), list)]
 
 
-def probe_update(run_path: str | Path, series: str, cursor: Any, limit: int = PROBE_RECORDS,
-                 **same: Any) -> tuple[list[dict], bool]:
+def probe_update(run_path: str | Path, series: str, cursor: Any, limit: int = PROBE_RECORDS, *,
+                 tail: int = 0, **same: Any) -> tuple[list[dict], bool] | tuple[list[dict], bool, list[dict]]:
     """(records, full): the ``series`` records newer than the page's ``cursor``, or --
     when the page has nothing to extend, switched runs, changed any of the settings in
     ``same`` (e.g. the chosen layer), or fell more than ``limit`` records behind -- the
-    newest ``limit`` records with ``full`` True, meaning "redraw"."""
+    newest ``limit`` records with ``full`` True, meaning "redraw". With ``tail``, also the
+    newest ``tail`` records (read in the same store session): ``(records, full, tail)``."""
     what = _probe_series(series)
     extend = _can_extend(run_path, cursor) and all(cursor.get(k) == v for k, v in same.items())
     seq = _as_int(cursor.get("seq"), -1) if extend else -1
@@ -888,8 +889,13 @@ def probe_update(run_path: str | Path, series: str, cursor: Any, limit: int = PR
             rows = store.read(series, limit=limit)
         else:
             rows = store.read(series, after=seq) if last > seq else []
+        tail_rows = (rows[-tail:] if full or len(rows) >= tail else store.read(series, limit=tail)) if tail else []
     _check_rows(run_path, rows, what)
-    return [r for r in rows if isinstance(r.get("layers"), list)], full
+    _check_rows(run_path, tail_rows, what)
+    rows = [r for r in rows if isinstance(r.get("layers"), list)]
+    if not tail:
+        return rows, full
+    return rows, full, [r for r in tail_rows if isinstance(r.get("layers"), list)]
 
 
 def probe_cursor(run_path: str | Path, records: Sequence[dict], drawn: bool, previous: Any = None,

@@ -105,8 +105,8 @@ def tick_gradients(n, active_tab, run, cursor):
             else R.ask_reload(cursor, key, n)
         return verdict_table([]), no_update, no_update, cursor, reload
     try:
-        records, full = read.probe_update(run, T.GRADIENTS, cursor if R.matches(cursor, key) else None)
-        recent = read.probe_records(run, T.GRADIENTS, limit=VERDICT_RECORDS) if records else []
+        records, full, recent = read.probe_update(run, T.GRADIENTS, cursor if R.matches(cursor, key) else None,
+                                                  tail=VERDICT_RECORDS)
     except read.BrokenRun as exc:
         explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
         cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)

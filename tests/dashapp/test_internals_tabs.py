@@ -93,6 +93,9 @@ def test_read_functions_return_what_the_probe_wrote(trainer):
     assert not full and [r["update"] for r in new] == [9, 10, 11, 12]
     _, full = read.probe_update(run, T.GRADIENTS, cursor, layer="other")  # another layer: redraw
     assert full
+    cursor = read.probe_cursor(run, new, True, cursor)
+    new, full, tail = read.probe_update(run, T.GRADIENTS, cursor, tail=6, layer="x")  # in the same session
+    assert new == [] and not full and [r["update"] for r in tail] == [7, 8, 9, 10, 11, 12]
     with pytest.raises(ValueError):
         read.probe_records(run, T.STEPS)
 
