@@ -97,7 +97,9 @@ class WorkerConfig:
     probe: bool = True
     """capture activations, gradients and weights for the network views (read by the probe's callbacks)"""
     probe_every: int = 100
-    """sample the probe every this many environment steps"""
+    """sample the layers' weights every this many environment steps (activations and gradients have their own sampling in rl.probe.ProbeConfig)"""
+    dead_init_layer: str | None = None
+    """teaching demo of dying ReLUs: start this hidden layer (e.g. fc1) with strongly negative biases so its neurons are silent, and watch the dead-neuron alerts fire (None: normal start)"""
     torch_threads: int = 1
     """CPU threads torch may use; small networks gain nothing from more, and the dashboard needs a core"""
 

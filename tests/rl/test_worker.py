@@ -850,3 +850,29 @@ def test_flags_come_from_the_config_fields_with_their_docstrings():
     worker, agent = resolve_configs(BREAKOUT, "dqn", settings)
     assert agent.hidden_sizes == (32, 16) and agent.dueling and agent.max_grad_norm is None
     assert worker.speed == "watch" and worker.steps == 10
+
+
+def test_dead_init_layer_flag_plants_dying_relus_that_the_probe_reports(tmp_path):
+    """`neurodash train --dead-init-layer fc1` (the dying-ReLU teaching demo) reaches the
+    probe: every fc1 neuron is silent in the published activations."""
+    import argparse
+
+    from rl import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--dead-init-layer", "fc1", "--steps", "600"])
+    settings = {n: getattr(args, n) for n in args._settings if hasattr(args, n)}
+    assert settings["dead_init_layer"] == "fc1"
+    worker, _agent = resolve_configs(BREAKOUT, "dqn", settings)
+    assert worker.dead_init_layer == "fc1"
+
+    run_dir = tmp_path / "dead"
+    train(BREAKOUT, "dqn", 600, run_dir=run_dir, seed=0,
+          overrides={**SMALL, "hidden_sizes": [16, 16], "dead_init_layer": "fc1", "checkpoint_every": 0})
+    with open_run(run_dir) as store:
+        layers = {}
+        for record in store.read(T.ACTIVATIONS):
+            layers.update({layer["name"]: layer for layer in record["layers"]})
+    assert layers["fc1"]["max"] == 0.0 and layers["fc1"]["dead"] == 16  # every ReLU in fc1 silent
+    assert layers["fc2"]["dead"] < 16  # the other layer is untouched by the demo
