@@ -34,8 +34,6 @@ TAB_LABEL = "Activations"
 HIST_HEIGHT, GRID_HEIGHT, TIME_HEIGHT, SPARK_HEIGHT = 260, 260, 320, 440
 #: Heatmap columns kept before the figure is redrawn from the newest records.
 MAX_COLUMNS = 2 * read.PROBE_RECORDS
-#: Polls between two looks at which layers the run has (a choice already made stays valid).
-LAYER_CHECK_TICKS = 10
 
 NOTES = {
     "cards": "One card per hidden layer. An activation is a neuron's output for the state the agent "
@@ -185,21 +183,7 @@ def _small_panels(latest: dict | None, message: str | None = None, shown: dict |
 )
 def update_layer_choice(_n, active_tab, run, current, current_options):
     """The hidden layers to choose from (from the newest record); keeps the choice."""
-    if active_tab != TAB_ID:
-        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
-    if not run:
-        return [], None
-    if (R.triggered_by_poll() and current and any(o.get("value") == current for o in current_options or [])
-            and (_n or 0) % LAYER_CHECK_TICKS):
-        raise PreventUpdate  # layers hardly ever change: look again every LAYER_CHECK_TICKS polls only
-    try:
-        latest = read.latest_probe_record(run, T.ACTIVATIONS)
-    except read.BrokenRun:
-        return [], None
-    names = F.layer_names([latest] if latest else [])
-    options = [{"label": n, "value": n} for n in names]
-    value = current if current in names else (names[0] if names else None)
-    return (no_update if options == current_options else options), (no_update if value == current else value)
+    return R.layer_choice(_n, TAB_ID, active_tab, run, T.ACTIVATIONS, current, current_options)
 
 
 @callback(

@@ -66,3 +66,37 @@ def loaded(key: dict, records: list, drawn: bool, **extra: Any) -> dict:
 
 
 __all__ = ["RELOAD_PATIENCE", "matches", "reload_pending", "ask_reload", "loaded", "triggered_by_poll"]
+
+
+#: Polls between looks at which layers a run has (they hardly ever change).
+LAYER_CHECK_TICKS = 10
+
+
+def layer_choice(n: int | None, tab_id: str, active_tab: str | None, run: str | None, series: str,
+                 current: str | None, current_options: list | None) -> tuple:
+    """The layer picker of a probe tab: ``(options, value)`` from the newest record of
+    ``series``, keeping the user's choice while it still exists.
+
+    A hidden tab reads nothing (``PreventUpdate``: HTTP 204), and on a plain poll the
+    layers are looked at again only every ``LAYER_CHECK_TICKS`` polls.
+    """
+    from dash.exceptions import PreventUpdate
+
+    from dashapp import read
+    from dashapp.figures.internals import layer_names
+
+    if active_tab != tab_id:
+        raise PreventUpdate
+    if not run:
+        return [], None
+    if (triggered_by_poll() and current and any(o.get("value") == current for o in current_options or [])
+            and (n or 0) % LAYER_CHECK_TICKS):
+        raise PreventUpdate
+    try:
+        latest = read.latest_probe_record(run, series)
+    except read.BrokenRun:
+        return [], None
+    names = layer_names([latest] if latest else [])
+    options = [{"label": name, "value": name} for name in names]
+    value = current if current in names else (names[0] if names else None)
+    return (no_update if options == current_options else options), (no_update if value == current else value)

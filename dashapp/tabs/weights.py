@@ -29,8 +29,6 @@ TAB_LABEL = "Weights"
 
 HIST_HEIGHT, TIME_HEIGHT, VELOCITY_HEIGHT = 260, 320, 320
 MAX_COLUMNS = 2 * read.PROBE_RECORDS
-#: Polls between two looks at which layers the run has (a choice already made stays valid).
-LAYER_CHECK_TICKS = 10
 
 NOTES = {
     "table": "A weight is the strength of one connection between two neurons; learning means changing "
@@ -104,21 +102,7 @@ def stats_table(rows: list[dict]):
 )
 def update_layer_choice(_n, active_tab, run, current, current_options):
     """The layers to choose from (from the newest weight sample); keeps the choice."""
-    if active_tab != TAB_ID:
-        raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
-    if not run:
-        return [], None
-    if (R.triggered_by_poll() and current and any(o.get("value") == current for o in current_options or [])
-            and (_n or 0) % LAYER_CHECK_TICKS):
-        raise PreventUpdate  # layers hardly ever change: look again every LAYER_CHECK_TICKS polls only
-    try:
-        latest = read.latest_probe_record(run, T.WEIGHTS)
-    except read.BrokenRun:
-        return [], None
-    names = F.layer_names([latest] if latest else [])
-    options = [{"label": n, "value": n} for n in names]
-    value = current if current in names else (names[0] if names else None)
-    return (no_update if options == current_options else options), (no_update if value == current else value)
+    return R.layer_choice(_n, TAB_ID, active_tab, run, T.WEIGHTS, current, current_options)
 
 
 def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:
