@@ -305,6 +305,14 @@ def latest_frame(run_path: str | Path) -> FrameImage | None:
         raise BrokenRun(f"run {Path(run_path).name}: the game frame cannot be read ({exc})") from None
 
 
+def frame_unavailable(run_path: str | Path) -> str | None:
+    """Why the worker cannot draw the game (its renderer failed), or None."""
+    with open_store(run_path) as store:
+        data = store.get(T.FRAME_UNAVAILABLE)
+    reason = data.get("reason") if isinstance(data, dict) else None
+    return str(reason) if reason else None
+
+
 # =========================================================================== downsampling
 def stride_for(count: int, max_points: int) -> int:
     """Records per chart point so that ``count`` records fit in ``max_points`` points."""

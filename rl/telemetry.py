@@ -43,6 +43,8 @@ META = "run/meta"
 HEARTBEAT = "worker/heartbeat"
 #: the latest rendered game frame (:class:`Frame`).
 FRAME = "live/frame"
+#: why the game cannot be drawn, when the environment's renderer failed ({"reason": str}).
+FRAME_UNAVAILABLE = "live/frame_unavailable"
 #: per-neuron recent activations, the layer weights and the current state, for the
 #: network view and the neuron inspector (written by the probe).
 NEURONS = "probe/neurons"

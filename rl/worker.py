@@ -349,6 +349,7 @@ class TelemetryPublisher(Callback):
             png, width, height = encode_frame(rgb)
         except Exception as exc:  # a broken renderer must not stop training
             self.frame_error = f"{type(exc).__name__}: {exc}"
+            ctx.store.put(T.FRAME_UNAVAILABLE, {"reason": self.frame_error})  # the dashboard says why
             return
         ctx.store.put(T.FRAME, T.Frame(step=ctx.step, png_base64=png, width=width, height=height).to_dict())
 

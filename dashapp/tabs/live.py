@@ -343,6 +343,10 @@ def update_frame(_n, active_tab, run, cursor):
     except read.BrokenRun as exc:
         return _frame_view(None, f"This run cannot be read: {exc}"), "", None
     if frame is None:
+        reason = read.frame_unavailable(run)
+        if reason:
+            return _frame_view(None, f"This environment cannot draw its picture here ({reason}); "
+                                     "everything else on the page still works."), "", {"run": run, "step": None}
         return _frame_view(None, "Waiting for the first picture of the game..."), "", {"run": run, "step": None}
     seen = {"run": run, "step": frame.step}
     if cursor == seen:

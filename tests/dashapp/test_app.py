@@ -317,3 +317,13 @@ def test_run_paths_from_the_page_are_confined_to_the_served_folder(tmp_path):
     # outside a request (scripts, tests) there is no served folder to check against
     assert read.served_root() is None
     assert read.action_names(elsewhere / "secret")
+
+
+def test_update_frame_says_why_an_environment_draws_no_picture(make_run):
+    """CartPole without pygame cannot render: the game panel says so instead of waiting forever."""
+    run = make_run("cartpole")
+    box, _caption, _cursor = live.update_frame(1, "live", str(run.path), None)
+    assert "Waiting for the first picture" in text_of(box)
+    run.store.put(T.FRAME_UNAVAILABLE, {"reason": "DependencyNotInstalled: pygame is not installed"})
+    box, _caption, _cursor = live.update_frame(2, "live", str(run.path), None)
+    assert "cannot draw its picture here (DependencyNotInstalled: pygame is not installed)" in text_of(box)

@@ -278,6 +278,7 @@ def test_a_broken_renderer_does_not_stop_training():
     stopped = run_loop(FakeEnv(Clock()), ctx.agent, ctx, CallbackList([publisher]), 50)
     assert stopped is False and ctx.step == 50
     assert publisher.frame_error == "RuntimeError: no display" and store.get(T.FRAME) is None
+    assert store.get(T.FRAME_UNAVAILABLE) == {"reason": "RuntimeError: no display"}  # the dashboard says why
 
 
 @pytest.mark.parametrize(
