@@ -19,7 +19,6 @@ did within the budget.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import sys
 import time
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from bench.breakout_learning import parse_overrides  # noqa: E402  (one parser for --set)
 from rl.agents.evaluate import LearningCurve, evaluate  # noqa: E402
 from rl.callbacks import Callback  # noqa: E402
 from rl.worker import train  # noqa: E402
@@ -74,20 +74,6 @@ class Tracker(Callback):
             print(f"{row['step']:>8} {row['seconds']:>8.1f} {row['train_mean20']:>10.1f} {row['greedy_mean']:>8.1f} "
                   f"{row['epsilon']:>6.3f}", flush=True)
         return True
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """``["a=1", "b=True", "c=(64, 64)"]`` -> ``{"a": 1, "b": True, "c": (64, 64)}``."""
-    overrides = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set needs FIELD=VALUE, got {item!r}")
-        try:
-            overrides[name.strip()] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            overrides[name.strip()] = text
-    return overrides
 
 
 def main(argv=None) -> int:
