@@ -469,6 +469,29 @@ def step_history(run_path: str | Path, max_points: int = Q_POINTS, window: int =
     return _step_points(rows, 0, stride, window, _n_actions(rows), rows[-1]["seq"])
 
 
+def _rows_since(run_path, series: str, kind: str, seq: int, stride: int, max_points: int,
+                window: int, span: int) -> tuple[list[dict], int, int] | None:
+    """The records a tick needs: ``(rows, index of the first new one, stride)``.
+
+    ``rows`` starts ``window - 1`` records before the first new one, so moving averages
+    continue across the cursor. None means "redraw from the history": the series
+    restarted (the cursor is ahead of it) or the page fell too far behind.
+    """
+    with open_store(run_path) as store:
+        last = store.last_seq(series)
+        if last < seq:
+            return None
+        stride = max(int(stride), stride_for(min(last + 1, span), max_points))
+        if last == seq:
+            return [], 0, stride
+        if last - seq > min(stride * max_points, MAX_TICK_RECORDS):
+            return None
+        rows = store.read(series, after=max(-1, seq - window + 1))
+    _check_rows(run_path, rows, kind)
+    first_new = next((i for i, r in enumerate(rows) if r["seq"] > seq), len(rows))
+    return rows, first_new, stride
+
+
 def steps_since(
     run_path: str | Path,
     seq: int,
@@ -485,21 +508,12 @@ def steps_since(
     grows, in step with how much history the chart covers, so a long run keeps a stable
     number of points.
     """
-    with open_store(run_path) as store:
-        last = store.last_seq(T.STEPS)
-        if last < seq:
-            return None
-        stride = max(int(stride), stride_for(min(last + 1, span), max_points))
-        if last == seq:
-            return StepPoints(seq=seq, stride=stride)
-        if last - seq > min(stride * max_points, MAX_TICK_RECORDS):
-            return None
-        rows = store.read(T.STEPS, after=max(-1, seq - window + 1))
-    _check_rows(run_path, rows, "step")
-    new = [r for r in rows if r["seq"] > seq]
-    if not new:
+    got = _rows_since(run_path, T.STEPS, "step", seq, stride, max_points, window, span)
+    if got is None:
+        return None
+    rows, first_new, stride = got
+    if first_new == len(rows):
         return StepPoints(seq=seq, stride=stride)
-    first_new = len(rows) - len(new)
     return _step_points(rows, first_new, stride, window, _n_actions(rows), rows[-1]["seq"])
 
 
@@ -600,21 +614,13 @@ def episodes_since(
     span: int = EPISODE_SPAN,
 ) -> EpisodePoints | None:
     """Episodes newer than cursor ``seq``; None means "redraw from the history"."""
-    with open_store(run_path) as store:
-        last = store.last_seq(T.EPISODES)
-        if last < seq:
-            return None
-        stride = max(int(stride), stride_for(min(last + 1, span), max_points))
-        if last == seq:
-            return EpisodePoints(seq=seq, stride=stride)
-        if last - seq > min(stride * max_points, MAX_TICK_RECORDS):
-            return None
-        rows = store.read(T.EPISODES, after=max(-1, seq - window + 1))
-    _check_rows(run_path, rows, "episode")
-    new = [r for r in rows if r["seq"] > seq]
-    if not new:
+    got = _rows_since(run_path, T.EPISODES, "episode", seq, stride, max_points, window, span)
+    if got is None:
+        return None
+    rows, first_new, stride = got
+    if first_new == len(rows):
         return EpisodePoints(seq=seq, stride=stride)
-    return _episode_points(rows, len(rows) - len(new), stride, window, rows[-1]["seq"])
+    return _episode_points(rows, first_new, stride, window, rows[-1]["seq"])
 
 
 # =========================================================================== cursors
