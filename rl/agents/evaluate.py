@@ -27,7 +27,7 @@ def evaluate(agent, env_id: str, episodes: int = 20, seed: int = 0, epsilon: flo
             obs, _ = env.reset(seed=seed + episode)
             done, score = False, 0.0
             while not done:
-                if epsilon > 0 and rng.random() < epsilon:
+                if epsilon >= 1 or (epsilon > 0 and rng.random() < epsilon):  # epsilon 1: no network needed
                     action = int(rng.integers(n_actions))
                 else:
                     with torch.no_grad():
@@ -44,24 +44,7 @@ def evaluate(agent, env_id: str, episodes: int = 20, seed: int = 0, epsilon: flo
 
 def random_policy_scores(env_id: str, episodes: int = 100, seed: int = 0) -> list[float]:
     """Scores of a policy that picks uniformly random actions (the baseline to beat)."""
-    from rl.envs import make_env
-
-    env = make_env(env_id)
-    rng = np.random.default_rng(seed)
-    n_actions = int(env.action_space.n)
-    scores = []
-    try:
-        for episode in range(episodes):
-            env.reset(seed=seed + episode)
-            done, score = False, 0.0
-            while not done:
-                _, reward, terminated, truncated, _ = env.step(int(rng.integers(n_actions)))
-                score += float(reward)
-                done = terminated or truncated
-            scores.append(score)
-    finally:
-        env.close()
-    return scores
+    return evaluate(None, env_id, episodes, seed, epsilon=1.0)
 
 
 class LearningCurve(Callback):
