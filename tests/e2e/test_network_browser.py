@@ -41,8 +41,22 @@ def click_marker(page, uid: str, point: int, selector: str = ".point") -> None:
     """Click point ``point`` of the trace with ``uid`` where it is drawn (its SVG bounding box)."""
     marker = page.locator(f"#network-graph g.trace{uid}").locator(selector).nth(point)
     box = marker.bounding_box()
-    assert box is not None, f"trace {trace} point {point} is not drawn"
+    assert box is not None, f"trace {uid} point {point} is not drawn"
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def click_until_visible(page, uid: str, point: int, panel: str, selector: str = ".point", tries: int = 3) -> None:
+    """Click a marker until ``panel`` shows. A click that lands while a live colour update
+    is redrawing the graph can be lost (as for a person, who then clicks again); a
+    panel that never shows still fails the test."""
+    for attempt in range(tries):
+        click_marker(page, uid, point, selector)
+        try:
+            page.wait_for_selector(panel, state="visible", timeout=5_000)
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
 
 
 def history_points(page) -> int:
@@ -70,8 +84,7 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     assert "fc1 (16, relu)" in labels.nth(1).text_content()
 
     # click neuron #5 of the hidden layer
-    click_marker(page, "nodes1", 5)
-    page.wait_for_selector("#network-neuron-panel", state="visible")
+    click_until_visible(page, "nodes1", 5, "#network-neuron-panel")
     assert text_of(page, "#network-neuron-title").startswith("fc1 · neuron #5 of 16")
     wait_until(lambda: history_points(page) > 1, 10, "the neuron's activation history")
     facts = text_of(page, "#network-neuron-facts")
@@ -83,8 +96,7 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     assert ring == [1]
 
     # click the hidden layer's name
-    click_marker(page, "labels", 1, ".textpoint")
-    page.wait_for_selector("#network-layer-panel", state="visible")
+    click_until_visible(page, "labels", 1, "#network-layer-panel", ".textpoint")
     assert page.locator("#network-neuron-panel").is_hidden()
     assert text_of(page, "#network-layer-title") == "Layer fc1 (relu)"
     stats = text_of(page, "#network-layer-facts")
