@@ -1,16 +1,25 @@
 """The dashboard shell: ``create_app(runs_dir)``.
 
 The shell holds what every tab shares: the run picker, the worker's status badge and
-controls (pause, resume, single step, stop, watch/full speed), the tabs, the one
-``dcc.Interval`` that drives all polling ("app-poll") and the shared ``dcc.Store``s
-("app-run": the selected run folder; "app-runs-dir": the folder being served).
+controls (pause, resume, single step, stop, watch/full speed), the tabs, the polls and
+the shared ``dcc.Store``s ("app-run": the selected run folder; "app-runs-dir": the
+folder being served).
 
 Tabs are modules in ``dashapp/tabs``; each has ``TAB_ID``, ``TAB_LABEL``, ``layout()`` and
 registers its callbacks with ``dash.callback`` when imported. To add a tab, add its
 module to ``TABS`` below (one line). Nothing here imports torch, and nothing keeps state
 in the server process: all that is shown comes from the run folders.
 
-Keep callbacks driven by "app-poll" fast (tens of milliseconds): Dash drops a callback's
+Polling: "app-poll" (a ``dcc.Interval``) drives the shell's always-visible parts (run
+picker, status, alerts). Each tab has its own interval, "<TAB_ID>-poll"
+(:func:`dashapp.tabs.reloading.poll_id`), that runs only while the tab is shown: on a
+tab switch a client-side callback stops the hidden tabs' polls and starts the shown
+one's, bumping its ``n_intervals`` so the tab updates at once. A hidden tab thus sends
+no requests, and a switch sends only the shown tab's. A tab's callbacks take
+``app-tabs.active_tab`` as State (never as Input) to answer 204 when the run store or
+the page load triggers them while they are hidden.
+
+Keep callbacks driven by a poll fast (tens of milliseconds): Dash drops a callback's
 answer when the interval triggers the same callback again before it has returned
 (dash-core-components#661), so a slow one never updates the page on a busy machine. Do
 slow work (a first load of a long history) in a callback the poll does not trigger --
@@ -22,14 +31,16 @@ request, so serve one app per process (``neurodash serve`` does).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dash
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 import dash_bootstrap_components as dbc
 
 from dashapp import alerts, read
 from dashapp.tabs import activations, gradients, live, network, weights
+from dashapp.tabs.reloading import poll_id
 from rl import telemetry as T
 
 #: The tabs, in order. Other tabs add their module here.
@@ -38,7 +49,7 @@ TABS = [live, network, activations, gradients, weights]
 #: CSS, the Bootstrap stylesheet and any client-side JS, served by Dash from disk (the
 #: page must work without internet).
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-#: How often every visible panel polls the store.
+#: How often the shell and the shown tab poll the store.
 POLL_MS = 1000
 
 _STATE_COLORS = {
@@ -154,10 +165,17 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
                 className="app-main",
             ),
             dcc.Interval(id="app-poll", interval=poll_ms, n_intervals=0),
+            *tab_polls(poll_ms),
             dcc.Store(id="app-run"),
             dcc.Store(id="app-runs-dir", data=str(runs_dir)),
         ]
     )
+
+
+def tab_polls(poll_ms: int = POLL_MS) -> list[dcc.Interval]:
+    """One interval per tab, "<TAB_ID>-poll"; only the first tab's (shown on load) runs."""
+    return [dcc.Interval(id=poll_id(tab.TAB_ID), interval=poll_ms, n_intervals=0, disabled=tab is not TABS[0])
+            for tab in TABS]
 
 
 # --------------------------------------------------------------------------- notices
@@ -194,6 +212,35 @@ def broken_notice(runs: list[read.RunInfo]) -> dbc.Alert | None:
 
 
 # --------------------------------------------------------------------------- callbacks
+def switch_polls_js(tab_ids: list[str]) -> str:
+    """The client-side tab switch over ``tab_ids``: ``(active_tab, *n_intervals,
+    *disabled)`` -> every tab poll's ``disabled`` (only the shown tab's runs; no_update
+    where that is so already), then every poll's ``n_intervals`` (the shown tab's bumped
+    by one, so it updates at once; the others unchanged, so they send nothing)."""
+    return """
+function (activeTab, ...state) {
+    const tabs = %s;
+    const counts = state.slice(0, tabs.length), disabled = state.slice(tabs.length);
+    const noUpdate = window.dash_clientside.no_update;
+    return tabs.map((tab, i) => (disabled[i] === (tab !== activeTab) ? noUpdate : tab !== activeTab)).concat(
+        tabs.map((tab, i) => (tab === activeTab ? (counts[i] || 0) + 1 : noUpdate)));
+}
+""" % json.dumps(tab_ids)
+
+
+# In the browser: a tab switch is not worth a round trip, and must not wake hidden tabs.
+# Not called on page load: the first tab's poll starts enabled (see tab_polls).
+clientside_callback(
+    switch_polls_js([tab.TAB_ID for tab in TABS]),
+    [Output(poll_id(tab.TAB_ID), "disabled") for tab in TABS]
+    + [Output(poll_id(tab.TAB_ID), "n_intervals") for tab in TABS],
+    Input("app-tabs", "active_tab"),
+    [State(poll_id(tab.TAB_ID), "n_intervals") for tab in TABS]
+    + [State(poll_id(tab.TAB_ID), "disabled") for tab in TABS],
+    prevent_initial_call=True,
+)
+
+
 @callback(
     Output("app-run-picker", "options"),
     Output("app-run-picker", "value"),

@@ -5,8 +5,9 @@ the chosen layer's histogram over time, and sparklines of single neurons. Everyt
 comes from the probe (``rl.probe``): the ACTIVATIONS series (one record per publish) and
 the NEURONS key (each neuron's last few hundred samples).
 
-Every callback does nothing while another tab is visible (HTTP 204). The growing charts
-follow the tick / load split of :mod:`dashapp.tabs.reloading`: on each poll the tick
+The callbacks run on the tab's own poll ("activations-poll"), which ticks only while the
+tab is shown; triggered otherwise while hidden, they do nothing (HTTP 204). The growing
+charts follow the tick / load split of :mod:`dashapp.tabs.reloading`: on each poll the tick
 appends only what is new -- the heatmap gets the new records' columns through a
 ``Patch`` while they fit its value range, the sparklines the samples taken since the
 last tick through ``extendData`` -- and asks a separate load callback when a chart must
@@ -30,6 +31,7 @@ from rl import telemetry as T
 
 TAB_ID = "activations"
 TAB_LABEL = "Activations"
+POLL = R.poll_id(TAB_ID)
 
 HIST_HEIGHT, GRID_HEIGHT, TIME_HEIGHT, SPARK_HEIGHT = 260, 260, 320, 440
 #: Heatmap columns kept before the figure is redrawn from the newest records.
@@ -92,6 +94,7 @@ def layout():
                       graph("activations-sparklines", "Waiting for neuron activations...", SPARK_HEIGHT),
                   ]),
                   NOTES["spark"], class_name="mb-3"),
+            dcc.Store(id="activations-layer-run"),  # the run whose layers the picker lists
             dcc.Store(id="activations-cursor"),
             dcc.Store(id="activations-reload"),
             dcc.Store(id="activations-panels"),
@@ -175,15 +178,17 @@ def _small_panels(latest: dict | None, message: str | None = None, shown: dict |
 @callback(
     Output("activations-layer", "options"),
     Output("activations-layer", "value"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Output("activations-layer-run", "data"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),
     Input("app-run", "data"),
     State("activations-layer", "value"),
     State("activations-layer", "options"),
+    State("activations-layer-run", "data"),
 )
-def update_layer_choice(_n, active_tab, run, current, current_options):
+def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None):
     """The hidden layers to choose from (from the newest record); keeps the choice."""
-    return R.layer_choice(_n, TAB_ID, active_tab, run, T.ACTIVATIONS, current, current_options)
+    return R.layer_choice(n, TAB_ID, active_tab, run, T.ACTIVATIONS, current, current_options, listed_run)
 
 
 @callback(
@@ -195,8 +200,8 @@ def update_layer_choice(_n, active_tab, run, current, current_options):
     Output("activations-hist-time", "figure"),
     Output("activations-cursor", "data"),
     Output("activations-reload", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),
     Input("activations-layer", "value"),
     State("app-run", "data"),
     State("activations-cursor", "data"),
@@ -267,8 +272,8 @@ def load_activations(_reload, run, layer):
     Output("activations-page", "value"),
     Output("activations-spark-cursor", "data"),
     Output("activations-spark-reload", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),
     Input("activations-layer", "value"),
     Input("activations-page", "value"),
     State("app-run", "data"),

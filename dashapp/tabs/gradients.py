@@ -5,9 +5,10 @@ alerts), a gradient-flow heatmap (layers x time, colour = gradient norm on a log
 and a line chart of each layer's gradient norm. Data: the probe's GRADIENTS series, one
 record per sampled optimisation step.
 
-Does nothing while another tab is visible (HTTP 204). The charts follow the tick / load
-split of :mod:`dashapp.tabs.reloading`: after a load has drawn them, each tick sends only
-the new records -- heatmap columns through a ``Patch``, line points through ``extendData``.
+Polls only while shown (on "gradients-poll"; HTTP 204 if called while hidden). The charts
+follow the tick / load split of :mod:`dashapp.tabs.reloading`: after a load has drawn them,
+each tick sends only the new records -- heatmap columns through a ``Patch``, line points
+through ``extendData``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rl import telemetry as T
 
 TAB_ID = "gradients"
 TAB_LABEL = "Gradients"
+POLL = R.poll_id(TAB_ID)
 
 HEATMAP_HEIGHT, LINES_HEIGHT = 300, 340
 #: Columns the heatmap may grow to before it is redrawn from the newest records.
@@ -89,8 +91,8 @@ def verdict_table(rows: list[dict]):
     Output("gradients-lines", "extendData"),
     Output("gradients-cursor", "data"),
     Output("gradients-reload", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("gradients-cursor", "data"),
 )

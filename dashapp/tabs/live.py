@@ -3,18 +3,20 @@
 Each growing chart family (the step charts: Q-value trend and action mix; the episode
 charts) has two callbacks and keeps a cursor in its own ``dcc.Store``:
 
-* a **tick**, driven by the shell's ``app-poll`` interval, that reads only what is newer
-  than the cursor (a bounded number of records) and sends it with ``extendData``;
+* a **tick**, driven by the tab's own poll ("live-poll", running only while the tab is
+  shown), that reads only what is newer than the cursor (a bounded number of records)
+  and sends it with ``extendData``;
 * a **load**, triggered only when the tick asks for it through a ``*-reload`` store (first
-  view, another run, a restart, or the page fell far behind), that draws the downsampled
-  history as a whole figure.
+  view, another run, a restart, or the page fell far behind -- e.g. while another tab
+  was shown), that draws the downsampled history as a whole figure.
 
 The split matters: Dash drops a callback's answer when the interval triggers the same
 callback again before it has returned (dash-core-components#661), so the slower
 history load must not hang off the interval, while the tick stays fast. The action bars
 and statistic cards summarise a fixed window of recent steps; they are small and are
-replaced whole on each tick. The game frame is sent only when it changed. Every
-callback does nothing while another tab is visible.
+replaced whole on each tick. The game frame is sent only when it changed. While
+another tab is shown nothing polls, and a run switch gets no answer (``no_update``);
+on showing the tab again the first tick catches up through the cursors.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from dashapp import read
 from dashapp.components import graph, panel
 from dashapp.figures import live as F
 from dashapp.figures.common import color, empty_figure, is_empty_figure
+from dashapp.tabs.reloading import poll_id
 
 TAB_ID = "live"
 TAB_LABEL = "Live"
+POLL = poll_id(TAB_ID)
 
 Q_HEIGHT, ACTIONS_HEIGHT, EPISODES_HEIGHT = 360, 300, 460
 
@@ -211,8 +215,8 @@ def _placeholder(message: str) -> list:
     Output("live-q-cards", "children"),
     Output("live-steps-cursor", "data"),
     Output("live-steps-reload", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
     Input("app-run", "data"),
     State("live-steps-cursor", "data"),
 )
@@ -277,8 +281,8 @@ def load_steps(_reload, run):
     Output("live-episodes-graph", "extendData"),
     Output("live-episodes-cursor", "data"),
     Output("live-episodes-reload", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
     Input("app-run", "data"),
     State("live-episodes-cursor", "data"),
 )
@@ -327,8 +331,8 @@ def load_episodes(_reload, run):
     Output("live-frame-box", "children"),
     Output("live-frame-caption", "children"),
     Output("live-frame-cursor", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
     Input("app-run", "data"),
     State("live-frame-cursor", "data"),
 )

@@ -1,12 +1,20 @@
-"""The tick / load split shared by the probe's tabs (Activations, Gradients, Weights).
+"""The tick / load split shared by the probe's tabs (Activations, Gradients, Weights), and
+the per-tab poll every tab uses.
+
+Each tab has its own ``dcc.Interval``, ``poll_id(TAB_ID)`` ("<TAB_ID>-poll"), made by the
+shell: only the shown tab's poll runs, and the shell bumps it once when the tab is
+shown, so a hidden tab sends no requests and a tab switch triggers the shown tab only.
+A tab's callbacks take that poll as their Input and ``app-tabs.active_tab`` as State,
+to answer 204 when something else (the run store, the page load) triggers them while
+the tab is hidden.
 
 A chart that grows while training has two callbacks and a cursor in a ``dcc.Store``:
 
-* a **tick**, driven by the shell's ``app-poll`` interval, that reads only the records
-  newer than the cursor and sends them (``Patch`` / ``extendData``); and
+* a **tick**, driven by the tab's poll, that reads only the records newer than the
+  cursor and sends them (``Patch`` / ``extendData``); and
 * a **load**, triggered only through a ``*-reload`` store that the tick writes when the
   chart must be drawn whole (first view, another run or layer, a value range the chart
-  cannot stretch to, a page that fell far behind).
+  cannot stretch to, a page that fell far behind -- e.g. while the tab was hidden).
 
 Dash drops a callback's answer when the interval triggers the same callback again
 before it has returned (dash-core-components#661; the Live tab hit it first), so a
@@ -25,6 +33,11 @@ from dash import no_update
 
 #: Ticks a requested load may take before the tick asks again (the request may be lost).
 RELOAD_PATIENCE = 10
+
+
+def poll_id(tab_id: str) -> str:
+    """The id of the tab's own ``dcc.Interval``: it runs only while the tab is shown."""
+    return f"{tab_id}-poll"
 
 
 def matches(cursor: Any, key: dict) -> bool:
@@ -48,24 +61,13 @@ def ask_reload(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
     return {**base, "pending": {"key": key, "tick": n or 0}}, {"key": key, "tick": n or 0}
 
 
-def triggered_by_poll() -> bool:
-    """True when the running callback was set off by the shell's poll (not by a tab or run
-    switch); also True outside a Dash request (a direct call, as in tests and bench/)."""
-    from dash import callback_context
-
-    try:
-        return callback_context.triggered_id in (None, "app-poll")
-    except Exception:  # no callback context: called directly
-        return True
-
-
 def loaded(key: dict, records: list, drawn: bool, **extra: Any) -> dict:
     """The cursor a load leaves behind after drawing ``records`` (newest last)."""
     return {"run": key.get("run"), "key": key, "seq": records[-1]["seq"] if records else -1,
             "drawn": bool(drawn), **extra}
 
 
-__all__ = ["RELOAD_PATIENCE", "matches", "reload_pending", "ask_reload", "loaded", "triggered_by_poll"]
+__all__ = ["RELOAD_PATIENCE", "poll_id", "matches", "reload_pending", "ask_reload", "loaded", "layer_choice"]
 
 
 #: Polls between looks at which layers a run has (they hardly ever change).
@@ -73,12 +75,15 @@ LAYER_CHECK_TICKS = 10
 
 
 def layer_choice(n: int | None, tab_id: str, active_tab: str | None, run: str | None, series: str,
-                 current: str | None, current_options: list | None) -> tuple:
-    """The layer picker of a probe tab: ``(options, value)`` from the newest record of
-    ``series``, keeping the user's choice while it still exists.
+                 current: str | None, current_options: list | None, listed_run: str | None = None) -> tuple:
+    """The layer picker of a probe tab: ``(options, value, listed run)`` from the newest
+    record of ``series``, keeping the user's choice while it still exists. ``listed_run``
+    is the run the current options were read from (kept in a store by the tab).
 
-    A hidden tab reads nothing (``PreventUpdate``: HTTP 204), and on a plain poll the
-    layers are looked at again only every ``LAYER_CHECK_TICKS`` polls.
+    A hidden tab reads nothing (``PreventUpdate``: HTTP 204). While the options belong to
+    ``run`` and hold the choice, the layers are looked at again only every
+    ``LAYER_CHECK_TICKS`` polls; a run chosen while the tab was hidden is seen on the
+    first poll after it is shown.
     """
     from dash.exceptions import PreventUpdate
 
@@ -88,15 +93,16 @@ def layer_choice(n: int | None, tab_id: str, active_tab: str | None, run: str | 
     if active_tab != tab_id:
         raise PreventUpdate
     if not run:
-        return [], None
-    if (triggered_by_poll() and current and any(o.get("value") == current for o in current_options or [])
+        return [], None, None
+    if (listed_run == run and current and any(o.get("value") == current for o in current_options or [])
             and (n or 0) % LAYER_CHECK_TICKS):
         raise PreventUpdate
     try:
         latest = read.latest_probe_record(run, series)
     except read.BrokenRun:
-        return [], None
+        return [], None, run
     names = layer_names([latest] if latest else [])
     options = [{"label": name, "value": name} for name in names]
     value = current if current in names else (names[0] if names else None)
-    return (no_update if options == current_options else options), (no_update if value == current else value)
+    return ((no_update if options == current_options else options), (no_update if value == current else value),
+            (no_update if listed_run == run else run))

@@ -4,10 +4,10 @@ Per layer: weight statistics, the latest weight histogram, the chosen layer's hi
 over time, and the update velocity ||ΔW|| / ||W|| between weight samples. Data: the
 probe's WEIGHTS series (a sample every N training steps, 100 by default).
 
-Does nothing while another tab is visible (HTTP 204). The charts follow the tick / load
-split of :mod:`dashapp.tabs.reloading`: after a load has drawn them, each tick sends only
-the new samples -- heatmap columns through a ``Patch`` (while they fit its value range),
-velocity points through ``extendData``.
+Polls only while shown (on "weights-poll"; HTTP 204 if called while hidden). The charts
+follow the tick / load split of :mod:`dashapp.tabs.reloading`: after a load has drawn them,
+each tick sends only the new samples -- heatmap columns through a ``Patch`` (while they fit
+its value range), velocity points through ``extendData``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rl import telemetry as T
 
 TAB_ID = "weights"
 TAB_LABEL = "Weights"
+POLL = R.poll_id(TAB_ID)
 
 HIST_HEIGHT, TIME_HEIGHT, VELOCITY_HEIGHT = 260, 320, 320
 MAX_COLUMNS = 2 * read.PROBE_RECORDS
@@ -66,6 +67,7 @@ def layout():
                   class_name="mb-3"),
             panel("Update velocity per layer", graph("weights-velocity", "Waiting for two weight samples...",
                                                      VELOCITY_HEIGHT), NOTES["velocity"], class_name="mb-3"),
+            dcc.Store(id="weights-layer-run"),  # the run whose layers the picker lists
             dcc.Store(id="weights-cursor"),
             dcc.Store(id="weights-reload"),
             dcc.Store(id="weights-panels"),
@@ -94,15 +96,17 @@ def stats_table(rows: list[dict]):
 @callback(
     Output("weights-layer", "options"),
     Output("weights-layer", "value"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Output("weights-layer-run", "data"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),
     Input("app-run", "data"),
     State("weights-layer", "value"),
     State("weights-layer", "options"),
+    State("weights-layer-run", "data"),
 )
-def update_layer_choice(_n, active_tab, run, current, current_options):
+def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None):
     """The layers to choose from (from the newest weight sample); keeps the choice."""
-    return R.layer_choice(_n, TAB_ID, active_tab, run, T.WEIGHTS, current, current_options)
+    return R.layer_choice(n, TAB_ID, active_tab, run, T.WEIGHTS, current, current_options, listed_run)
 
 
 def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:
@@ -128,8 +132,8 @@ def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:
     Output("weights-velocity", "extendData"),
     Output("weights-cursor", "data"),
     Output("weights-reload", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),
     Input("weights-layer", "value"),
     State("app-run", "data"),
     State("weights-cursor", "data"),

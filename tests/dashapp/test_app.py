@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from contextvars import copy_context
 
 import dash
 import pytest
+from dash import dcc
+from dash._callback import GLOBAL_CALLBACK_LIST
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from dashapp import app as A
+from dashapp import read
 from dashapp.figures.common import is_empty_figure
 from dashapp.tabs import live
 from rl import telemetry as T
 from tests.dashapp.runbuilder import newer_schema_run, unreadable_marker_run
+from tests.e2e.helpers import output_ids
 
 
 def ids_in(component) -> set[str]:
@@ -179,6 +185,69 @@ def test_send_control_without_a_run_or_to_a_broken_one(tmp_path):
     assert msg.startswith("Could not send pause")
 
 
+# --------------------------------------------------------------------------- per-tab polls
+def deps(items: list[dict]) -> list[str]:
+    return [f"{d['id']}.{d['property']}" for d in items]
+
+
+def test_every_tab_has_its_own_poll_and_only_the_first_tab_polls_on_load(tmp_path):
+    app = A.create_app(tmp_path, poll_ms=250)
+    polls = {c.id: c for c in app.layout.children if isinstance(c, dcc.Interval)}
+    tab_polls = [f"{tab.TAB_ID}-poll" for tab in A.TABS]
+    assert set(polls) == {"app-poll", *tab_polls} and "network-poll" in polls
+    assert all(p.interval == 250 and p.n_intervals == 0 for p in polls.values())
+    running = {pid for pid, p in polls.items() if not getattr(p, "disabled", False)}
+    assert running == {"app-poll", tab_polls[0]}  # the first tab is the one shown on load
+
+
+def test_the_tab_switch_is_one_client_side_callback_over_every_tab_poll():
+    switches = [cb for cb in GLOBAL_CALLBACK_LIST if "app-tabs.active_tab" in deps(cb["inputs"])]
+    assert len(switches) == 1  # no server callback listens to the tabs: a switch costs no request
+    switch = switches[0]
+    polls = [f"{tab.TAB_ID}-poll" for tab in A.TABS]
+    assert switch["clientside_function"] and switch["prevent_initial_call"]
+    assert deps(switch["inputs"]) == ["app-tabs.active_tab"]
+    assert switch["output"] == "..{}..".format("...".join([f"{p}.disabled" for p in polls]
+                                                          + [f"{p}.n_intervals" for p in polls]))
+    assert deps(switch["state"]) == [f"{p}.n_intervals" for p in polls] + [f"{p}.disabled" for p in polls]
+
+
+def test_each_tab_polls_on_its_own_interval_and_guards_against_running_hidden():
+    """A callback that writes into a tab runs on that tab's poll (never on another tab's or
+    on the shell's) and reads ``active_tab`` as State, so it can answer 204 when the run
+    store or the page load triggers it while the tab is hidden."""
+    tab_ids = [tab.TAB_ID for tab in A.TABS]
+    checked = set()
+    for cb in GLOBAL_CALLBACK_LIST:
+        if cb["clientside_function"]:
+            continue
+        tabs = {t for t in tab_ids for oid in output_ids(cb["output"]) if oid.startswith(f"{t}-")}
+        polls = {d.split(".")[0] for d in deps(cb["inputs"]) if d.endswith("poll.n_intervals")}
+        if not tabs:
+            assert polls <= {"app-poll"}, cb["output"]  # the shell polls on its own interval
+            continue
+        assert polls <= {f"{t}-poll" for t in tabs}, cb["output"]
+        if polls:
+            assert "app-tabs.active_tab" in deps(cb["state"]), cb["output"]
+            checked |= tabs
+    assert checked == set(tab_ids)  # every tab has at least one polled callback
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the browser-side function")
+def test_the_switch_function_starts_only_the_shown_tab_and_bumps_it():
+    js = A.switch_polls_js(["live", "network", "gradients"])
+    calls = [("gradients", [5, 0, 2], [False, True, True]),  # Live -> Gradients
+             ("live", [5, 0, 3], [True, True, False])]  # and back
+    script = ("const window = {dash_clientside: {no_update: 'NO'}}; const f = (%s);\n"
+              "console.log(JSON.stringify(%s.map(([tab, n, off]) => f(tab, ...n, ...off))));"
+              % (js, json.dumps(calls)))
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30)
+    to_gradients, to_live = json.loads(out.stdout)
+    # every tab's "disabled" (no_update where it stays), then every tab's n_intervals
+    assert to_gradients == [True, "NO", False, "NO", "NO", 3]
+    assert to_live == [False, "NO", True, 6, "NO", "NO"]
+
+
 # --------------------------------------------------------------------------- live tab
 def test_live_callbacks_fetch_nothing_when_hidden(make_run):
     run = make_run()
@@ -186,6 +255,49 @@ def test_live_callbacks_fetch_nothing_when_hidden(make_run):
     assert live.tick_steps(1, "network", str(run.path), None) == (dash.no_update,) * 6
     assert live.tick_episodes(1, "network", str(run.path), None) == (dash.no_update,) * 3
     assert live.update_frame(1, "network", str(run.path), None) == (dash.no_update,) * 3
+
+
+def test_a_run_chosen_while_live_is_hidden_is_drawn_when_it_is_shown(make_run):
+    old, new = make_run("old"), make_run("new")
+    old.add_steps(10)
+    new.add_steps(30)
+    cursor = live.load_steps(1, str(old.path))[2]
+    # the run store changes while another tab is shown: no answer (the poll is stopped)
+    assert live.tick_steps(4, "network", str(new.path), cursor) == (dash.no_update,) * 6
+    # the tab is shown again: its first tick asks for the new run's history
+    *_, cursor, reload = live.tick_steps(5, "live", str(new.path), cursor)
+    assert reload == 5 and cursor["pending"]["run"] == str(new.path)
+    q_fig, _, cursor = live.load_steps(reload, str(new.path))
+    assert len(q_fig.data[0].x) == 30 and cursor["run"] == str(new.path)
+
+
+def test_live_catches_up_after_being_hidden(make_run):
+    """While another tab is shown nothing polls the Live tab; the first tick afterwards
+    either extends the charts by all it missed or, if it missed more than a tick reads,
+    asks for a redraw -- and then continues from the newest record (through the real store)."""
+    run = make_run()
+    path = str(run.path)
+    run.add_steps(50)
+    run.add_episodes(3)
+    steps = live.load_steps(1, path)[2]
+    episodes = live.load_episodes(1, path)[1]
+    # hidden for a little while: one tick sends everything missed
+    run.add_steps(300)
+    run.add_episodes(2)
+    q_ext, _, _, _, steps, reload = live.tick_steps(2, "live", path, steps)
+    assert reload is dash.no_update and steps["seq"] == 349 and q_ext[0]["x"][0][-1] == 350
+    ext, episodes, reload = live.tick_episodes(2, "live", path, episodes)
+    assert reload is dash.no_update and ext[0]["x"][0] == [4, 5]
+    # hidden for long: more than one tick may read, so the tick asks for the history
+    run.add_steps(read.MAX_TICK_RECORDS + 1)
+    q_ext, _, _, _, steps, reload = live.tick_steps(3, "live", path, steps)
+    assert q_ext is dash.no_update and reload == 3
+    newest = 350 + read.MAX_TICK_RECORDS + 1
+    q_fig, _, steps = live.load_steps(reload, path)
+    assert q_fig.data[0].x[-1] == newest and steps["seq"] == newest - 1 and "pending" not in steps
+    run.add_steps(2)  # and from there on, ticks extend again
+    q_ext, _, _, _, steps, reload = live.tick_steps(4, "live", path, steps)
+    assert reload is dash.no_update and q_ext[0]["x"][0][-1] == newest + 2
 
 
 def test_steps_tick_asks_for_a_load_then_extends(make_run):

@@ -139,11 +139,11 @@ def test_activations_tab_draws_then_only_appends(trainer):
                                       (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
     assert figs is None and out[-1] is no_update  # still nothing: no pointless load
     trainer.round()
-    options, value = activations.update_layer_choice(1, activations.TAB_ID, run, None, [])
-    assert [o["value"] for o in options] == ["fc1", "fc2"] and value == "fc1"
+    options, value, listed = activations.update_layer_choice(1, activations.TAB_ID, run, None, [], None)
+    assert [o["value"] for o in options] == ["fc1", "fc2"] and value == "fc1" and listed == run
     with pytest.raises(PreventUpdate):  # a valid choice: the layers are looked at again only now and then
-        activations.update_layer_choice(3, activations.TAB_ID, run, "fc1", options)
-    assert activations.update_layer_choice(10, activations.TAB_ID, run, "fc1", options) == (no_update, no_update)
+        activations.update_layer_choice(3, activations.TAB_ID, run, "fc1", options, run)
+    assert activations.update_layer_choice(10, activations.TAB_ID, run, "fc1", options, run) == (no_update,) * 3
     out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 3,
                                       (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
     cards, hists, grid, caption = out[:4]
@@ -223,6 +223,19 @@ def test_sparklines_extend_with_new_samples_only(trainer):
         activations.tick_sparklines(4, "weights", "fc1", 0, run, cursor, options)
 
 
+def test_layer_picker_answers_nothing_while_hidden_and_catches_up_when_shown(trainer, make_run):
+    run = str(trainer.run.path)
+    trainer.round()
+    options, value, listed = activations.update_layer_choice(1, activations.TAB_ID, run, None, [], None)
+    other = str(make_run("no-samples-yet").path)
+    with pytest.raises(PreventUpdate):  # another run chosen while the tab is hidden: nothing read
+        activations.update_layer_choice(1, "live", other, value, options, listed)
+    # shown again: its first poll (not a layer-check tick) sees the list is another run's
+    assert activations.update_layer_choice(3, activations.TAB_ID, other, value, options, listed) == ([], None, other)
+    with pytest.raises(PreventUpdate):  # the page load triggers every tab: hidden ones send nothing
+        activations.update_layer_choice(0, "live", run, None, [], None)
+
+
 # --------------------------------------------------------------------------- gradients tab
 def test_gradients_tab_draws_then_patches_and_extends(trainer):
     run = str(trainer.run.path)
@@ -257,7 +270,7 @@ def test_gradients_tab_names_the_vanishing_layer(make_run):
 def test_weights_tab_table_histograms_and_velocity(trainer):
     run = str(trainer.run.path)
     trainer.round()
-    options, value = weights.update_layer_choice(1, weights.TAB_ID, run, None, [])
+    options, value, _listed = weights.update_layer_choice(1, weights.TAB_ID, run, None, [], None)
     assert value == "fc1" and len(options) == 3
     out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 1,
                                       (weights.TAB_ID, "fc1", run), None, (run, "fc1"))

@@ -6,6 +6,7 @@ import socket
 import time
 from pathlib import Path
 from typing import Callable, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -76,3 +77,27 @@ def text_of(page, selector: str) -> str:
 def status(page) -> str:
     """The worker status badge's text, lower case (e.g. "running", "paused")."""
     return text_of(page, "#app-status").lower()
+
+
+def output_ids(output: str) -> list[str]:
+    """The component ids in a Dash callback's output spec ("a.prop" or "..a.prop...b.prop..")."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [part.rsplit(".", 1)[0] for part in parts]
+
+
+def record_dash_updates(page) -> list[dict]:
+    """Start recording the page's callback requests (``/_dash-update-component``); returns
+    the list they are appended to, each ``{"outputs": [ids], "trigger": [prop ids],
+    "request": the Playwright request}`` (``request.timing["startTime"]``: when it was sent,
+    in ms since the epoch, once answered). Playwright delivers them while the test waits
+    on the page (``page.wait_for_timeout``)."""
+    updates: list[dict] = []
+
+    def on_request(request):
+        if urlsplit(request.url).path.endswith("/_dash-update-component") and request.method == "POST":
+            body = request.post_data_json or {}
+            updates.append({"outputs": output_ids(body.get("output", "")),
+                            "trigger": list(body.get("changedPropIds") or []), "request": request})
+
+    page.on("request", on_request)
+    return updates
