@@ -6,14 +6,16 @@ probe and attribution publisher, 500 activation samples per neuron so every hist
 full), then measures:
 
 * **server** (in this process, the functions a Dash server runs): reading the probe's
-  record from the store, building the graph figure, serialising it to JSON (what goes on
-  the wire), the whole first-load graph callback, a live colour update (the ``Patch``),
-  and the neuron inspector callback -- with the bytes each sends;
+  record from the store, building what the canvas draws (the scene and the values),
+  serialising it to JSON (what goes on the wire), the whole first-load graph callback, a
+  live colour update (the values alone), and the neuron inspector callback -- with the
+  bytes each sends;
 * **browser** (``neurodash serve`` in its own process, a real headless Chromium driven by
-  Playwright): from the click on the Network tab to the graph drawn (every node of the
-  widest layer in the SVG) -- server callback, transfer and Plotly's drawing together;
-  and from the mouse-down on a neuron's marker to its inspector shown with the
-  activation history drawn (and the same for a layer's name).
+  Playwright): from the mouse-down on the Network tab to the graph drawn on its canvas
+  (every column laid out, every node coloured) -- the tab switch, the server callback,
+  the transfer and the drawing together; from the mouse-down on a neuron to its
+  inspector shown with the activation history drawn (and the same for a layer's name);
+  the canvas drawing alone; and the shell showing an already-drawn tab.
 
 Targets (issue 5): graph built and drawn within 300 ms; click -> inspector within 200 ms.
 
@@ -65,15 +67,13 @@ def _json_size(value) -> int:
 
 # --------------------------------------------------------------------------- server side
 def server_timings(run_dir: Path, repeats: int) -> dict:
-    from dash import Patch
-
     from dashapp import read
     from dashapp.figures import network as N
     from dashapp.tabs import network as TN
 
     run = str(run_dir)
-    TN.update_graph(0, TN.TAB_ID, N.DEFAULT_K, None, run, None)  # warm up (imports)
-    rows = {k: [] for k in ("read", "build", "json", "graph_callback", "colour_patch", "inspector_callback")}
+    TN.update_graph(0, N.DEFAULT_K, None, TN.TAB_ID, run, None)  # warm up (imports)
+    rows = {k: [] for k in ("read", "build", "json", "graph_callback", "colour_update", "inspector_callback")}
     sizes = {}
     net = read.network_snapshot(run)
     middle = len(net.values) // 2
@@ -83,29 +83,27 @@ def server_timings(run_dir: Path, repeats: int) -> dict:
         rows["read"].append(_ms(time.perf_counter() - t))
         k = N.default_k(net.sizes)
         t = time.perf_counter()
-        figs = [N.edges_figure(net, k), N.nodes_figure(net)]
+        scene, values = N.graph_scene(net, k), N.graph_values(net)
         rows["build"].append(_ms(time.perf_counter() - t))
         t = time.perf_counter()
-        sizes["edges_figure_bytes"] = _json_size(figs[0])
-        sizes["nodes_figure_bytes"] = _json_size(figs[1])
+        sizes["scene_bytes"] = _json_size(scene)
+        sizes["values_bytes"] = _json_size(values)
         rows["json"].append(_ms(time.perf_counter() - t))
         t = time.perf_counter()
-        out = TN.update_graph(r, TN.TAB_ID, k, None, run, None)
+        out = TN.update_graph(r, k, None, TN.TAB_ID, run, None)
         _json_size(list(out))
         rows["graph_callback"].append(_ms(time.perf_counter() - t))
         t = time.perf_counter()
-        patch = TN._patch(N.activation_patch(net), Patch())
-        sizes["colour_patch_bytes"] = _json_size(patch)
-        rows["colour_patch"].append(_ms(time.perf_counter() - t))
+        _json_size(N.graph_values(net))
+        rows["colour_update"].append(_ms(time.perf_counter() - t))
         sel = {"kind": "neuron", "column": middle, "index": r % net.sizes[middle]}
         t = time.perf_counter()
-        out = TN.update_inspector(r, TN.TAB_ID, sel, run, None)
+        out = TN.update_inspector(r, sel, TN.TAB_ID, run, None)
         sizes["inspector_bytes"] = _json_size(list(out))
         rows["inspector_callback"].append(_ms(time.perf_counter() - t))
-    sel_patch = TN._patch(N.selection_patch(net, {"kind": "neuron", "column": middle, "index": 0}), Patch())
-    sizes["selection_patch_bytes"] = _json_size(sel_patch)
+    sizes["highlight_bytes"] = _json_size(N.graph_highlight(net, {"kind": "neuron", "column": middle, "index": 0}))
     sizes["k"] = N.default_k(net.sizes)
-    sizes["edges"] = int(sum(len(x) // 3 for x, _ in N.edge_bins(net, sizes["k"])))
+    sizes["edges"] = int(sum(len(g["src"]) for g in N.edge_groups(net, sizes["k"])))
     sizes["nodes"] = int(sum(net.sizes))
     return {"ms": {k: _summary(v) for k, v in rows.items()}, "sizes": sizes}
 
@@ -140,25 +138,22 @@ def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the dashboard did not answer on {url}")
 
 
-_DRAWN = """([expected, uid, size]) => {
-    const gd = document.querySelector('#network-graph .js-plotly-plot');
-    if (!gd || !gd._fullData || gd._fullData.length !== expected) return false;
-    if (gd.querySelectorAll(`g.trace${uid} path.point`).length !== size) return false;
-    const edges = document.querySelector('#network-edges .js-plotly-plot');
-    if (!edges || !edges.querySelector('.shapelayer path')) return false;
-    window._t1 = performance.now();
+_DRAWN = """(sizes) => {  // the canvas has drawn this network, coloured: when did it finish?
+    const s = window.neurodash && window.neurodash.network.state();
+    if (!s || !s.geometry || !s.values || s.drawnAt === null) return false;
+    if (JSON.stringify(s.geometry.ys.map(c => c.length)) !== JSON.stringify(sizes)) return false;
+    window._t1 = s.drawnAt;
     return true; }"""
 
 _INSPECTED = """([panel, title, graph]) => {
     const p = document.getElementById(panel);
-    if (!p || p.style.display === 'none') return false;
+    if (!p || p.classList.contains('nd-collapsed')) return false;
     const t = document.getElementById(title);
     if (!t || !t.textContent.startsWith(window._expect) || t.textContent === window._prevTitle) return false;
-    if (graph) {  // its figure is the new one, and drawn
-        const gd = document.querySelector(`#${graph} .js-plotly-plot`);
-        const line = gd && gd._fullData && gd._fullData[0];
-        if (!line || !line.y || line.y.length < 2) return false;
-        if (gd._fullData[0].y === window._prevY) return false;
+    if (graph) {  // its charts are the new ones, decoded and drawn
+        const imgs = Array.from(document.querySelectorAll(`#${graph} img`));
+        if (!imgs.length || imgs[0].src === window._prevSrc || !imgs.every(i => i.complete && i.naturalWidth > 0))
+            return false;
     }
     window._t1 = performance.now();
     return true; }"""
@@ -166,48 +161,31 @@ _INSPECTED = """([panel, title, graph]) => {
 _BEFORE_CLICK = """([expect, title, graph]) => {
     window._expect = expect; window._t1 = null;
     const t = document.getElementById(title); window._prevTitle = t ? t.textContent : null;
-    const gd = graph && document.querySelector(`#${graph} .js-plotly-plot`);
-    window._prevY = gd && gd._fullData && gd._fullData[0] ? gd._fullData[0].y : null; }"""
+    const img = graph && document.querySelector(`#${graph} img`);
+    window._prevSrc = img ? img.src : null; }"""
 
 
 _SHOWN = """() => {
-    const gd = document.querySelector('#network-graph .js-plotly-plot');
-    if (!gd || gd.getBoundingClientRect().width === 0) return false;
+    const c = document.getElementById('network-canvas');
+    if (!c || c.getBoundingClientRect().width === 0 || getComputedStyle(c).visibility !== 'visible') return false;
     window._t1 = performance.now();
     return true; }"""
 
-_DRAW_ONLY = """async () => {
-    // Plotly's own drawing, without server or Dash: the page's two network figures drawn
-    // again into fresh divs, then one live colour update of the nodes figure.
-    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-    const fresh = (src) => { const d = document.createElement('div'); d.style.width = src.clientWidth + 'px';
-        d.style.height = src.clientHeight + 'px'; document.body.appendChild(d); return d; };
-    const edges = document.querySelector('#network-edges .js-plotly-plot');
-    const nodes = document.querySelector('#network-graph .js-plotly-plot');
-    const copy = (gd) => [gd.data.map(t => Object.assign({}, t)), Object.assign({}, gd.layout)];
-    const [ed, el] = copy(edges), [nd, nl] = copy(nodes);
-    const a = fresh(edges), b = fresh(nodes);
-    let t = performance.now();
-    await Plotly.newPlot(a, ed, el); await Plotly.newPlot(b, nd, nl); await frame();
-    const draw = performance.now() - t;
-    const data = nd.map(tr => (tr.uid || '').startsWith('nodes') ? Object.assign({}, tr, {marker: Object.assign({},
-        tr.marker, {color: Array.from(tr.marker.color).map(v => typeof v === 'number' ? -v : v)})}) : tr);
-    t = performance.now();
-    await Plotly.react(b, data, nl); await frame();
-    const colours = performance.now() - t;
-    Plotly.purge(a); Plotly.purge(b); a.remove(); b.remove();
-    return [draw, colours]; }"""
+_DRAW_ONLY = """() => {
+    // the canvas drawing alone (no server, no Dash): the same scene again, then new colours
+    const N = window.neurodash.network, s = N.state();
+    N.update('network-graph', s.scene, s.values, s.highlight, s.selection);
+    const draw = s.drawMs;
+    const flipped = Object.assign({}, s.values, {values: s.values.values.map(c => c.map(v => v === null ? v : -v))});
+    N.update('network-graph', s.scene, flipped, s.highlight, s.selection);
+    return [draw, s.drawMs]; }"""
 
 
 def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from dashapp.figures import network as N
-
     proc, url = _serve(run_dir.parent, log)
-    n_cols = len(sizes)
-    widest = max(range(1, n_cols - 1), key=lambda c: sizes[c])
-    middle = n_cols // 2
+    middle = len(sizes) // 2
     draw, neuron_click, layer_click, draw_only, colour_update, tab_switch = [], [], [], [], [], []
     try:
         with sync_playwright() as pw:
@@ -224,8 +202,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 page.evaluate("() => { window._t0 = null; document.addEventListener('mousedown', "
                               "() => { window._t0 = performance.now(); }, {capture: true}); }")
                 tab.click()
-                page.wait_for_function(_DRAWN, arg=[N.FIRST_NODE_TRACE + n_cols + 2, f"nodes{widest}",
-                                                     sizes[widest]], polling="raf")
+                page.wait_for_function(_DRAWN, arg=list(sizes), polling="raf")
                 draw.append(page.evaluate("() => window._t1 - window._t0"))
                 time.sleep(1.0)
                 only, colours = page.evaluate(_DRAW_ONLY)
@@ -233,23 +210,19 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 colour_update.append(colours)
                 # click -> neuron inspector (with its activation history drawn)
                 for j in (3, sizes[middle] // 2, sizes[middle] - 4):  # far apart: dense columns overlap
-                    marker = page.locator(f"#network-graph g.tracenodes{middle} path.point").nth(j)
-                    marker.scroll_into_view_if_needed()
-                    box = marker.bounding_box()
-                    page.evaluate(_BEFORE_CLICK, [f"fc{middle} · neuron #", "network-neuron-title",
-                                                  "network-neuron-history"])
-                    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-                    page.wait_for_function(_INSPECTED, arg=["network-neuron-panel", "network-neuron-title",
-                                                            "network-neuron-history"], polling="raf")
+                    where = page.evaluate("([c, i]) => window.neurodash.network.nodeCenter(null, c, i)", [middle, j])
+                    page.evaluate(_BEFORE_CLICK, [f"fc{middle} · neuron #{j} ", "network-inspector-title",
+                                                  "network-inspector-charts"])
+                    page.mouse.click(where["x"], where["y"])
+                    page.wait_for_function(_INSPECTED, arg=["network-inspector-body", "network-inspector-title",
+                                                            "network-inspector-charts"], polling="raf")
                     neuron_click.append(page.evaluate("() => window._t1 - window._t0"))
                     time.sleep(0.5)
                 # click -> layer inspector
-                label = page.locator("#network-graph g.tracelabels .textpoint").nth(middle)
-                label.scroll_into_view_if_needed()
-                box = label.bounding_box()
-                page.evaluate(_BEFORE_CLICK, [f"Layer fc{middle}", "network-layer-title", None])
-                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-                page.wait_for_function(_INSPECTED, arg=["network-layer-panel", "network-layer-title", None],
+                where = page.evaluate("(c) => window.neurodash.network.titleCenter(null, c)", middle)
+                page.evaluate(_BEFORE_CLICK, [f"Layer fc{middle}", "network-inspector-title", None])
+                page.mouse.click(where["x"], where["y"])
+                page.wait_for_function(_INSPECTED, arg=["network-inspector-body", "network-inspector-title", None],
                                        polling="raf")
                 layer_click.append(page.evaluate("() => window._t1 - window._t0"))
                 # the shell's own cost of showing a tab whose graph is already drawn (nothing is
@@ -269,7 +242,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
             proc.kill()
     return {"tab_click_to_graph_drawn": _summary(draw), "click_to_neuron_inspector": _summary(neuron_click),
             "click_to_layer_inspector": _summary(layer_click),
-            "plotly_draw_only": _summary(draw_only), "plotly_colour_update": _summary(colour_update),
+            "canvas_draw_only": _summary(draw_only), "canvas_colour_update": _summary(colour_update),
             "shell_tab_switch_only": _summary(tab_switch)}
 
 
@@ -321,7 +294,7 @@ def _print_browser(b: dict) -> None:
     if b:
         print("browser (ms, median / max):")
         for k, v in b.items():
-            if k.startswith(("plotly", "shell")):
+            if k.startswith(("canvas", "shell")):
                 print(f"  {k:<28} {v['median']:>7} / {v['max']}  (n={v['n']})")
                 continue
             budget = DRAW_BUDGET_MS if k.startswith("tab") else CLICK_BUDGET_MS

@@ -715,12 +715,17 @@ def network_versions(run_path: str | Path) -> dict:
         return _network_versions(store)
 
 
-def _decode_neurons(data: Any, meta: Any, name: str) -> NetworkData:
+def _decode_neurons(data: Any, meta: Any, name: str, weights_too: bool = True,
+                    histories: bool | int = True) -> NetworkData:
+    """The NEURONS record as a NetworkData. Decoding the weights and the histories is most
+    of the work (a 3x512 network holds megabytes of them): leave out the weights with
+    ``weights_too=False`` (biases go with them), the histories with ``histories=False`` or
+    all but column ``histories`` with an int."""
     try:
         if not isinstance(data, dict):
             raise TypeError("it is not a JSON object")
         rec = T.NeuronsRecord.from_dict(data)
-        names, kinds, acts, values, weights, histories, biases = ["input"], ["input"], ["input"], \
+        names, kinds, acts, values, weights, histories_, biases = ["input"], ["input"], ["input"], \
             [_floats(rec.input)], [None], [None], [None]
         for layer in rec.layers or []:
             lname = str(layer.get("name", f"layer {len(names)}"))
@@ -728,19 +733,21 @@ def _decode_neurons(data: Any, meta: Any, name: str) -> NetworkData:
             kinds.append("hidden")
             acts.append(str(layer.get("activation") or "linear"))
             values.append(_floats(layer.get("current")))
-            weights.append(_array(layer["weight"], f"{lname} weight", 2) if layer.get("weight") else None)
-            biases.append(_array(layer["bias"], f"{lname} bias", 1) if layer.get("bias") else None)
-            histories.append(_array(layer["history"], f"{lname} history", 2).astype(np.float32)
-                             if layer.get("history") else None)
+            weights.append(_array(layer["weight"], f"{lname} weight", 2) if weights_too and layer.get("weight")
+                           else None)
+            biases.append(_array(layer["bias"], f"{lname} bias", 1) if weights_too and layer.get("bias") else None)
+            wanted = histories is True or (histories is not False and histories == len(names) - 1)
+            histories_.append(_array(layer["history"], f"{lname} history", 2).astype(np.float32)
+                              if wanted and layer.get("history") else None)
         out = rec.output if isinstance(rec.output, dict) else {}
         q = _floats(rec.q)
         names.append(str(out.get("name", "output")))
         kinds.append("output")
         acts.append("linear")
         values.append(q)
-        weights.append(_array(out["weight"], "output weight", 2) if out.get("weight") else None)
-        biases.append(_array(out["bias"], "output bias", 1) if out.get("bias") else None)
-        histories.append(None)
+        weights.append(_array(out["weight"], "output weight", 2) if weights_too and out.get("weight") else None)
+        biases.append(_array(out["bias"], "output bias", 1) if weights_too and out.get("bias") else None)
+        histories_.append(None)
         meta_rec = T.RunMeta.from_dict(meta) if isinstance(meta, dict) else None
     except T.SchemaError as exc:
         raise BrokenRun(f"run {name}: {exc}") from None
@@ -749,7 +756,7 @@ def _decode_neurons(data: Any, meta: Any, name: str) -> NetworkData:
     finite_q = np.isfinite(q)
     return NetworkData(
         names=tuple(names), kinds=tuple(kinds), activations=tuple(acts), values=tuple(values),
-        weights=tuple(weights), histories=tuple(histories), biases=tuple(biases),
+        weights=tuple(weights), histories=tuple(histories_), biases=tuple(biases),
         feature_names=tuple(str(f) for f in (meta_rec.feature_names if meta_rec else [])),
         action_names=tuple(str(a) for a in (meta_rec.action_names if meta_rec else [])),
         action=int(np.nanargmax(q)) if finite_q.any() else None,
@@ -839,9 +846,12 @@ class NetworkBundle:
 
 
 def network_bundle(run_path: str | Path, *, snapshot: bool = True, attribution: bool = False,
-                   q_action: int | None = None, q_points: int = 500) -> NetworkBundle:
+                   q_action: int | None = None, q_points: int = 500, weights: bool = True,
+                   histories: bool | int = True) -> NetworkBundle:
     """The change markers and, as asked, the network snapshot, the attribution and one
-    action's recent Q-values -- in one store session."""
+    action's recent Q-values -- in one store session. ``weights`` and ``histories`` say
+    how much of the snapshot to decode (see :func:`_decode_neurons`): a live colour
+    update needs neither."""
     name = Path(run_path).name
     with open_store(run_path) as store:
         versions = _network_versions(store)
@@ -855,7 +865,7 @@ def network_bundle(run_path: str | Path, *, snapshot: bool = True, attribution: 
         q_history = _tolist(_q_matrix(rows, q_action + 1)[:, q_action]) if rows else []
     return NetworkBundle(
         versions=versions,
-        net=None if neurons is None else _decode_neurons(neurons, meta, name),
+        net=None if neurons is None else _decode_neurons(neurons, meta, name, weights, histories),
         attribution=None if attr is None else _decode_attribution(attr, meta, name),
         q_history=q_history,
     )

@@ -1,26 +1,18 @@
-"""Pure figure builders for the network view (numpy + plotly only, no I/O, no globals).
+"""Pure builders for the network view (numpy + plotly only, no I/O, no globals).
 
-The network graph is two figures drawn one over the other, with the same size, margins
-and axis ranges:
+The network graph is drawn in the browser on a ``<canvas>`` (``assets/network_graph.js``):
+a 3x512 network has 1,551 neurons and thousands of drawn weights, and redrawing that as
+SVG every second (what a Plotly scatter does) costs the browser 100-200 ms a time, long
+enough to swallow clicks. What the canvas draws comes from here, in three parts that
+travel separately, so each update sends only what changed:
 
-* the **edges** figure (underneath): no traces, the weights drawn as six SVG path shapes
-  (positive/negative x weak/medium/strong). It changes only when the edges do -- a new
-  weight sample or another *k* -- via :func:`edges_patch`;
-* the **nodes** figure (on top, transparent, the one that is clicked). Its traces come
-  in a fixed order, so a live update patches just the colours (:func:`activation_patch`)
-  and a click just the highlight (:func:`selection_patch`)::
+* :func:`graph_scene` -- the columns (positions, titles, input and output names) and
+  the strongest edges (:func:`edge_groups`); sent again only for a new run or network,
+  another *k*, or a new sample of the weights;
+* :func:`graph_values` -- every neuron's current output: the live colours;
+* :func:`graph_highlight` -- the selected neuron's own strongest weights.
 
-      0, 1            the selected neuron's own edges (positive, negative)
-      2 .. 2+C-1      nodes, one trace per column (input, hidden layers, output)
-      2+C             the selection ring
-      2+C+1           the clickable layer labels
-
-Keeping the thousands of edges out of the nodes figure is what keeps a live update
-cheap in the browser: Plotly redraws every trace of a figure when any data changes.
-
-A node's ``customdata`` is ``[column, index]``; a layer label's is ``[column, -1]``. Node,
-ring and label traces carry a ``uid`` (``nodes<column>``, ``ring``, ``labels``), which
-Plotly puts in the drawn SVG's class names (``g.tracenodes1``): handy to find a marker.
+The inspector's and the analysis panels' charts are ordinary Plotly figures, built below.
 """
 
 from __future__ import annotations
@@ -32,6 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from dashapp.figures import svg as SVG
 from dashapp.figures.common import TEMPLATE
 from dashapp.figures.common import empty_figure as _empty_figure
 from health import live_rules as LR
@@ -57,9 +50,6 @@ EDGE_BUDGET = 768
 MAX_GAP = 0.085
 GRAPH_HEIGHT = 640
 
-N_EDGE_BINS = 6
-HILITE_POS, HILITE_NEG = 0, 1
-FIRST_NODE_TRACE = 2
 
 #: What a student reads under each panel.
 EXPLAIN = {
@@ -147,15 +137,16 @@ class NetworkData:
         return [list(self.names), self.sizes, list(self.feature_names), list(self.action_names)]
 
 
-def column_title(net: NetworkData, column: int) -> str:
+def column_title(net: NetworkData, column: int) -> list[str]:
+    """The lines of text above a column."""
     kind, size = net.kinds[column], net.sizes[column]
     if kind == "input":
-        return f"inputs ({size})"
+        return [f"inputs ({size})"]
     if kind == "output":
         head = net.names[column]
         # a dueling network's probe record names its advantage head: say where the lines come from
-        return f"Q-values ({size})" if head in ("q_out", "output") else f"Q-values ({size})<br>lines: {head}"
-    return f"{net.names[column]} ({size}, {net.activations[column]})"
+        return [f"Q-values ({size})"] if head in ("q_out", "output") else [f"Q-values ({size})", f"lines: {head}"]
+    return [f"{net.names[column]} ({size}, {net.activations[column]})"]
 
 
 # --------------------------------------------------------------------------- layout
@@ -209,7 +200,10 @@ def _top_k_mask(strength: np.ndarray, k: int, axis: int) -> np.ndarray:
     n = strength.shape[axis]
     if k >= n:
         return np.ones(strength.shape, dtype=bool)
-    kth = np.take(-np.partition(-strength, k - 1, axis=axis), [k - 1], axis=axis)
+    if k == 1:  # the default for wide layers: the maximum, without a partition (50x faster)
+        kth = strength.max(axis=axis, keepdims=True)
+    else:
+        kth = np.take(-np.partition(-strength, k - 1, axis=axis), [k - 1], axis=axis)
     greater = strength > kth
     equal = strength == kth
     need = k - greater.sum(axis=axis, keepdims=True)
@@ -218,49 +212,47 @@ def _top_k_mask(strength: np.ndarray, k: int, axis: int) -> np.ndarray:
     return greater | (equal & (np.cumsum(equal, axis=axis) <= need))
 
 
-def _segments(x0, y0, x1, y1) -> tuple[np.ndarray, np.ndarray]:
-    """NaN-separated polyline coordinates for straight segments (one trace, many lines)."""
-    n = len(x0)
-    xs = np.full(3 * n, np.nan, dtype=np.float32)
-    ys = np.full(3 * n, np.nan, dtype=np.float32)
-    xs[0::3], xs[1::3] = x0, x1
-    ys[0::3], ys[1::3] = y0, y1
-    return xs, ys
-
-
 def default_k(sizes: Sequence[int]) -> int:
     """k for a network of these layer sizes: 3 up to 256-wide layers, fewer beyond."""
     widest = max((int(n) for n in sizes), default=1)
     return int(np.clip(EDGE_BUDGET // max(widest, 1), 1, DEFAULT_K))
 
 
-def edge_bins(net: NetworkData, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The segments of the six edge bins (sign x strength), as NaN-separated (x, y)
-    arrays: ``x[3i], y[3i]`` to ``x[3i+1], y[3i+1]`` is one edge."""
-    pos = column_positions(net.sizes)
-    buckets: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(N_EDGE_BINS)]
+def _weights_into(net: NetworkData, column: int) -> np.ndarray | None:
+    """Column ``column``'s incoming weights when known and of the right shape (a record
+    whose shapes disagree is not drawn rather than mis-drawn)."""
+    w = net.weights[column] if 0 < column < len(net.weights) else None
+    if w is None or np.shape(w) != (net.sizes[column], net.sizes[column - 1]):
+        return None
+    return np.asarray(w, dtype=np.float64)
+
+
+def edge_groups(net: NetworkData, k: int) -> list[dict]:
+    """The strongest ``k`` edges per neuron and side, grouped the way they are drawn:
+    one group per (layer, sign, strength level).
+
+    ``{"column": c, "sign": 1 | -1, "level": 0 | 1 | 2, "src": [...], "dst": [...]}``: edge
+    ``i`` runs from node ``src[i]`` of column ``c - 1`` to node ``dst[i]`` of column ``c``.
+    The level is the edge's |w| as a fraction of the layer's strongest drawn edge (weak
+    up to 1/3, medium up to 2/3, strong above; see :data:`EDGE_BINS`).
+    """
+    groups = []
     for c in range(1, len(net.values)):
-        w = net.weights[c] if c < len(net.weights) else None
-        if w is None or np.shape(w) != (net.sizes[c], net.sizes[c - 1]):
+        w = _weights_into(net, c)
+        if w is None:
             continue
         src, dst, val = top_k_edges(w, k)
         if val.size == 0:
             continue
-        scale = np.max(np.abs(val)) or 1.0
+        scale = float(np.max(np.abs(val))) or 1.0
         level = np.digitize(np.abs(val) / scale, EDGE_BINS, right=True)
-        for sign_i, sign in enumerate((val >= 0, val < 0)):
+        for sign, of_sign in ((1, val >= 0), (-1, val < 0)):
             for b in range(3):
-                m = sign & (level == b)
+                m = of_sign & (level == b)
                 if m.any():
-                    buckets[sign_i * 3 + b].append(
-                        _segments(pos[c - 1][src[m], 0], pos[c - 1][src[m], 1], pos[c][dst[m], 0], pos[c][dst[m], 1]))
-    out = []
-    for parts in buckets:
-        if parts:
-            out.append((np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
-        else:
-            out.append((np.zeros(0, np.float32), np.zeros(0, np.float32)))
-    return out
+                    groups.append({"column": c, "sign": sign, "level": b,
+                                   "src": src[m].tolist(), "dst": dst[m].tolist()})
+    return groups
 
 
 def _color_range(values: np.ndarray) -> float:
@@ -273,79 +265,83 @@ def _clean(values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
-#: Colour of a node whose value is NaN or infinite (plotly takes a colour string in a
-#: numeric colour array as that colour).
-NO_VALUE = "lightgrey"
-
-
 def _rounded(values: np.ndarray) -> list:
-    """Node colours for the browser: 4 significant digits; NaN/inf drawn grey."""
-    return [NO_VALUE if not math.isfinite(v) else float(f"{v:.4g}") for v in values.tolist()]
+    """Node values for the browser: 4 significant digits; NaN/inf as None (drawn grey)."""
+    return [None if not math.isfinite(v) else float(f"{v:.4g}") for v in values.tolist()]
 
 
-def _node_text(net: NetworkData, c: int) -> list[str] | None:
-    """Text next to input and output nodes (hidden nodes carry none)."""
-    if net.kinds[c] == "input":
-        return net.labels(c)
-    if net.kinds[c] == "output":
-        vals = _clean(net.values[c])
-        return [f"{name} {v:.3g}" + (" ◀ best" if net.action == i else "") if math.isfinite(v) else f"{name} ?"
-                for i, (name, v) in enumerate(zip(net.labels(c), vals))]
-    return None
+#: How the browser draws the graph (assets/network_graph.js reads these from the scene,
+#: so the look is defined once, here).
+STYLE = {
+    "colorscale": COLORSCALE,
+    "no_value": "#d3d3d3",  # a node whose output is NaN or infinite
+    "positive": POSITIVE, "negative": NEGATIVE,
+    "edge_widths": list(EDGE_WIDTHS), "edge_alphas": list(EDGE_ALPHAS),
+    "selected_width": 2.2, "selected_alpha": 0.95,
+    "node_line": "#777", "title": "#1a4d80", "text": "#1f2933",
+}
 
 
-def _marker_size(n: int) -> float:
-    return float(np.clip(0.7 * GRAPH_HEIGHT * 0.85 / max(n, 1), 4, 16))
+def graph_scene(net: NetworkData, k: int = DEFAULT_K) -> dict:
+    """What the browser's network canvas draws that changes rarely -- sent when the run,
+    the network's shape or ``k`` changes, or the weights were re-sampled.
 
-
-def _highlight(net: NetworkData, selection: Mapping | None) -> dict:
-    """Coordinates of the selected neuron's edges (pos, neg) and of its ring."""
-    empty = {"pos": (np.zeros(0), np.zeros(0)), "neg": (np.zeros(0), np.zeros(0)), "ring": ([], [])}
-    sel = _valid_selection(net, selection)
-    if sel is None or sel["kind"] != "neuron":
-        return empty
-    c, j = sel["column"], sel["index"]
+    ``columns``: per column its name, kind, activation, title lines, the nodes' vertical
+    positions (:func:`column_positions`; column ``c`` is drawn at x = c) and, for the
+    input and output columns, the nodes' names. ``edges``: :func:`edge_groups`.
+    """
+    k = int(np.clip(k, 1, MAX_K))
     pos = column_positions(net.sizes)
-    seg_pos, seg_neg = [], []
-    # incoming: weights[c][j, :] from column c-1; outgoing: weights[c+1][:, j] to column c+1
+    columns = [{"name": net.names[c], "kind": net.kinds[c], "activation": net.activations[c],
+                "size": net.sizes[c], "title": column_title(net, c),
+                "y": np.round(pos[c][:, 1], 5).tolist(),
+                "labels": net.labels(c) if net.kinds[c] != "hidden" else None}
+               for c in range(len(net.values))]
+    return {"columns": columns, "edges": edge_groups(net, k), "k": k, "style": STYLE}
+
+
+def graph_values(net: NetworkData) -> dict:
+    """What changes with every probe sample: each column's outputs (4 significant
+    digits, None where not finite) and the range its colours span (symmetric around 0),
+    the action the network picks, and the step they were recorded at."""
+    values = [_clean(v) for v in net.values]
+    return {"step": int(net.step), "action": net.action, "values": [_rounded(v) for v in values],
+            "ranges": [_color_range(v) for v in values]}
+
+
+def graph_highlight(net: NetworkData, selection: Mapping | None) -> dict | None:
+    """The selected neuron's strongest incoming and outgoing weights (at most
+    :data:`SELECTED_EDGES` each side), drawn from it to the nodes they connect:
+    ``{"column", "index", "edges": [[other_column, other_index, 1 | -1], ...]}``.
+    None unless the selection is a neuron of this network."""
+    sel = valid_selection(net, selection)
+    if sel is None or sel["kind"] != "neuron":
+        return None
+    c, j = sel["column"], sel["index"]
+    edges = []
     for other, w in ((c - 1, _incoming(net, c, j)), (c + 1, _outgoing(net, c, j))):
         if w is None:
             continue
         w = np.where(np.isfinite(w), w, 0.0)
         idx = np.argsort(-np.abs(w), kind="stable")[:SELECTED_EDGES]
-        idx = idx[np.abs(w[idx]) > 0]
-        x0, y0 = np.full(idx.size, float(c)), np.full(idx.size, pos[c][j, 1])
-        x1, y1 = pos[other][idx, 0], pos[other][idx, 1]
-        for target, m in ((seg_pos, w[idx] >= 0), (seg_neg, w[idx] < 0)):
-            if m.any():
-                target.append(_segments(x0[m], y0[m], x1[m], y1[m]))
-
-    def join(parts):
-        if not parts:
-            return np.zeros(0), np.zeros(0)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-    return {"pos": join(seg_pos), "neg": join(seg_neg), "ring": ([float(c)], [float(pos[c][j, 1])])}
+        edges += [[other, int(i), 1 if w[i] >= 0 else -1] for i in idx.tolist() if w[i] != 0]
+    return {"column": c, "index": j, "edges": edges}
 
 
 def _incoming(net: NetworkData, c: int, j: int) -> np.ndarray | None:
-    w = net.weights[c] if 0 < c < len(net.weights) else None
-    if w is None or np.shape(w) != (net.sizes[c], net.sizes[c - 1]):
-        return None
-    return np.asarray(w, dtype=np.float64)[j]
+    w = _weights_into(net, c)
+    return None if w is None else w[j]
 
 
 def _outgoing(net: NetworkData, c: int, j: int) -> np.ndarray | None:
-    if c + 1 >= len(net.values):
-        return None
-    w = net.weights[c + 1] if c + 1 < len(net.weights) else None
-    if w is None or np.shape(w) != (net.sizes[c + 1], net.sizes[c]):
-        return None
-    return np.asarray(w, dtype=np.float64)[:, j]
+    w = _weights_into(net, c + 1) if c + 1 < len(net.values) else None
+    return None if w is None else w[:, j]
 
 
-def _valid_selection(net: NetworkData, selection: Mapping | None) -> dict | None:
-    """The selection if it still names something in this network, else None."""
+def valid_selection(net: NetworkData, selection: Mapping | None) -> dict | None:
+    """The selection if it still names something in this network, else None. The page
+    sends ``{"kind": "neuron", "column", "index"}`` or ``{"kind": "layer", "column"}``;
+    like anything from the page it is checked, never trusted."""
     if not isinstance(selection, Mapping):
         return None
     kind, c = selection.get("kind"), selection.get("column")
@@ -357,189 +353,6 @@ def _valid_selection(net: NetworkData, selection: Mapping | None) -> dict | None
     if kind == "neuron" and isinstance(j, int) and not isinstance(j, bool) and 0 <= j < net.sizes[c]:
         return {"kind": "neuron", "column": c, "index": j}
     return None
-
-
-def selection_from_click(click: Mapping | None) -> dict | None:
-    """Turn a graph ``clickData`` into a selection: a neuron ``{"kind": "neuron",
-    "column", "index"}``, a layer ``{"kind": "layer", "column"}``, or None (an edge,
-    or nothing usable). The page runs the same rule in the browser
-    (``dashapp.tabs.network.SELECT_JS``); a browser test checks that they agree."""
-    try:
-        point = click["points"][0]
-        column, index = point["customdata"][:2]
-        if float(column) != int(column) or float(index) != int(index):  # 1.5 is no node
-            return None
-        column, index = int(column), int(index)
-    except (TypeError, KeyError, IndexError, ValueError):
-        return None
-    if column < 0:
-        return None
-    if index < 0:
-        return {"kind": "layer", "column": column}
-    return {"kind": "neuron", "column": column, "index": index}
-
-
-def _layer_box(net: NetworkData, c: int) -> dict:
-    ys = column_positions(net.sizes)[c][:, 1]
-    top = float(ys.max()) if ys.size else 0.0
-    bottom = float(ys.min()) if ys.size else 0.0
-    return dict(type="rect", xref="x", yref="y", x0=c - 0.3, x1=c + 0.3, y0=bottom - 0.04, y1=top + 0.1,
-                line=dict(color="#444", width=1.5, dash="dot"), fillcolor="rgba(0,0,0,0.04)", layer="below")
-
-
-def _top(net: NetworkData) -> float:
-    return max((float(p[:, 1].max()) for p in column_positions(net.sizes) if len(p)), default=0.5)
-
-
-def _geometry(net: NetworkData, **extra) -> dict:
-    """The layout both figures share, so the nodes sit exactly on their edges."""
-    n_cols = len(net.values)
-    top = _top(net)
-    return dict(
-        height=GRAPH_HEIGHT, margin=dict(l=10, r=10, t=10, b=10), template=TEMPLATE.to_plotly_json(),
-        hovermode="closest", hoverdistance=24, clickmode="event", dragmode=False, showlegend=False,
-        uirevision="network",
-        xaxis=dict(visible=False, range=[-1.1, n_cols - 1 + 1.1], fixedrange=True),
-        yaxis=dict(visible=False, range=[-0.58, top + 0.18], fixedrange=True),
-        **extra)
-
-
-def edge_path(xs: np.ndarray, ys: np.ndarray) -> str:
-    """NaN-separated segments as one SVG path in data coordinates ("M x0,y0L x1,y1...")."""
-    x0, y0, x1, y1 = xs[0::3], ys[0::3], xs[1::3], ys[1::3]
-    return "".join(f"M{a:.4g},{b:.4f}L{c:.4g},{d:.4f}" for a, b, c, d in zip(x0.tolist(), y0.tolist(),
-                                                                          x1.tolist(), y1.tolist()))
-
-
-def edge_shapes(net: NetworkData, k: int) -> list[dict]:
-    """The six edge bins as path shapes (empty bins are left out)."""
-    shapes = []
-    for t, (xs, ys) in enumerate(edge_bins(net, int(np.clip(k, 1, MAX_K)))):
-        if not len(xs):
-            continue
-        rgb, b = (POSITIVE if t < 3 else NEGATIVE), t % 3
-        shapes.append(dict(type="path", path=edge_path(xs, ys), xref="x", yref="y", layer="below",
-                           name=f"{'positive' if t < 3 else 'negative'} weights ({('weak', 'medium', 'strong')[b]})",
-                           line=dict(width=EDGE_WIDTHS[b], color=f"rgba({rgb}, {EDGE_ALPHAS[b]})")))
-    return shapes
-
-
-def edges_figure(net: NetworkData, k: int = DEFAULT_K) -> go.Figure:
-    """The weights, drawn underneath the nodes: the strongest ``k`` per neuron and side."""
-    return go.Figure(data=[], layout=_geometry(net, shapes=edge_shapes(net, k), paper_bgcolor="white",
-                                               plot_bgcolor="white"), _validate=False)
-
-
-def nodes_figure(net: NetworkData, selection: Mapping | None = None) -> go.Figure:
-    """The neurons (coloured by their current output), the labels, the selection -- on a
-    transparent background, drawn over :func:`edges_figure`.
-
-    Built from plain dicts and handed to plotly without per-property validation: a
-    3x512 network has 1,551 nodes and validation would dominate the build time. (The
-    tests validate the same figure the slow way.)
-    """
-    n_cols = len(net.values)
-    pos = column_positions(net.sizes)
-    sel = _valid_selection(net, selection)
-    data: list[dict] = []
-    hl = _highlight(net, sel)
-    for key, rgb in (("pos", POSITIVE), ("neg", NEGATIVE)):
-        data.append(dict(type="scatter", x=hl[key][0], y=hl[key][1], mode="lines", hoverinfo="skip",
-                         showlegend=False, line=dict(width=2.2, color=f"rgba({rgb}, 0.95)"),
-                         name=f"selected neuron's {'positive' if key == 'pos' else 'negative'} weights"))
-    top = _top(net)
-    for c in range(n_cols):
-        vals = _clean(net.values[c])
-        m = _color_range(vals)
-        text = _node_text(net, c)
-        kind = net.kinds[c]
-        if kind == "input":
-            hover = "<b>%{text}</b><br>value %{marker.color:.3f}<extra></extra>"
-        elif kind == "output":
-            hover = "<b>%{text}</b><br>Q-value %{marker.color:.3f}<extra></extra>"
-        else:
-            hover = f"<b>{net.names[c]} #%{{customdata[1]}}</b><br>output %{{marker.color:.3f}}<extra></extra>"
-        trace = dict(
-            type="scatter", x=pos[c][:, 0], y=pos[c][:, 1], mode="markers+text" if text else "markers",
-            customdata=[[c, i] for i in range(len(vals))],  # plain lists: clickData must carry them as-is
-            hovertemplate=hover, showlegend=False, name=column_title(net, c), uid=f"nodes{c}",
-            marker=dict(color=_rounded(vals), colorscale=COLORSCALE, cmin=-m, cmax=m,
-                        size=_marker_size(len(vals)), line=dict(width=0.6, color="#777")))
-        if text:
-            trace.update(text=text, textposition="middle left" if kind == "input" else "middle right",
-                         textfont=dict(size=12))
-        data.append(trace)
-    ring = hl["ring"]
-    data.append(dict(type="scatter", x=ring[0], y=ring[1], mode="markers", hoverinfo="skip", showlegend=False,
-                     name="selected neuron", uid="ring",
-                     marker=dict(symbol="circle-open", size=20, line=dict(width=3, color="#111"))))
-    data.append(dict(
-        type="scatter", x=list(range(n_cols)), y=[top + 0.1] * n_cols, mode="markers+text",
-        text=[f"<b>{column_title(net, c)}</b>" for c in range(n_cols)], textposition="middle center",
-        textfont=dict(size=13, color="#1a4d80"), customdata=[[c, -1] for c in range(n_cols)],
-        hovertemplate="click to inspect this layer<extra></extra>",
-        marker=dict(symbol="square", size=44, opacity=0), showlegend=False, name="layer labels", uid="labels"))
-    layout = _geometry(net, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                       shapes=[_layer_box(net, sel["column"])] if sel and sel["kind"] == "layer" else [])
-    return go.Figure(data=data, layout=layout, _validate=False)
-
-
-# --------------------------------------------------------------------------- patches
-Paths = dict  # {("data", 3, "marker", "color"): [...], ...}
-
-
-def node_trace(column: int) -> int:
-    return FIRST_NODE_TRACE + column
-
-
-def ring_trace(n_columns: int) -> int:
-    return FIRST_NODE_TRACE + n_columns
-
-
-def label_trace(n_columns: int) -> int:
-    return FIRST_NODE_TRACE + n_columns + 1
-
-
-def activation_patch(net: NetworkData) -> Paths:
-    """Nodes figure: just the colours (and the output texts) -- what changes every sample."""
-    out: Paths = {}
-    for c, values in enumerate(net.values):
-        vals = _clean(values)
-        m = _color_range(vals)
-        t = node_trace(c)
-        out[("data", t, "marker", "color")] = _rounded(vals)
-        out[("data", t, "marker", "cmin")] = -m
-        out[("data", t, "marker", "cmax")] = m
-        if net.kinds[c] == "output":
-            out[("data", t, "text")] = _node_text(net, c)
-    return out
-
-
-def edges_patch(net: NetworkData, k: int) -> Paths:
-    """Edges figure: the edge shapes (after the weights changed or k did)."""
-    return {("layout", "shapes"): edge_shapes(net, k)}
-
-
-def selection_patch(net: NetworkData, selection: Mapping | None) -> Paths:
-    """Nodes figure: highlight the selected neuron (its edges and a ring) or layer (a
-    box), or clear the highlight."""
-    hl = _highlight(net, selection)
-    sel = _valid_selection(net, selection)
-    ring = ring_trace(len(net.values))
-    return {
-        ("data", HILITE_POS, "x"): typed_array(hl["pos"][0]), ("data", HILITE_POS, "y"): typed_array(hl["pos"][1]),
-        ("data", HILITE_NEG, "x"): typed_array(hl["neg"][0]), ("data", HILITE_NEG, "y"): typed_array(hl["neg"][1]),
-        ("data", ring, "x"): hl["ring"][0], ("data", ring, "y"): hl["ring"][1],
-        ("layout", "shapes"): [_layer_box(net, sel["column"])] if sel and sel["kind"] == "layer" else [],
-    }
-
-
-def typed_array(values) -> dict:
-    """A float array as plotly.js's compact typed-array form (float32, NaN = gap)."""
-    import base64
-
-    arr = np.ascontiguousarray(np.asarray(values, dtype="<f4"))
-    return {"dtype": "f4", "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
 
 
 # --------------------------------------------------------------------------- statistics
@@ -648,78 +461,40 @@ def _vline(x: float, **line) -> dict:
     return dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line)
 
 
-def _hline(y: float, **line) -> dict:
-    return dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y, line=line)
-
-
 def _title(text: str) -> dict:
     return dict(title=dict(text=text))
 
 
-def sparkline_figure(history, title: str = "activation over the last samples", ylabel: str = "output") -> go.Figure:
-    """A line of a neuron's recent outputs (oldest left), the newest marked."""
-    h = _clean(history) if history is not None else np.zeros(0)
-    if h.size == 0 or not np.isfinite(h).any():
-        return empty_figure("no activation samples yet")
-    x = np.arange(-h.size + 1, 1)
-    last = np.flatnonzero(np.isfinite(h))[-1]
-    data = [dict(type="scatter", x=x, y=np.where(np.isfinite(h), h, np.nan), mode="lines",
-                 line=dict(width=1.4, color="#2166ac"), hovertemplate="%{x} samples ago: %{y:.3f}<extra></extra>"),
-            dict(type="scatter", x=[int(x[last])], y=[float(h[last])], mode="markers",
-                 marker=dict(size=8, color="#b2182b"), hovertemplate="latest: %{y:.3f}<extra></extra>")]
-    return _figure(data, title, xaxis=_title(f"samples (last {h.size})"), yaxis=_title(ylabel))
+# --------------------------------------------------------------------------- inspector charts
+# SVG (dashapp.figures.svg), not Plotly: shown in a millisecond or two where four Plotly
+# charts cost the browser most of a click's 200 ms.
+def sparkline_chart(history, title: str = "activation over the last samples", ylabel: str = "output") -> str:
+    """A line of recent values (oldest left), the newest marked."""
+    return SVG.line_chart(history, title, ylabel, empty="no activation samples yet")
 
 
-def histogram_figure(values, title: str, xlabel: str = "weight", bins: int = 30) -> go.Figure:
-    v = _clean(values) if values is not None else np.zeros(0)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return empty_figure(f"{title}: nothing to show")
-    lo, hi = float(v.min()), float(v.max())
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
-    centres = (edges[:-1] + edges[1:]) / 2
-    colours = ["#b2182b" if c < 0 else "#2166ac" for c in centres]
-    data = [dict(type="bar", x=centres, y=counts, width=np.diff(edges), marker=dict(color=colours),
-                 hovertemplate="%{x:.3f}: %{y}<extra></extra>")]
-    return _figure(data, title, xaxis=_title(xlabel), yaxis=_title("count"), bargap=0.05,
-                   shapes=[_vline(0.0, color="#999", width=1, dash="dot")])
+def histogram_chart(values, title: str, xlabel: str = "weight") -> str:
+    return SVG.histogram_chart(values, title, xlabel)
 
 
-def bar_figure(values, names: Sequence[str], title: str, ylabel: str, highlight: int | None = None) -> go.Figure:
-    """Signed bars with names (e.g. per action)."""
-    v = _clean(values) if values is not None else np.zeros(0)
-    if v.size == 0:
-        return empty_figure(f"{title}: nothing to show")
-    names = [str(names[i]) if i < len(names) else str(i) for i in range(v.size)]
-    colours = ["#b2182b" if (math.isfinite(x) and x < 0) else "#2166ac" for x in v]
-    lines = [3 if i == highlight else 0 for i in range(v.size)]
-    data = [dict(type="bar", x=names, y=[x if math.isfinite(x) else None for x in v],
-                 marker=dict(color=colours, line=dict(width=lines, color="#111")),
-                 text=[f"{x:+.3g}" if math.isfinite(x) else "n/a" for x in v], textposition="outside",
-                 hovertemplate="%{x}: %{y:.4f}<extra></extra>")]
-    return _figure(data, title, yaxis=_title(ylabel), xaxis=dict(type="category"),
-                   shapes=[_hline(0.0, color="#999", width=1)])
-
-
-def outgoing_figure(weights, target_names: Sequence[str] | None, title: str = "outgoing weights") -> go.Figure:
+def outgoing_chart(weights, target_names: Sequence[str] | None, title: str = "outgoing weights") -> str:
     """Outgoing weights: one bar per action when they go to the Q-values, else a histogram."""
     if weights is None:
-        return empty_figure("this neuron feeds nothing further")
+        return SVG.message_chart(title, "this neuron feeds nothing further")
     if target_names is not None:
-        return bar_figure(weights, list(target_names), title + " (to each action)", "weight")
-    return histogram_figure(weights, title + " (to the next layer)")
+        return SVG.bar_chart(weights, list(target_names), title + " (to each action)", "weight")
+    return SVG.histogram_chart(weights, title + " (to the next layer)")
 
 
-def contribution_figure(contribution, action_names: Sequence[str], chosen: int | None, step: int | None,
-                        method: str = "gradient x activation") -> go.Figure:
+def contribution_chart(contribution, action_names: Sequence[str], chosen: int | None, step: int | None,
+                       method: str = "gradient x activation") -> str:
     """This neuron's contribution to each action's Q-value, the chosen action outlined."""
+    title = "contribution to each Q-value"
     if contribution is None:
-        return empty_figure("waiting for the worker's first attribution sample")
-    when = f" at step {step}" if step is not None else ""
-    return bar_figure(contribution, list(action_names), f"contribution to each Q-value{when} ({method})",
-                      "contribution", highlight=chosen)
+        return SVG.message_chart(title, "waiting for the worker's first attribution sample")
+    when = f" at step {step:,}" if step is not None else ""
+    return SVG.bar_chart(contribution, list(action_names), f"{title}{when} ({method})", "contribution",
+                         highlight=chosen)
 
 
 def saliency_figure(values, feature_names: Sequence[str], method: str, action_name: str,

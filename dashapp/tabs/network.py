@@ -1,34 +1,42 @@
 """The Network tab: the network drawn as it is, lighting up as the agent plays.
 
-Four callbacks, each idle while another tab is visible:
+The graph is drawn in the browser, on a canvas (``assets/network_graph.js``), from three
+stores the server fills -- so each update sends only what changed:
 
-* **graph** -- builds the two network figures (edges underneath, nodes on top) once,
-  and again only when the run or the network's shape is new; then sends just what
-  changed as a ``Patch``: the node colours when the probe published a new sample, the
-  edges when the weights were re-sampled (at most every :data:`EDGE_REFRESH_S`) or *k*
-  changed, the highlight when the selection changed. When training is paused nothing
-  new is published, so nothing is sent: the picture holds still and the selection stays.
-* **select** (in the browser) -- a click on a neuron or a layer's name becomes the selection.
-* **inspector** -- the neuron inspector or the layer inspector for the selection.
-* **analysis** -- input saliency (or integrated gradients), the feature/action
-  correlation heatmap and the feature-response curves, from the attribution record.
+* **graph** (server) -- ``network-scene`` (columns, names, the strongest edges) once, and
+  again only when the run, the network's shape or *k* changes or the weights were
+  re-sampled (at most every :data:`EDGE_REFRESH_S`); ``network-values`` (every neuron's
+  output: the colours) when the probe published a new sample. When training is paused
+  nothing new is published, so nothing is sent: the picture holds still.
+* **select** (browser) -- a click on a neuron or a layer's title sets ``network-selection``
+  directly; the ring is drawn at once.
+* **highlight** (server) -- the selected neuron's strongest weights, ``network-highlight``.
+* **draw** (browser) -- redraws the canvas when any of the four stores changes.
+* **inspector** (server) -- the neuron inspector or the layer inspector for the selection.
+* **analysis** (server) -- input saliency (or integrated gradients), the feature/action
+  correlation heatmap and the feature-response curves, from the attribution record. It
+  runs after the graph callback (on its ``network-view``), so the graph is drawn first
+  and the browser is not busy drawing these charts when the graph arrives.
 
-Everything comes from the run's store through :mod:`dashapp.read`; nothing here
-imports torch or touches the training process.
+Server callbacks run on the tab's own poll ("network-poll", ticking only while the tab
+is shown) and read the run's store through :mod:`dashapp.read`; nothing here imports
+torch or touches the training process.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from html import unescape as html_unescape
 
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashapp import read
 from dashapp.components import panel
 from dashapp.figures import network as N
+from dashapp.figures import svg as SVG
 from dashapp.figures.common import GRAPH_CONFIG
 
 TAB_ID = "network"
@@ -39,7 +47,6 @@ TAB_LABEL = "Network"
 EDGE_REFRESH_S = 5.0
 #: Q-value records behind an action's history in the inspector.
 OUTPUT_HISTORY = 500
-SMALL = 210  # height of the inspector's small charts
 ANALYSIS_HEIGHT = 420  # saliency and correlation charts
 
 CHOICE = "choice"  # the action dropdown's "the network's choice"
@@ -47,6 +54,7 @@ METHODS = {"saliency": "saliency", "ig": "integrated gradients"}
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "block"}
+COLLAPSED = "nd-collapsed"  # laid out but invisible and 0 px tall (assets/neurodash.css)
 
 
 def _graph(id_: str, message: str, height: int) -> dcc.Graph:
@@ -55,18 +63,19 @@ def _graph(id_: str, message: str, height: int) -> dcc.Graph:
 
 
 def _network_graph() -> html.Div:
-    """The edges figure underneath, the nodes figure (transparent, clickable) on top."""
-    height = f"{N.GRAPH_HEIGHT}px"
-    return html.Div(
-        [
-            dcc.Graph(id="network-edges", figure=N.empty_figure("", height=N.GRAPH_HEIGHT),
-                      config={"staticPlot": True, "responsive": True}, style={"height": height}),
-            dcc.Graph(id="network-graph", figure=N.empty_figure("Waiting for the network...", height=N.GRAPH_HEIGHT),
-                      config=GRAPH_CONFIG,
-                      style={"height": height, "position": "absolute", "top": 0, "left": 0, "width": "100%"}),
-        ],
-        style={"position": "relative"},
-    )
+    """The canvas the graph is drawn on (by assets/network_graph.js), its hover box and
+    the caption under it."""
+    return html.Div([
+        html.Div(
+            [html.Canvas(id="network-canvas", role="img",
+                         **{"aria-label": "The network graph: neurons in columns from the inputs to the Q-values, "
+                                          "coloured by their current output. Click a neuron or a layer's name to "
+                                          "inspect it."}),
+             html.Div(className="network-tooltip", role="tooltip")],
+            id="network-graph", className="network-graph", style={"height": f"{N.GRAPH_HEIGHT}px"},
+        ),
+        html.Div(id="network-graph-caption", className="small text-muted"),
+    ])
 
 
 def layout():
@@ -81,35 +90,22 @@ def layout():
         ],
         className="align-items-center g-2 mb-1",
     )
-    neuron_panel = html.Div(
+    body = html.Div(
         [
-            html.H3(id="network-neuron-title", className="h6 mb-1"),
-            html.Div(id="network-neuron-facts", className="small mb-2"),
-            _graph("network-neuron-history", "", SMALL),
-            _graph("network-neuron-contribution", "", SMALL),
-            html.P(N.EXPLAIN["contribution"], className="panel-note", id="network-neuron-contribution-note"),
-            _graph("network-neuron-incoming", "", SMALL),
-            _graph("network-neuron-outgoing", "", SMALL),
-            html.P(N.EXPLAIN["neuron"], className="panel-note"),
+            html.H3(id="network-inspector-title", className="h6 mb-1"),
+            html.Div(id="network-inspector-facts", className="small mb-2"),
+            # SVG images, not Plotly: shown at once (see dashapp/figures/svg.py)
+            html.Div(id="network-inspector-charts", className="inspector-charts"),
+            html.P(id="network-inspector-note", className="panel-note"),
         ],
-        id="network-neuron-panel", style=HIDDEN,
-    )
-    layer_panel = html.Div(
-        [
-            html.H3(id="network-layer-title", className="h6 mb-1"),
-            html.Div(id="network-layer-facts", className="small mb-2"),
-            _graph("network-layer-weights", "", SMALL),
-            _graph("network-layer-activations", "", SMALL),
-            html.P(N.EXPLAIN["layer"], className="panel-note"),
-        ],
-        id="network-layer-panel", style=HIDDEN,
+        id="network-inspector-body", className=COLLAPSED,
     )
     inspector = panel(
         "Inspector",
         html.Div([
             html.P("Click a neuron in the network to see its story, or a layer's name (above its column) "
                    "for the whole layer.", id="network-inspector-hint", className="empty-note"),
-            neuron_panel, layer_panel,
+            body,
         ]),
         "What you clicked, up close. It follows the training live and holds still while training is paused.",
         id="network-inspector",
@@ -158,6 +154,9 @@ def layout():
                 ]
             ),
             dcc.Store(id="network-selection"),
+            dcc.Store(id="network-scene"),
+            dcc.Store(id="network-values"),
+            dcc.Store(id="network-highlight"),
             dcc.Store(id="network-view"),
             dcc.Store(id="network-inspector-view"),
             dcc.Store(id="network-analysis-view"),
@@ -167,17 +166,6 @@ def layout():
 
 
 # --------------------------------------------------------------------------- helpers
-def _patch(paths: dict, patch: Patch | None = None) -> Patch:
-    """Turn the figure builder's {path: value} into a Dash ``Patch``."""
-    patch = Patch() if patch is None else patch
-    for path, value in paths.items():
-        target = patch
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-    return patch
-
-
 def _fmt(v, digits: int = 3) -> str:
     return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}g}"
 
@@ -202,109 +190,132 @@ def _selection_key(selection) -> list | None:
     return [selection.get("kind"), selection.get("column"), selection.get("index")]
 
 
-# --------------------------------------------------------------------------- select
-#: In the browser (no round trip to the server: a click reaches the inspector sooner).
-#: The same rule as ``dashapp.figures.network.selection_from_click`` -- a node's
-#: customdata is [column, index], a layer label's [column, -1], an edge has none.
-SELECT_JS = """
-function (click, clear) {
-    const dc = window.dash_clientside;
-    if (dc.callback_context.triggered_id === "network-clear") { return null; }
-    const point = click && click.points && click.points[0];
-    const cd = point && point.customdata;
-    if (!Array.isArray(cd) || cd.length < 2) { return dc.no_update; }
-    const column = Number(cd[0]), index = Number(cd[1]);
-    if (!Number.isInteger(column) || !Number.isInteger(index) || column < 0) { return dc.no_update; }
-    return index < 0 ? {kind: "layer", column: column} : {kind: "neuron", column: column, index: index};
-}
-"""
+# --------------------------------------------------------------------------- select, draw
+# A click on the canvas sets "network-selection" in the browser (network_graph.js);
+# the button clears it, also in the browser.
 clientside_callback(
-    SELECT_JS,
+    "function (n) { return n ? null : window.dash_clientside.no_update; }",
     Output("network-selection", "data"),
-    Input("network-graph", "clickData"),
     Input("network-clear", "n_clicks"),
     prevent_initial_call=True,
+)
+clientside_callback(
+    ClientsideFunction(namespace="neurodash", function_name="drawNetwork"),
+    Output("network-graph-caption", "children"),
+    Input("network-scene", "data"),
+    Input("network-values", "data"),
+    Input("network-highlight", "data"),
+    Input("network-selection", "data"),
 )
 
 
 # --------------------------------------------------------------------------- graph
-_GRAPH_OUTPUTS = 4
+def _message(text: str) -> dict:
+    """A scene that is just a sentence (drawn in the middle of the canvas)."""
+    return {"message": text}
 
 
 @callback(
-    Output("network-edges", "figure"),
-    Output("network-graph", "figure"),
+    Output("network-scene", "data"),
+    Output("network-values", "data"),
+    Output("network-highlight", "data"),
     Output("network-k", "value"),
     Output("network-view", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input("network-poll", "n_intervals"),
     Input("network-k", "value"),
-    Input("network-selection", "data"),
+    State("network-selection", "data"),
+    State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("network-view", "data"),
 )
-def update_graph(_n, active_tab, k, selection, run, view):
-    """Build the graph once, then patch only what changed (see the module docstring)."""
+def update_graph(_n, k, selection, active_tab, run, view):
+    """Send the scene once, then only what changed (see the module docstring)."""
+    nothing = (no_update,) * 5
     if active_tab != TAB_ID:
-        return (no_update,) * _GRAPH_OUTPUTS
+        return nothing
     view = view if isinstance(view, dict) else {}
     if not run:
         if view == {"run": None}:
-            return (no_update,) * _GRAPH_OUTPUTS
-        return _blank(), N.empty_figure("Choose a run above.", height=N.GRAPH_HEIGHT), no_update, {"run": None}
+            return nothing
+        return _message("Choose a run above."), None, None, no_update, {"run": None}
     k = int(k or N.DEFAULT_K)
     same_run = view.get("run") == run and view.get("drawn")
     try:
-        if same_run and view.get("k") == k and view.get("selection") == _selection_key(selection):
-            if read.network_versions(run) == view.get("versions"):
-                return (no_update,) * _GRAPH_OUTPUTS  # nothing new: paused, or between two probe samples
-        bundle = read.network_bundle(run)
+        versions = read.network_versions(run)
+        if same_run and view.get("k") == k and versions == view.get("versions"):
+            return nothing  # nothing new: paused, or between two probe samples
+        now = time.time()
+        weights_moved = (versions["weights"] != view.get("edge_weights")
+                         and now - view.get("edges_at", 0) >= EDGE_REFRESH_S)
+        need_scene = not same_run or k != view.get("k") or weights_moved
+        # a colour update needs the current outputs only: the weights (megabytes for a
+        # 3x512 network) are decoded only when the edges are drawn again
+        net = read.network_bundle(run, weights=need_scene, histories=False).net
+        if net is not None and not need_scene and view.get("shape") != net.shape_key():
+            need_scene = True  # the network changed shape (e.g. a new run in the same folder)
+            net = read.network_bundle(run, histories=False).net
     except read.BrokenRun as exc:
-        return _blank(), N.empty_figure(f"This run cannot be read: {exc}", height=N.GRAPH_HEIGHT), no_update, None
-    net, versions = bundle.net, bundle.versions
+        return _message(f"This run cannot be read: {exc}"), None, None, no_update, None
     if net is None:
         waiting = {"run": run, "drawn": False}
         if view == waiting:
-            return (no_update,) * _GRAPH_OUTPUTS
-        return (_blank(), N.empty_figure("Waiting for the worker's first sample of the network...",
-                                         height=N.GRAPH_HEIGHT), no_update, waiting)
-    now = time.time()
+            return nothing
+        return _message("Waiting for the worker's first sample of the network..."), None, None, no_update, waiting
     new_view = {"run": run, "drawn": True, "versions": versions, "k": k, "shape": net.shape_key(),
-                "selection": _selection_key(selection), "sample": [net.step, versions["activations"]],
+                "sample": [net.step, versions["activations"]],
                 "edges_at": view.get("edges_at", now), "edge_weights": view.get("edge_weights")}
+    new_k = no_update
     if not same_run or view.get("shape") != new_view["shape"]:
-        # a new run or network: both figures in full, k chosen for the network's width
-        k = N.default_k(net.sizes)
-        new_view.update(k=k, edges_at=now, edge_weights=versions["weights"])
-        return N.edges_figure(net, k), N.nodes_figure(net, selection), k, new_view
-    edges, nodes = no_update, Patch()
-    if view.get("sample") != new_view["sample"]:
-        _patch(N.activation_patch(net), nodes)
-    weights_moved = versions["weights"] != view.get("edge_weights") and now - view.get("edges_at", 0) >= EDGE_REFRESH_S
-    if k != view.get("k") or weights_moved:
-        edges = _patch(N.edges_patch(net, k))
+        k = N.default_k(net.sizes)  # a new run or network: k chosen for the network's width
+        new_k = k if k != new_view["k"] else no_update
+        new_view.update(k=k)
+        view = {}
+    scene = highlight = no_update
+    if need_scene:
+        scene = N.graph_scene(net, k)
+        highlight = N.graph_highlight(net, selection)
         new_view.update(edges_at=now, edge_weights=versions["weights"])
-    if new_view["selection"] != view.get("selection") or weights_moved:
-        _patch(N.selection_patch(net, selection), nodes)
-    return edges, nodes, no_update, new_view
+    values = N.graph_values(net) if view.get("sample") != new_view["sample"] else no_update
+    return scene, values, highlight, new_k, new_view
 
 
-def _blank():
-    return N.empty_figure("", height=N.GRAPH_HEIGHT)
+@callback(
+    Output("network-highlight", "data", allow_duplicate=True),
+    Input("network-selection", "data"),
+    State("app-run", "data"),
+    prevent_initial_call=True,
+)
+def update_highlight(selection, run):
+    """The selected neuron's own strongest weights, drawn over the graph."""
+    if not run or not isinstance(selection, dict) or selection.get("kind") != "neuron":
+        return None
+    try:
+        net = read.network_bundle(run, histories=False).net
+    except read.BrokenRun:
+        return None
+    return N.graph_highlight(net, selection) if net is not None else None
 
 
 # --------------------------------------------------------------------------- inspector
-_INSPECTOR_OUTPUTS = 14
+_INSPECTOR_OUTPUTS = 7
 
 
-def _empty_inspector():
-    blank = N.empty_figure("", height=SMALL)
-    return (SHOWN, HIDDEN, "", "", blank, blank, blank, blank, HIDDEN, "", "", blank, blank)
+def _chart(svg: str) -> html.Img:
+    """One SVG chart as an image; its title (the SVG's own <title>) is its alt text."""
+    alt = svg[svg.index("<title>") + 7:svg.index("</title>")] if "<title>" in svg else "chart"
+    return html.Img(src=SVG.data_uri(svg), alt=html_unescape(alt), className="inspector-chart")
+
+
+def _inspector(title="", facts="", charts=(), note="") -> tuple:
+    """The inspector's outputs (all but its view): the hint when nothing is shown."""
+    if not title:
+        return SHOWN, COLLAPSED, "", "", [], ""
+    return HIDDEN, "", title, facts, [_chart(svg) for svg in charts], note
 
 
 def neuron_view(net: N.NetworkData, attr: read.AttributionView | None, column: int, index: int,
                 q_history=None) -> tuple:
-    """(title, facts, history, contribution, incoming, outgoing) for one node."""
+    """(title, facts, [history, contribution, incoming, outgoing]) for one node."""
     stats = N.neuron_stats(net, column, index)
     kind = net.kinds[column]
     actions = net.labels(len(net.values) - 1)
@@ -320,12 +331,13 @@ def neuron_view(net: N.NetworkData, attr: read.AttributionView | None, column: i
         title = f"Input feature “{name}”"
         facts = _facts([("value now", _fmt(stats["current"])),
                         ("recent states", "–" if history is None else f"{len(history)}")])
-        return (title, facts,
-                N.sparkline_figure(history, f"{name} over the last recent states", "value"),
-                N.empty_figure("waiting for the worker's first attribution sample", height=SMALL) if sens is None else
-                N.bar_figure(sens, actions, f"how sensitive each Q-value is to {name}{attr_note}", "|dQ/dx|"),
-                N.empty_figure("an input has no incoming weights: it is the game's state", height=SMALL),
-                N.outgoing_figure(outgoing, to_actions))
+        return (title, facts, [
+                N.sparkline_chart(history, f"{name} over the last recent states", "value"),
+                SVG.message_chart("how sensitive each Q-value is", "waiting for the worker's first attribution sample")
+                if sens is None else
+                SVG.bar_chart(sens, actions, f"how sensitive each Q-value is to {name}{attr_note}", "|dQ/dx|"),
+                SVG.message_chart("incoming weights", "an input has no incoming weights: it is the game's state"),
+                N.outgoing_chart(outgoing, to_actions)])
     if kind == "output":
         name = stats["label"]
         contrib = None
@@ -338,14 +350,16 @@ def neuron_view(net: N.NetworkData, attr: read.AttributionView | None, column: i
         if contrib is not None and index < contrib.shape[0]:
             row = contrib[index]
             top = np.argsort(-np.abs(np.nan_to_num(row)), kind="stable")[:12]
-            contrib_fig = N.bar_figure(row[top], [f"#{j}" for j in top],
+            contrib_fig = SVG.bar_chart(row[top], [f"#{j}" for j in top],
                                        f"neurons of {net.names[-2]} pushing this Q-value most{attr_note}",
                                        "contribution")
         else:
-            contrib_fig = N.empty_figure("waiting for the worker's first attribution sample", height=SMALL)
-        return (title, facts, N.sparkline_figure(q_history, f"Q({name}) over recent recorded steps", "Q-value"),
-                contrib_fig, N.histogram_figure(incoming, "incoming weights"),
-                N.empty_figure("the agent takes the action with the highest Q-value", height=SMALL))
+            contrib_fig = SVG.message_chart("neurons pushing this Q-value most",
+                                            "waiting for the worker's first attribution sample")
+        return (title, facts, [SVG.line_chart(q_history, f"Q({name}) over recent recorded steps", "Q-value",
+                                              xlabel="records ago", empty="no Q-values recorded yet"),
+                contrib_fig, N.histogram_chart(incoming, "incoming weights"),
+                SVG.message_chart("outgoing", "the agent takes the action with the highest Q-value")])
     # a hidden neuron
     contrib = attr.contributions.get(net.names[column]) if attr is not None else None
     contrib = contrib[:, index] if contrib is not None and index < contrib.shape[1] else None
@@ -360,11 +374,11 @@ def neuron_view(net: N.NetworkData, attr: read.AttributionView | None, column: i
     ])
     history = net.history(column)
     own = np.asarray(history)[:, index] if history is not None and np.ndim(history) == 2 else None
-    return (title, facts, N.sparkline_figure(own, "activation over the last samples"),
-            N.contribution_figure(contrib, actions, attr.action if attr is not None else None,
+    return (title, facts, [N.sparkline_chart(own, "activation over the last samples"),
+            N.contribution_chart(contrib, actions, attr.action if attr is not None else None,
                                   attr.step if attr is not None else None,
                                   attr.method if attr is not None else "gradient x activation"),
-            N.histogram_figure(incoming, "incoming weights"), N.outgoing_figure(outgoing, to_actions))
+            N.histogram_chart(incoming, "incoming weights"), N.outgoing_chart(outgoing, to_actions)])
 
 
 def _fits(net: N.NetworkData, column: int) -> bool:
@@ -373,7 +387,7 @@ def _fits(net: N.NetworkData, column: int) -> bool:
 
 
 def layer_view(net: N.NetworkData, column: int) -> tuple:
-    """(title, facts, weight histogram, activation histogram) for one column."""
+    """(title, facts, [weight histogram, activation histogram]) for one column."""
     s = N.layer_stats(net, column)
     w = s["weights"]
     kind = s["kind"]
@@ -395,68 +409,62 @@ def layer_view(net: N.NetworkData, column: int) -> tuple:
                  ("weight mean ± std", f"{_fmt(w['mean'])} ± {_fmt(w['std'])}"),
                  ("weight min … max", f"{_fmt(w['min'])} … {_fmt(w['max'])}")]
     weights = net.weights[column] if column < len(net.weights) else None
-    return (title, _facts(rows),
-            N.histogram_figure(weights, "incoming weights of the layer") if weights is not None else
-            N.empty_figure("the input layer has no incoming weights", height=SMALL),
-            N.histogram_figure(net.values[column], "outputs of its neurons now", "output"))
+    return (title, _facts(rows), [
+            N.histogram_chart(weights, "incoming weights of the layer") if weights is not None else
+            SVG.message_chart("incoming weights", "the input layer has no incoming weights"),
+            N.histogram_chart(net.values[column], "outputs of its neurons now", "output")])
 
 
 @callback(
     Output("network-inspector-hint", "style"),
-    Output("network-neuron-panel", "style"),
-    Output("network-neuron-title", "children"),
-    Output("network-neuron-facts", "children"),
-    Output("network-neuron-history", "figure"),
-    Output("network-neuron-contribution", "figure"),
-    Output("network-neuron-incoming", "figure"),
-    Output("network-neuron-outgoing", "figure"),
-    Output("network-layer-panel", "style"),
-    Output("network-layer-title", "children"),
-    Output("network-layer-facts", "children"),
-    Output("network-layer-weights", "figure"),
-    Output("network-layer-activations", "figure"),
+    Output("network-inspector-body", "className"),
+    Output("network-inspector-title", "children"),
+    Output("network-inspector-facts", "children"),
+    Output("network-inspector-charts", "children"),
+    Output("network-inspector-note", "children"),
     Output("network-inspector-view", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-tabs", "active_tab"),
+    Input("network-poll", "n_intervals"),
     Input("network-selection", "data"),
+    State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("network-inspector-view", "data"),
 )
-def update_inspector(_n, active_tab, selection, run, view):
+def update_inspector(_n, selection, active_tab, run, view):
     """The neuron or layer inspector for the selection, kept live while training runs."""
     if active_tab != TAB_ID:
         return (no_update,) * _INSPECTOR_OUTPUTS
     if not run or not isinstance(selection, dict):
         if view is None:  # the hint is already showing
             return (no_update,) * _INSPECTOR_OUTPUTS
-        return (*_empty_inspector(), None)
+        return (*_inspector(), None)
     key_sel = _selection_key(selection)
     try:
         if isinstance(view, dict) and view.get("run") == run and view.get("selection") == key_sel:
             small = read.network_bundle(run, snapshot=False, attribution=True)  # change markers only
             if small.versions == view.get("versions") and small.attribution_step == view.get("attr"):
                 return (no_update,) * _INSPECTOR_OUTPUTS  # nothing new (e.g. paused): nothing sent
-        bundle = read.network_bundle(run, attribution=True)
+        column = selection.get("column")
+        # the histories of the selected column only (each column's is megabytes in a 3x512 network)
+        bundle = read.network_bundle(run, attribution=True,
+                                     histories=column if isinstance(column, int) and not isinstance(column, bool)
+                                     else False)
         net, attr = bundle.net, bundle.attribution
-        sel = N._valid_selection(net, selection) if net is not None else None
+        sel = N.valid_selection(net, selection) if net is not None else None
         q_history = None
         if sel is not None and sel["kind"] == "neuron" and net.kinds[sel["column"]] == "output":
             q_history = read.network_bundle(run, snapshot=False, q_action=sel["index"]).q_history
     except read.BrokenRun as exc:
-        out = list(_empty_inspector())
-        out[1], out[2] = SHOWN, f"This run cannot be read: {exc}"
-        return (*out, None)
+        return (*_inspector(f"This run cannot be read: {exc}"), None)
     if sel is None:  # e.g. the network has not been sampled yet, or changed shape
-        return (*_empty_inspector(), None) if view is not None else (no_update,) * _INSPECTOR_OUTPUTS
-    key = {"run": run, "versions": bundle.versions, "selection": key_sel}
-    new_view = {**key, "attr": bundle.attribution_step}
-    skip = (no_update,) * 4  # the hidden panel keeps its old charts: redrawing them costs time, shows nothing
+        return (*_inspector(), None) if view is not None else (no_update,) * _INSPECTOR_OUTPUTS
+    new_view = {"run": run, "versions": bundle.versions, "selection": key_sel, "attr": bundle.attribution_step}
     if sel["kind"] == "neuron":
-        title, facts, hist, contrib, inc, out = neuron_view(net, attr, sel["column"], sel["index"], q_history)
-        return (HIDDEN, SHOWN, title, facts, hist, contrib, inc, out, HIDDEN, no_update, no_update, *skip[:2],
-                new_view)
-    title, facts, weights, acts = layer_view(net, sel["column"])
-    return (HIDDEN, HIDDEN, no_update, no_update, *skip, SHOWN, title, facts, weights, acts, new_view)
+        title, facts, charts = neuron_view(net, attr, sel["column"], sel["index"], q_history)
+        note = N.EXPLAIN["neuron"] + (" " + N.EXPLAIN["contribution"] if net.kinds[sel["column"]] == "hidden" else "")
+    else:
+        title, facts, charts = layer_view(net, sel["column"])
+        note = N.EXPLAIN["layer"]
+    return (*_inspector(title, facts, charts, note), new_view)
 
 
 # --------------------------------------------------------------------------- analysis
@@ -469,15 +477,15 @@ def update_inspector(_n, active_tab, selection, run, view):
     Output("network-feature", "options"),
     Output("network-feature", "value"),
     Output("network-analysis-view", "data"),
-    Input("app-poll", "n_intervals"),
+    Input("network-view", "data"),  # after the graph: it is drawn first, on the same sample
     Input("network-method", "value"),
     Input("network-action", "value"),
     Input("network-feature", "value"),
-    State("app-tabs", "active_tab"),  # not an Input: on opening the tab the graph draws first
+    State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("network-analysis-view", "data"),
 )
-def update_analysis(_n, method, action, feature, active_tab, run, view):
+def update_analysis(_graph_view, method, action, feature, active_tab, run, view):
     """Saliency / integrated gradients, the correlation heatmap and the response curves."""
     if active_tab != TAB_ID:
         return (no_update,) * 8

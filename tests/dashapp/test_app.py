@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import sys
 from contextvars import copy_context
@@ -231,21 +229,6 @@ def test_each_tab_polls_on_its_own_interval_and_guards_against_running_hidden():
             assert "app-tabs.active_tab" in deps(cb["state"]), cb["output"]
             checked |= tabs
     assert checked == set(tab_ids)  # every tab has at least one polled callback
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the browser-side function")
-def test_the_switch_function_starts_only_the_shown_tab_and_bumps_it():
-    js = A.switch_polls_js(["live", "network", "gradients"])
-    calls = [("gradients", [5, 0, 2], [False, True, True]),  # Live -> Gradients
-             ("live", [5, 0, 3], [True, True, False])]  # and back
-    script = ("const window = {dash_clientside: {no_update: 'NO'}}; const f = (%s);\n"
-              "console.log(JSON.stringify(%s.map(([tab, n, off]) => f(tab, ...n, ...off))));"
-              % (js, json.dumps(calls)))
-    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True, timeout=30)
-    to_gradients, to_live = json.loads(out.stdout)
-    # every tab's "disabled" (no_update where it stays), then every tab's n_intervals
-    assert to_gradients == [True, "NO", False, "NO", "NO", 3]
-    assert to_live == [False, "NO", True, 6, "NO", "NO"]
 
 
 # --------------------------------------------------------------------------- live tab

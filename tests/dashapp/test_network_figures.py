@@ -1,15 +1,12 @@
-"""Pure figure builders of the network view: layout, edge selection, patches, statistics."""
+"""Pure builders of the network view: layout, edge selection, what the canvas is sent, statistics."""
 
 from __future__ import annotations
 
-import base64
-import copy
 import json
 import math
 
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 import pytest
 
 from dashapp.figures import network as N
@@ -30,29 +27,6 @@ def make_net(sizes=(3, 4, 2), seed=0, activation="relu", history=20, weights=Tru
                 action_names=tuple(f"act {i}" for i in range(sizes[-1])), action=0, step=7)
     args.update(kw)
     return N.NetworkData(**args)
-
-
-def apply(fig_dict: dict, paths: dict) -> dict:
-    """What the browser does with a Patch: assign each path."""
-    out = copy.deepcopy(fig_dict)
-    for path, value in paths.items():
-        target = out
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-    return out
-
-
-def decode(value):
-    """A trace array as a float list, whether plain or in plotly's typed-array form."""
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype={"f4": "<f4", "f8": "<f8", "i4": "<i4",
-                                                                      "i1": "i1", "u1": "u1"}[value["dtype"]]).tolist()
-    return list(np.asarray(value, dtype=float))
-
-
-def as_json(fig) -> dict:
-    return json.loads(pio.to_json(fig))
 
 
 # --------------------------------------------------------------------------- layout
@@ -118,26 +92,21 @@ def test_top_k_edges_skips_non_finite_and_rejects_bad_input():
         N.top_k_edges(np.ones((2, 2)), 0)
 
 
-def test_edge_bins_split_by_sign_and_relative_strength():
+def test_edge_groups_split_by_sign_and_relative_strength():
     net = make_net((2, 2, 1))
     w1 = np.array([[1.0, -0.2], [-0.9, 0.5]])
     w2 = np.array([[0.01, -2.0]])
     net = N.NetworkData(**{**net.__dict__, "weights": (None, w1, w2)})
-    bins = N.edge_bins(net, k=2)
-    count = [len(x) // 3 for x, _ in bins]
-    # layer 1 (max 1.0): +1.0 strong, +0.5 medium, -0.9 strong, -0.2 weak
-    # layer 2 (max 2.0): +0.01 weak, -2.0 strong
-    assert count == [1, 1, 1, 1, 0, 2]  # pos weak/medium/strong, neg weak/medium/strong
-    x, y = bins[3]  # negative weak: -0.2 (fc1 from input 1 to neuron 0)
-    pos = N.column_positions(net.sizes)
-    assert x[:2].tolist() == [0.0, 1.0]
-    np.testing.assert_allclose(y[:2], [pos[0][1, 1], pos[1][0, 1]], rtol=1e-6)
-    assert math.isnan(x[2]) and math.isnan(y[2])
+    groups = {(g["column"], g["sign"], g["level"]): list(zip(g["src"], g["dst"])) for g in N.edge_groups(net, k=2)}
+    # layer 1 (strongest 1.0): +1.0 strong, +0.5 medium, -0.9 strong, -0.2 weak
+    # layer 2 (strongest 2.0): +0.01 weak, -2.0 strong
+    assert groups == {(1, 1, 2): [(0, 0)], (1, 1, 1): [(1, 1)], (1, -1, 2): [(0, 1)], (1, -1, 0): [(1, 0)],
+                      (2, 1, 0): [(0, 0)], (2, -1, 2): [(1, 0)]}
 
 
 # --------------------------------------------------------------------------- the graph
-def n_segments(shapes) -> int:
-    return sum(sh["path"].count("M") if isinstance(sh, dict) else sh.path.count("M") for sh in shapes)
+def n_edges(scene) -> int:
+    return sum(len(g["src"]) for g in scene["edges"])
 
 
 def test_default_k_shrinks_for_wide_layers():
@@ -146,138 +115,91 @@ def test_default_k_shrinks_for_wide_layers():
     assert N.default_k([4, 16, 2]) == 3 and N.default_k([]) == 3
 
 
-def test_nodes_and_edges_figures():
+def test_graph_scene():
     net = make_net((3, 5, 4, 2))
-    nodes = N.nodes_figure(net)
-    c = 4
-    assert len(nodes.data) == N.FIRST_NODE_TRACE + c + 2
-    go.Figure(nodes.to_dict())  # every property valid (the builder skips validation for speed)
-    for col in range(c):
-        node = nodes.data[N.node_trace(col)]
-        assert len(node.x) == net.sizes[col] and node.uid == f"nodes{col}"
-        assert [list(cd) for cd in node.customdata] == [[col, i] for i in range(net.sizes[col])]
-        np.testing.assert_allclose(node.marker.color, net.values[col], rtol=1e-3)  # 4 significant digits
-    assert list(nodes.data[N.node_trace(0)].text) == ["feat 0", "feat 1", "feat 2"]
-    out_text = list(nodes.data[N.node_trace(3)].text)
-    assert out_text[0].startswith("act 0") and "best" in out_text[0] and "best" not in out_text[1]
-    labels = nodes.data[N.label_trace(c)]
-    assert [list(cd) for cd in labels.customdata] == [[i, -1] for i in range(c)]
-    assert "fc1 (5, relu)" in labels.text[1] and "Q-values (2)" in labels.text[3]
+    scene = N.graph_scene(net, k=2)
+    json.dumps(scene, allow_nan=False)  # what travels to the browser is plain JSON
+    cols = scene["columns"]
+    assert [c["kind"] for c in cols] == ["input", "hidden", "hidden", "output"]
+    assert [c["size"] for c in cols] == [3, 5, 4, 2]
+    pos = N.column_positions(net.sizes)
+    for c, col in enumerate(cols):
+        np.testing.assert_allclose(col["y"], pos[c][:, 1], atol=1e-5)
+    assert cols[0]["labels"] == ["feat 0", "feat 1", "feat 2"] and cols[3]["labels"] == ["act 0", "act 1"]
+    assert cols[1]["labels"] is None  # hidden neurons are named by the page ("fc1 #3")
+    assert cols[1]["title"] == ["fc1 (5, relu)"] and cols[3]["title"] == ["Q-values (2)"]
+    assert cols[0]["title"] == ["inputs (3)"]
     dueling = N.NetworkData(**{**net.__dict__, "names": net.names[:-1] + ("advantage_out",)})
-    assert N.column_title(dueling, 3) == "Q-values (2)<br>lines: advantage_out"
-    assert len(nodes.data[N.ring_trace(c)].x) == 0 and nodes.layout.shapes == ()
-    assert nodes.layout.paper_bgcolor == "rgba(0,0,0,0)"  # drawn over the edges
-    edges = N.edges_figure(net, k=2)
-    go.Figure(edges.to_dict())
-    assert len(edges.data) == 0
-    expected = sum(len(N.top_k_edges(net.weights[i], 2)[0]) for i in range(1, c))
-    assert n_segments(edges.layout.shapes) == expected
-    # both figures share the same geometry, so the nodes sit on their edges
-    for key in ("height", "margin", "xaxis", "yaxis"):
-        assert edges.layout[key] == nodes.layout[key]
+    assert N.column_title(dueling, 3) == ["Q-values (2)", "lines: advantage_out"]
+    assert scene["k"] == 2 and scene["style"]["colorscale"] == N.COLORSCALE
+    assert n_edges(scene) == sum(len(N.top_k_edges(net.weights[i], 2)[0]) for i in range(1, 4))
+    assert N.graph_scene(net, k=99)["k"] == N.MAX_K and N.graph_scene(net, k=0)["k"] == 1
+    assert n_edges(N.graph_scene(net, k=1)) < n_edges(scene)
 
 
-def test_edge_path_by_hand():
-    xs = np.array([0, 1, np.nan, 1, 2, np.nan], dtype=np.float32)
-    ys = np.array([0.5, -0.25, np.nan, 0.0, 0.125, np.nan], dtype=np.float32)
-    assert N.edge_path(xs, ys) == "M0,0.5000L1,-0.2500M1,0.0000L2,0.1250"
+def test_graph_values_are_the_colours_and_small():
+    net = make_net((12, 256, 256, 3))
+    values = N.graph_values(net)
+    assert values["step"] == 7 and values["action"] == 0
+    for c, v in enumerate(values["values"]):
+        np.testing.assert_allclose(v, net.values[c], rtol=1e-3)  # 4 significant digits
+        assert values["ranges"][c] == pytest.approx(np.abs(net.values[c]).max())
+    # only the colours travel on a live update: a small part of what the scene holds
+    assert len(json.dumps(values)) < 0.5 * len(json.dumps(N.graph_scene(net)))
+    assert len(json.dumps(values)) < 6_000
 
 
-def test_figures_handle_nan_missing_weights_and_empty_layers():
+def test_scene_and_values_handle_nan_missing_and_misshaped_weights():
     net = make_net((3, 4, 2), weights=False)
     vals = (np.array([np.nan, 1.0, 2.0]), np.full(4, np.nan), np.array([np.inf, 1.0]))
     net = N.NetworkData(**{**net.__dict__, "values": vals})
-    fig = N.nodes_figure(net)
-    go.Figure(fig.to_dict())
-    assert N.edges_figure(net).layout.shapes == ()
-    assert list(fig.data[N.node_trace(1)].marker.color) == [N.NO_VALUE] * 4
-    assert fig.data[N.node_trace(0)].marker.color[0] == N.NO_VALUE
-    assert fig.data[N.node_trace(1)].marker.cmax == 1.0
-    assert "?" in fig.data[N.node_trace(2)].text[0]
+    assert N.graph_scene(net)["edges"] == []
+    values = N.graph_values(net)
+    json.dumps(values, allow_nan=False)
+    assert values["values"][1] == [None] * 4 and values["values"][0][0] is None and values["values"][2][0] is None
+    assert values["ranges"][1] == 1.0  # all NaN: a neutral range, not NaN
     # weights of the wrong shape are not drawn (rather than mis-drawn)
     bad = N.NetworkData(**{**net.__dict__, "weights": (None, np.ones((3, 4)), np.ones((2, 4)))})
-    assert n_segments(N.edges_figure(bad).layout.shapes) == 8
+    assert n_edges(N.graph_scene(bad)) == 8
+    assert N.graph_highlight(bad, {"kind": "neuron", "column": 1, "index": 0})["edges"] == [[2, 0, 1], [2, 1, 1]]
+    empty = make_net((3, 0, 2))
+    assert [c["y"] for c in N.graph_scene(empty)["columns"]][1] == []
 
 
-def test_activation_patch_equals_a_rebuild_and_is_small():
-    net = make_net((12, 256, 256, 3))
-    before = as_json(N.nodes_figure(net))
-    later = make_net((12, 256, 256, 3), seed=5)
-    later = N.NetworkData(**{**later.__dict__, "weights": net.weights, "action": 2})
-    patch = N.activation_patch(later)
-    patched = apply(before, patch)
-    rebuilt = as_json(N.nodes_figure(later))
-    for c in range(4):
-        t = N.node_trace(c)
-        got, want = patched["data"][t]["marker"], rebuilt["data"][t]["marker"]
-        assert got["color"] == want["color"] and got["cmax"] == want["cmax"] and got["cmin"] == want["cmin"]
-    assert patched["data"][N.node_trace(3)]["text"] == rebuilt["data"][N.node_trace(3)]["text"]
-    # only colours travel: the patch is a small fraction of the graph
-    assert {p[0] for p in patch} == {"data"} and {p[2] for p in patch} <= {"marker", "text"}
-    whole = len(pio.to_json(N.nodes_figure(later))) + len(pio.to_json(N.edges_figure(later)))
-    assert len(json.dumps(list(patch.values()))) < 0.1 * whole
-
-
-def test_edges_patch_equals_a_rebuild_with_the_new_k():
-    net = make_net((6, 16, 3))
-    patched = apply(as_json(N.edges_figure(net, k=1)), N.edges_patch(net, 4))
-    rebuilt = as_json(N.edges_figure(net, k=4))
-    assert patched["layout"]["shapes"] == rebuilt["layout"]["shapes"]
-    assert n_segments(rebuilt["layout"]["shapes"]) > n_segments(as_json(N.edges_figure(net, k=1))["layout"]["shapes"])
-
-
-def test_selection_highlights_the_neuron_and_its_edges():
+def test_highlight_is_the_selected_neurons_own_weights():
     net = make_net((3, 5, 2), seed=2)
-    sel = {"kind": "neuron", "column": 1, "index": 3}
-    patch = N.selection_patch(net, sel)
-    pos = N.column_positions(net.sizes)
-    ring = N.ring_trace(3)
-    assert patch[("data", ring, "x")] == [1.0] and patch[("data", ring, "y")] == [pytest.approx(pos[1][3, 1])]
-    n_pos = len(decode(patch[("data", N.HILITE_POS, "x")])) // 3
-    n_neg = len(decode(patch[("data", N.HILITE_NEG, "x")])) // 3
+    hl = N.graph_highlight(net, {"kind": "neuron", "column": 1, "index": 3})
+    assert (hl["column"], hl["index"]) == (1, 3)
     incoming, outgoing = net.weights[1][3], net.weights[2][:, 3]
-    assert n_pos == int((incoming > 0).sum() + (outgoing > 0).sum())
-    assert n_neg == int((incoming < 0).sum() + (outgoing < 0).sum())
-    # the same as building the figure with the selection
-    built = as_json(N.nodes_figure(net, selection=sel))
-    patched = apply(as_json(N.nodes_figure(net)), patch)
-    for t in (N.HILITE_POS, N.HILITE_NEG):
-        np.testing.assert_allclose(decode(patched["data"][t]["x"]), decode(built["data"][t]["x"]), equal_nan=True)
-        np.testing.assert_allclose(decode(patched["data"][t]["y"]), decode(built["data"][t]["y"]), rtol=1e-6,
-                                   equal_nan=True)
-    assert patched["data"][ring]["y"] == pytest.approx(built["data"][ring]["y"])
-    # clearing removes it all
-    cleared = N.selection_patch(net, None)
-    assert cleared[("data", ring, "x")] == [] and cleared[("layout", "shapes")] == []
-    assert decode(cleared[("data", N.HILITE_POS, "x")]) == []
+    want = sorted([[0, i, 1 if w >= 0 else -1] for i, w in enumerate(incoming)]
+                  + [[2, i, 1 if w >= 0 else -1] for i, w in enumerate(outgoing)])
+    assert sorted(hl["edges"]) == want
+    # the first neuron of the input column has only outgoing edges; an output only incoming
+    assert {e[0] for e in N.graph_highlight(net, {"kind": "neuron", "column": 0, "index": 1})["edges"]} == {1}
+    assert {e[0] for e in N.graph_highlight(net, {"kind": "neuron", "column": 2, "index": 0})["edges"]} == {1}
 
 
-def test_selected_neuron_edges_are_capped():
+def test_highlight_is_capped_and_ignores_stale_selections():
     net = make_net((200, 2, 2))
-    patch = N.selection_patch(net, {"kind": "neuron", "column": 1, "index": 0})
-    n = sum(len(decode(patch[("data", t, "x")])) // 3 for t in (N.HILITE_POS, N.HILITE_NEG))
-    assert n == N.SELECTED_EDGES + 2  # the 64 strongest of 200 incoming, both outgoing
+    hl = N.graph_highlight(net, {"kind": "neuron", "column": 1, "index": 0})
+    assert len(hl["edges"]) == N.SELECTED_EDGES + 2  # the 64 strongest of 200 incoming, both outgoing
+    strongest = np.argsort(-np.abs(net.weights[1][0]), kind="stable")[:N.SELECTED_EDGES]
+    assert [e[1] for e in hl["edges"] if e[0] == 0] == strongest.tolist()
+    for stale in ({"kind": "neuron", "column": 1, "index": 99}, {"kind": "layer", "column": 1},
+                  {"kind": "neuron", "column": True, "index": 0}, {"kind": "neuron", "column": 9, "index": 0},
+                  "nonsense", None):
+        assert N.graph_highlight(net, stale) is None
 
 
-def test_layer_selection_draws_a_box_and_stale_selections_are_ignored():
+def test_valid_selection():
     net = make_net((3, 5, 2))
-    patch = N.selection_patch(net, {"kind": "layer", "column": 2})
-    (box,) = patch[("layout", "shapes")]
-    assert box["x0"] < 2 < box["x1"]
-    assert N.nodes_figure(net, selection={"kind": "layer", "column": 2}).layout.shapes[0].x0 == box["x0"]
-    for stale in ({"kind": "neuron", "column": 1, "index": 99}, {"kind": "layer", "column": 9},
-                  {"kind": "neuron", "column": True, "index": 0}, "nonsense", None):
-        p = N.selection_patch(net, stale)
-        assert p[("data", N.ring_trace(3), "x")] == [] and p[("layout", "shapes")] == []
-
-
-def test_selection_from_click():
-    click = {"points": [{"curveNumber": 9, "pointNumber": 4, "customdata": [1, 4]}]}
-    assert N.selection_from_click(click) == {"kind": "neuron", "column": 1, "index": 4}
-    assert N.selection_from_click({"points": [{"customdata": [2, -1]}]}) == {"kind": "layer", "column": 2}
-    for junk in (None, {}, {"points": []}, {"points": [{"x": 1}]}, {"points": [{"customdata": "ab"}]},
-                 {"points": [{"customdata": [-1, 0]}]}, {"points": [{"customdata": [1.5, 2]}]}):
-        assert N.selection_from_click(junk) is None
+    assert N.valid_selection(net, {"kind": "neuron", "column": 1, "index": 4}) == \
+        {"kind": "neuron", "column": 1, "index": 4}
+    assert N.valid_selection(net, {"kind": "layer", "column": 2, "extra": "x"}) == {"kind": "layer", "column": 2}
+    for junk in (None, {}, [], {"kind": "neuron", "column": 1, "index": 5}, {"kind": "neuron", "column": 1},
+                 {"kind": "neuron", "column": 1.0, "index": 0}, {"kind": "layer", "column": -1},
+                 {"kind": "neuron", "column": 1, "index": False}, {"kind": "edge", "column": 1}):
+        assert N.valid_selection(net, junk) is None
 
 
 # --------------------------------------------------------------------------- statistics
@@ -355,15 +277,25 @@ def _annotation(fig) -> str:
     return " ".join(a.text for a in fig.layout.annotations)
 
 
-def test_small_figures_empty_and_nan():
-    assert "no activation samples" in _annotation(N.sparkline_figure(None))
-    assert "no activation samples" in _annotation(N.sparkline_figure([np.nan, np.nan]))
-    assert "nothing to show" in _annotation(N.histogram_figure([np.nan], "incoming weights"))
-    assert "waiting" in _annotation(N.contribution_figure(None, ["a"], 0, None))
+def test_analysis_figures_empty_and_nan():
     assert "waiting" in _annotation(N.saliency_figure(None, [], "saliency", "LEFT"))
     assert "waiting" in _annotation(N.correlation_figure(np.zeros((0, 0)), [], [], 0))
     assert "waiting" in _annotation(N.response_figure(None, None, [], "x", None))
-    assert "feeds nothing" in _annotation(N.outgoing_figure(None, None))
+
+
+def test_inspector_charts_say_why_they_are_empty():
+    assert "no activation samples" in N.sparkline_chart(None) and "no activation samples" in N.sparkline_chart(
+        [np.nan, np.nan])
+    assert "nothing to show" in N.histogram_chart([np.nan], "incoming weights")
+    assert "waiting" in N.contribution_chart(None, ["a"], 0, None)
+    assert "feeds nothing" in N.outgoing_chart(None, None)
+
+
+def test_inspector_charts_with_data():
+    assert N.outgoing_chart([0.5, -1.0, 2.0], ["L", "S", "R"]).count("<rect") == 1 + 3  # background + 3 bars
+    assert "(to the next layer)" in N.outgoing_chart(np.ones(40), None)  # a histogram of 40 weights
+    chart = N.contribution_chart([1.0, -2.0], ["L", "R"], 1, 12_000)
+    assert "at step 12,000 (gradient x activation)" in chart and chart.count('stroke="#111"') == 1  # R outlined
 
 
 def valid(fig):
@@ -372,16 +304,7 @@ def valid(fig):
     return fig
 
 
-def test_small_figures_with_data():
-    fig = valid(N.sparkline_figure([0.0, 1.0, np.nan, 2.0]))
-    assert list(fig.data[0].x) == [-3, -2, -1, 0] and fig.data[1].y[0] == 2.0
-    fig = valid(N.histogram_figure([1.0, 1.0, 1.0], "w"))  # a single value still shows one bar
-    assert sum(fig.data[0].y) == 3
-    fig = valid(N.outgoing_figure([0.5, -1.0, 2.0], ["L", "S", "R"]))
-    assert list(fig.data[0].x) == ["L", "S", "R"] and fig.data[0].marker.color[1] == "#b2182b"
-    assert valid(N.outgoing_figure(np.ones(40), None)).data[0].type == "bar"  # histogram of 40 weights
-    fig = valid(N.contribution_figure([1.0, -2.0], ["L", "R"], 1, 12))
-    assert "step 12" in fig.layout.title.text and list(fig.data[0].marker.line.width) == [0, 3]
+def test_analysis_figures_with_data():
     fig = valid(N.saliency_figure([0.1, -0.3], ["ball x", "paddle x"], "integrated gradients", "LEFT", step=4))
     assert list(fig.data[0].y) == ["ball x", "paddle x"] and fig.data[0].marker.color[1] == "#b2182b"
     assert fig.layout.title.text == "integrated gradients: LEFT<br><sup>step 4</sup>"

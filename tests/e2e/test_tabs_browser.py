@@ -117,3 +117,17 @@ def test_a_tab_switch_wakes_only_the_shown_tab_and_resizes_no_graph(tmp_path, st
     after = graph_sizes(page)
     assert {graph: after.get(graph) for graph in sizes} == sizes
     assert page_log.errors == []
+
+
+def test_the_switch_function_starts_only_the_shown_tab_and_bumps_it(page):
+    """The tab-switch callback's JavaScript, run in the browser's own engine."""
+    js = A.switch_polls_js(["live", "network", "gradients"])
+    calls = [("gradients", [5, 0, 2], [False, True, True]),  # Live -> Gradients
+             ("live", [5, 0, 3], [True, True, False])]  # and back
+    page.set_content("<html><body></body></html>")
+    to_gradients, to_live = page.evaluate(
+        "([code, calls]) => { window.dash_clientside = {no_update: 'NO'}; const f = eval('(' + code + ')'); "
+        "return calls.map(([tab, n, off]) => f(tab, ...n, ...off)); }", [js, calls])
+    # every tab's "disabled" (no_update where it stays), then every tab's n_intervals
+    assert to_gradients == [True, "NO", False, "NO", "NO", 3]
+    assert to_live == [False, "NO", True, 6, "NO", "NO"]

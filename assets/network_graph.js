@@ -1,0 +1,396 @@
+/* neurodash: the Network tab's graph, drawn on a <canvas>.
+ *
+ * Why a canvas: a 3x512 network has 1,551 neurons and thousands of drawn weights. As a
+ * Plotly scatter (SVG), every live colour update cost the browser 100-200 ms, long
+ * enough to swallow a click; drawn here it costs a few milliseconds.
+ *
+ * What is drawn comes from the server in three parts (dashapp/figures/network.py):
+ *   scene     -- columns (node positions, titles, input/output names), edge groups, style;
+ *   values    -- every neuron's current output (the colours), the pick, the step;
+ *   highlight -- the selected neuron's strongest weights.
+ * The selection ({kind: "neuron", column, index} or {kind: "layer", column}) lives in the
+ * "network-selection" store; a click here sets it (dash_clientside.set_props), so a
+ * click reaches the inspector without a round trip through this graph.
+ *
+ * Dash calls dash_clientside.neurodash.drawNetwork whenever one of the four changes.
+ * window.neurodash.network exposes the geometry (nodeCenter, titleCenter, hit) and the
+ * last drawn state for tests and the benchmark.
+ */
+(function () {
+    "use strict";
+
+    var CONTAINER = "network-graph";
+    var SELECTION_STORE = "network-selection";
+    var FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif";
+    var TITLE_FONT = "bold 13px system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif";
+    var LINE = 16;           // px per line of title text
+    var PAD = 8;             // px between a node and its label, and around the drawing
+    var states = {};         // per container id: what was drawn last, and its geometry
+
+    // ------------------------------------------------------------------ colours
+    function hexToRgb(hex) {
+        var h = hex.replace("#", "");
+        return [parseInt(h.slice(0, 2), 16), parseInt(h.slice(2, 4), 16), parseInt(h.slice(4, 6), 16)];
+    }
+
+    /** The colour of value v in a colour scale [[0, "#rrggbb"], ..., [1, "#rrggbb"]] spanning
+     *  [-range, +range] (linear between stops, as Plotly interpolates). */
+    function colourOf(v, range, scale) {
+        if (v === null || v === undefined || !isFinite(v)) { return null; }
+        var t = range > 0 ? (v + range) / (2 * range) : 0.5;
+        t = Math.min(1, Math.max(0, t));
+        for (var i = 1; i < scale.length; i++) {
+            if (t <= scale[i][0] || i === scale.length - 1) {
+                var a = hexToRgb(scale[i - 1][1]), b = hexToRgb(scale[i][1]);
+                var span = scale[i][0] - scale[i - 1][0];
+                var f = span > 0 ? (t - scale[i - 1][0]) / span : 0;
+                return "rgb(" + [0, 1, 2].map(function (k) { return Math.round(a[k] + f * (b[k] - a[k])); }).join(",") + ")";
+            }
+        }
+        return null;
+    }
+
+    function fmt(v) {
+        if (v === null || v === undefined || !isFinite(v)) { return "?"; }
+        var a = Math.abs(v);
+        if (a !== 0 && (a >= 1000 || a < 0.001)) { return v.toExponential(1); }
+        return String(Number(v.toPrecision(3)));
+    }
+
+    // ------------------------------------------------------------------ geometry
+    /** Pixel geometry of a scene in a width x height box: where each column and node is
+     *  drawn, each node's radius, and each title's clickable box. */
+    function geometry(ctx, scene, width, height) {
+        var cols = scene.columns, n = cols.length;
+        var titleLines = cols.reduce(function (m, c) { return Math.max(m, c.title.length); }, 1);
+        var top = PAD + titleLines * LINE + 14, bottom = PAD + 4;
+        ctx.font = FONT;
+        var widest = function (labels, extra) {
+            return (labels || []).reduce(function (m, s) { return Math.max(m, ctx.measureText(s + extra).width); }, 0);
+        };
+        var left = PAD + 10 + (n && cols[0].kind === "input" ? widest(cols[0].labels, "") + PAD : 0);
+        // output names are followed by their Q-value and, for the pick, "◀ best": keep room for both
+        var right = PAD + 10 + (n && cols[n - 1].kind === "output" ? widest(cols[n - 1].labels, " -1.23e+03 ◀ best") + PAD : 0);
+        left = Math.min(left, width * 0.3);
+        right = Math.min(right, width * 0.3);
+        var ymin = Infinity, ymax = -Infinity;
+        cols.forEach(function (c) { c.y.forEach(function (y) { ymin = Math.min(ymin, y); ymax = Math.max(ymax, y); }); });
+        if (!isFinite(ymin)) { ymin = -0.5; ymax = 0.5; }
+        var spanY = ymax - ymin, usable = Math.max(1, height - top - bottom);
+        var scaleY = spanY > 0 ? usable / spanY : 0;
+        var mid = (top + height - bottom) / 2;
+        var xs = cols.map(function (c, i) {
+            return n > 1 ? left + i * (width - left - right) / (n - 1) : width / 2;
+        });
+        var ys = cols.map(function (c) {
+            return c.y.map(function (y) { return scaleY ? top + (ymax - y) * scaleY : mid; });
+        });
+        var radius = cols.map(function (c, i) {
+            var gap = ys[i].length > 1 ? Math.abs(ys[i][1] - ys[i][0]) : 40;
+            return Math.max(2, Math.min(8, 0.4 * gap));
+        });
+        ctx.font = TITLE_FONT;
+        var titles = cols.map(function (c, i) {
+            var w = c.title.reduce(function (m, s) { return Math.max(m, ctx.measureText(s).width); }, 0);
+            var x = Math.min(Math.max(xs[i], w / 2 + 2), width - w / 2 - 2);
+            return {x: x, y: PAD, w: w, h: c.title.length * LINE,
+                    box: [x - w / 2 - 4, PAD - 4, x + w / 2 + 4, PAD + c.title.length * LINE + 4]};
+        });
+        return {width: width, height: height, xs: xs, ys: ys, radius: radius, titles: titles, top: top};
+    }
+
+    /** What is under the point (x, y) (CSS px inside the canvas): a layer title, a neuron,
+     *  or null. A neuron counts within a few px of its circle; in a dense column the
+     *  nearest one wins. */
+    function hitTest(g, x, y) {
+        if (!g) { return null; }
+        for (var c = 0; c < g.titles.length; c++) {
+            var b = g.titles[c].box;
+            if (x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]) { return {kind: "layer", column: c}; }
+        }
+        var best = null, bestD = Infinity;
+        for (c = 0; c < g.xs.length; c++) {
+            var reach = Math.max(g.radius[c] + 3, 6);
+            var dx = Math.abs(x - g.xs[c]);
+            if (dx > reach) { continue; }
+            var ys = g.ys[c];
+            for (var i = 0; i < ys.length; i++) {
+                var dy = Math.abs(y - ys[i]);
+                if (dy > reach) { continue; }
+                var d = dx * dx + dy * dy;
+                if (d < bestD && d <= reach * reach) { bestD = d; best = {kind: "neuron", column: c, index: i}; }
+            }
+        }
+        return best;
+    }
+
+    // ------------------------------------------------------------------ drawing
+    function sameNeuron(a, b) {
+        return a && b && a.column === b.column && a.index === b.index;
+    }
+
+    function drawMessage(ctx, width, height, message) {
+        ctx.fillStyle = "#5f6b7a";
+        ctx.font = FONT;
+        ctx.textAlign = "center";
+        ctx.textBaseline = "middle";
+        ctx.fillText(message, width / 2, height / 2);
+    }
+
+    function draw(st) {
+        var canvas = st.canvas, box = st.container;
+        var width = box.clientWidth, height = box.clientHeight;
+        if (!width || !height) { return false; }  // not laid out (yet): the resize observer draws later
+        var t0 = performance.now();
+        var dpr = window.devicePixelRatio || 1;
+        if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
+            canvas.width = Math.round(width * dpr);
+            canvas.height = Math.round(height * dpr);
+            canvas.style.width = width + "px";
+            canvas.style.height = height + "px";
+        }
+        var ctx = canvas.getContext("2d");
+        ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+        ctx.clearRect(0, 0, width, height);
+        var scene = st.scene;
+        if (!scene || !scene.columns) {
+            st.geometry = null;
+            drawMessage(ctx, width, height, (scene && scene.message) || "");
+            return true;
+        }
+        if (!st.geometry || st.geometryFor !== scene || st.geometry.width !== width || st.geometry.height !== height) {
+            st.geometry = geometry(ctx, scene, width, height);
+            st.geometryFor = scene;
+        }
+        var g = st.geometry, S = scene.style, cols = scene.columns;
+        var values = st.values && st.values.values && st.values.values.length === cols.length ? st.values : null;
+        var sel = st.selection && typeof st.selection === "object" ? st.selection : null;
+        if (sel && !(sel.column >= 0 && sel.column < cols.length)) { sel = null; }
+
+        // a selected layer: a dotted box behind its column
+        if (sel && sel.kind === "layer") {
+            var yc = g.ys[sel.column];
+            var y0 = yc.length ? Math.min.apply(null, yc) : g.top, y1 = yc.length ? Math.max.apply(null, yc) : g.top;
+            ctx.save();
+            ctx.fillStyle = "rgba(0,0,0,0.04)";
+            ctx.strokeStyle = "#444";
+            ctx.lineWidth = 1.5;
+            ctx.setLineDash([3, 3]);
+            var half = Math.max(22, g.radius[sel.column] + 14);
+            ctx.fillRect(g.xs[sel.column] - half, y0 - 14, 2 * half, y1 - y0 + 28);
+            ctx.strokeRect(g.xs[sel.column] - half, y0 - 14, 2 * half, y1 - y0 + 28);
+            ctx.restore();
+        }
+
+        // the edges: one path per (layer, sign, strength) group; faded while a neuron's
+        // own weights are shown over them
+        var hl = st.highlight;
+        var showHighlight = sel && sel.kind === "neuron" && hl && sameNeuron(hl, sel) && g.ys[sel.column];
+        ctx.globalAlpha = showHighlight ? 0.35 : 1;
+        scene.edges.forEach(function (e) {
+            var xa = g.xs[e.column - 1], xb = g.xs[e.column], ya = g.ys[e.column - 1], yb = g.ys[e.column];
+            ctx.beginPath();
+            for (var i = 0; i < e.src.length; i++) {
+                ctx.moveTo(xa, ya[e.src[i]]);
+                ctx.lineTo(xb, yb[e.dst[i]]);
+            }
+            ctx.lineWidth = S.edge_widths[e.level];
+            ctx.strokeStyle = "rgba(" + (e.sign > 0 ? S.positive : S.negative) + "," + S.edge_alphas[e.level] + ")";
+            ctx.stroke();
+        });
+
+        ctx.globalAlpha = 1;
+
+        // the selected neuron's own weights, over the others
+        if (showHighlight) {
+            var x0 = g.xs[sel.column], y0n = g.ys[sel.column][sel.index];
+            [1, -1].forEach(function (sign) {
+                ctx.beginPath();
+                hl.edges.forEach(function (e) {
+                    if (e[2] !== sign || !g.ys[e[0]] || g.ys[e[0]][e[1]] === undefined) { return; }
+                    ctx.moveTo(x0, y0n);
+                    ctx.lineTo(g.xs[e[0]], g.ys[e[0]][e[1]]);
+                });
+                ctx.lineWidth = S.selected_width;
+                ctx.strokeStyle = "rgba(" + (sign > 0 ? S.positive : S.negative) + "," + S.selected_alpha + ")";
+                ctx.stroke();
+            });
+        }
+
+        // the neurons, coloured by their current output
+        ctx.lineWidth = 0.6;
+        ctx.strokeStyle = S.node_line;
+        cols.forEach(function (col, c) {
+            var r = g.radius[c], x = g.xs[c], ys = g.ys[c];
+            var vals = values ? values.values[c] : null, range = values ? values.ranges[c] : 1;
+            for (var i = 0; i < ys.length; i++) {
+                ctx.beginPath();
+                ctx.arc(x, ys[i], r, 0, 2 * Math.PI);
+                ctx.fillStyle = (vals && colourOf(vals[i], range, S.colorscale)) || S.no_value;
+                ctx.fill();
+                if (r >= 2.5) { ctx.stroke(); }
+            }
+        });
+
+        // names of the inputs (left) and of the actions with their Q-values (right)
+        ctx.font = FONT;
+        ctx.textBaseline = "middle";
+        ctx.fillStyle = S.text;
+        cols.forEach(function (col, c) {
+            if (!col.labels) { return; }
+            var input = col.kind === "input";
+            ctx.textAlign = input ? "right" : "left";
+            var dx = (input ? -1 : 1) * (g.radius[c] + PAD);
+            col.labels.forEach(function (name, i) {
+                var text = name;
+                if (!input) {
+                    var v = values ? values.values[c][i] : null;
+                    text = name + " " + fmt(v) + (values && values.action === i ? " ◀ best" : "");
+                }
+                ctx.fillText(text, g.xs[c] + dx, g.ys[c][i]);
+            });
+        });
+
+        // column titles (clickable)
+        ctx.font = TITLE_FONT;
+        ctx.textAlign = "center";
+        ctx.textBaseline = "top";
+        ctx.fillStyle = S.title;
+        cols.forEach(function (col, c) {
+            col.title.forEach(function (line, k) { ctx.fillText(line, g.titles[c].x, g.titles[c].y + k * LINE); });
+        });
+
+        // the selected neuron: a ring
+        if (sel && sel.kind === "neuron" && g.ys[sel.column] && g.ys[sel.column][sel.index] !== undefined) {
+            ctx.beginPath();
+            ctx.arc(g.xs[sel.column], g.ys[sel.column][sel.index], Math.max(g.radius[sel.column] + 4, 9), 0, 2 * Math.PI);
+            ctx.lineWidth = 3;
+            ctx.strokeStyle = "#111";
+            ctx.stroke();
+        }
+        st.draws += 1;
+        st.drawnAt = performance.now();
+        st.drawMs = st.drawnAt - t0;
+        canvas.dataset.draws = String(st.draws);
+        canvas.dataset.step = values ? String(values.step) : "";
+        return true;
+    }
+
+    // ------------------------------------------------------------------ interaction
+    function describe(st, hit) {
+        var cols = st.scene.columns, col = cols[hit.column];
+        if (hit.kind === "layer") { return [col.title.join(" "), "click to inspect this layer"]; }
+        var v = st.values && st.values.values[hit.column] ? st.values.values[hit.column][hit.index] : null;
+        if (col.kind === "input") { return [col.labels[hit.index], "value " + fmt(v)]; }
+        if (col.kind === "output") { return [col.labels[hit.index], "Q-value " + fmt(v)]; }
+        return [col.name + " #" + hit.index, "output " + fmt(v)];
+    }
+
+    function showTooltip(st, hit, x, y) {
+        var tip = st.tooltip;
+        if (!tip) { return; }
+        if (!hit) { tip.style.display = "none"; return; }
+        var lines = describe(st, hit);
+        tip.textContent = "";  // names come from the run's files: text, never HTML
+        var head = document.createElement("b");
+        head.textContent = lines[0];
+        tip.appendChild(head);
+        tip.appendChild(document.createElement("br"));
+        tip.appendChild(document.createTextNode(lines[1]));
+        tip.style.display = "block";
+        var w = tip.offsetWidth, h = tip.offsetHeight;
+        tip.style.left = Math.min(x + 14, st.container.clientWidth - w - 4) + "px";
+        tip.style.top = Math.max(4, Math.min(y + 14, st.container.clientHeight - h - 4)) + "px";
+    }
+
+    function pointer(st, ev) {
+        var r = st.canvas.getBoundingClientRect();
+        return [ev.clientX - r.left, ev.clientY - r.top];
+    }
+
+    function attach(st) {
+        st.canvas.addEventListener("mousemove", function (ev) {
+            if (!st.scene || !st.scene.columns) { return; }
+            var p = pointer(st, ev), hit = hitTest(st.geometry, p[0], p[1]);
+            st.canvas.style.cursor = hit ? "pointer" : "default";
+            showTooltip(st, hit, p[0], p[1]);
+        });
+        st.canvas.addEventListener("mouseleave", function () { showTooltip(st, null); });
+        st.canvas.addEventListener("click", function (ev) {
+            if (!st.scene || !st.scene.columns) { return; }
+            var p = pointer(st, ev), hit = hitTest(st.geometry, p[0], p[1]);
+            if (!hit) { return; }
+            // ask for the inspector first (its request leaves now), then draw the ring
+            if (window.dash_clientside && window.dash_clientside.set_props) {
+                window.dash_clientside.set_props(SELECTION_STORE, {data: hit});
+            }
+            st.selection = hit;
+            draw(st);
+        });
+        if (window.ResizeObserver) {
+            new ResizeObserver(function () {
+                if (st.geometry && st.geometry.width === st.container.clientWidth) { return; }
+                draw(st);
+            }).observe(st.container);
+        }
+    }
+
+    function stateFor(id) {
+        var box = document.getElementById(id);
+        if (!box) { return null; }
+        var st = states[id];
+        if (!st || st.container !== box || !box.contains(st.canvas)) {
+            var canvas = box.querySelector("canvas");
+            if (!canvas) { return null; }
+            st = states[id] = {container: box, canvas: canvas, tooltip: box.querySelector(".network-tooltip"),
+                               draws: 0, drawMs: null, drawnAt: null, scene: null, values: null, highlight: null, selection: null};
+            attach(st);
+        }
+        return st;
+    }
+
+    /** Draw the graph in container ``id``; returns the caption under it. */
+    function update(id, scene, values, highlight, selection) {
+        var st = stateFor(id);
+        if (!st) { return ""; }
+        st.scene = scene || null;
+        st.values = values || null;
+        st.highlight = highlight || null;
+        st.selection = selection || null;
+        draw(st);
+        if (!scene || !scene.columns) { return ""; }
+        var nodes = scene.columns.reduce(function (m, c) { return m + c.size; }, 0);
+        var edges = scene.edges.reduce(function (m, e) { return m + e.src.length; }, 0);
+        var parts = [nodes.toLocaleString("en") + " neurons",
+                     edges.toLocaleString("en") + " connections drawn (each neuron's strongest " + scene.k + " in and out)"];
+        if (values) { parts.unshift("step " + values.step.toLocaleString("en")); }
+        return parts.join(" · ");
+    }
+
+    function centre(id, column, index) {
+        var st = states[id || CONTAINER], g = st && st.geometry;
+        if (!g || !g.ys[column] || g.ys[column][index] === undefined) { return null; }
+        var r = st.canvas.getBoundingClientRect();
+        return {x: r.left + g.xs[column], y: r.top + g.ys[column][index]};
+    }
+
+    function titleCentre(id, column) {
+        var st = states[id || CONTAINER], g = st && st.geometry;
+        if (!g || !g.titles[column]) { return null; }
+        var r = st.canvas.getBoundingClientRect(), t = g.titles[column];
+        return {x: r.left + t.x, y: r.top + t.y + t.h / 2};
+    }
+
+    window.neurodash = window.neurodash || {};
+    window.neurodash.network = {
+        update: update, hitTest: hitTest, colourOf: colourOf, fmt: fmt,
+        nodeCenter: centre, titleCenter: titleCentre,
+        state: function (id) { return states[id || CONTAINER] || null; }
+    };
+    window.dash_clientside = window.dash_clientside || {};
+    window.dash_clientside.neurodash = Object.assign(window.dash_clientside.neurodash || {}, {
+        drawNetwork: function (scene, values, highlight, selection) {
+            return update(CONTAINER, scene, values, highlight, selection);
+        }
+    });
+})();
