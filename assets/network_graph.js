@@ -4,7 +4,8 @@
  * Plotly scatter (SVG), every live colour update cost the browser 100-200 ms, long
  * enough to swallow a click; drawn here it costs a few milliseconds.
  *
- * What is drawn comes from the server in three parts (dashapp/figures/network.py):
+ * What is drawn comes from the server in three parts (dashapp/figures/network.py), each
+ * as JSON text:
  *   scene     -- columns (node positions, titles, input/output names), edge groups, style;
  *   values    -- every neuron's current output (the colours), the pick, the step;
  *   highlight -- the selected neuron's strongest weights.
@@ -320,12 +321,14 @@
             if (!st.scene || !st.scene.columns) { return; }
             var p = pointer(st, ev), hit = hitTest(st.geometry, p[0], p[1]);
             if (!hit) { return; }
-            // ask for the inspector first (its request leaves now), then draw the ring
+            // ask for the inspector (its request leaves at once); the ring is drawn in the
+            // next frame, by drawNetwork, which the new selection sets off
+            st.selection = hit;
             if (window.dash_clientside && window.dash_clientside.set_props) {
                 window.dash_clientside.set_props(SELECTION_STORE, {data: hit});
+            } else {
+                schedule(st);
             }
-            st.selection = hit;
-            draw(st);
         });
         if (window.ResizeObserver) {
             new ResizeObserver(function () {
@@ -343,21 +346,43 @@
             var canvas = box.querySelector("canvas");
             if (!canvas) { return null; }
             st = states[id] = {container: box, canvas: canvas, tooltip: box.querySelector(".network-tooltip"),
-                               draws: 0, drawMs: null, drawnAt: null, scene: null, values: null, highlight: null, selection: null};
+                               draws: 0, drawMs: null, drawnAt: null, pending: false, scene: null, values: null, highlight: null, selection: null};
             attach(st);
         }
         return st;
     }
 
-    /** Draw the graph in container ``id``; returns the caption under it. */
-    function update(id, scene, values, highlight, selection) {
+    /** The server sends the scene, values and highlight as JSON text (a string costs
+     *  Dash nothing to store and compare; a big nested object costs it tens of ms).
+     *  Parse each text once. Objects are taken as they are. */
+    function parsed(st, key, value) {
+        if (typeof value !== "string") { return value; }
+        var cache = st.texts || (st.texts = {});
+        if (!cache[key] || cache[key][0] !== value) { cache[key] = [value, JSON.parse(value)]; }
+        return cache[key][1];
+    }
+
+    /** Draw in the next animation frame (several updates in one frame draw once). Dash
+     *  sends a callback's requests only after its client-side callbacks have returned:
+     *  drawing later lets a click's request to the server leave first. */
+    function schedule(st) {
+        if (st.pending) { return; }
+        st.pending = true;
+        window.requestAnimationFrame(function () { st.pending = false; draw(st); });
+    }
+
+    /** Draw the graph in container ``id`` (now, or with ``later`` in the next frame);
+     *  returns the caption under it. */
+    function update(id, scene, values, highlight, selection, later) {
         var st = stateFor(id);
         if (!st) { return ""; }
+        scene = parsed(st, "scene", scene);
+        values = parsed(st, "values", values);
         st.scene = scene || null;
         st.values = values || null;
-        st.highlight = highlight || null;
+        st.highlight = parsed(st, "highlight", highlight) || null;
         st.selection = selection || null;
-        draw(st);
+        if (later) { schedule(st); } else { draw(st); }
         if (!scene || !scene.columns) { return ""; }
         var nodes = scene.columns.reduce(function (m, c) { return m + c.size; }, 0);
         var edges = scene.edges.reduce(function (m, e) { return m + e.src.length; }, 0);
@@ -390,7 +415,7 @@
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.neurodash = Object.assign(window.dash_clientside.neurodash || {}, {
         drawNetwork: function (scene, values, highlight, selection) {
-            return update(CONTAINER, scene, values, highlight, selection);
+            return update(CONTAINER, scene, values, highlight, selection, true);
         }
     });
 })();

@@ -27,7 +27,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Collection, Iterator, Sequence
 
 import numpy as np
 
@@ -715,17 +715,20 @@ def network_versions(run_path: str | Path) -> dict:
         return _network_versions(store)
 
 
-def _decode_neurons(data: Any, meta: Any, name: str, weights_too: bool = True,
+def _decode_neurons(data: Any, meta: Any, name: str, weights: bool | Collection[int] = True,
                     histories: bool | int = True) -> NetworkData:
     """The NEURONS record as a NetworkData. Decoding the weights and the histories is most
     of the work (a 3x512 network holds megabytes of them): leave out the weights with
-    ``weights_too=False`` (biases go with them), the histories with ``histories=False`` or
-    all but column ``histories`` with an int."""
+    ``weights=False`` (biases go with them) or keep only those into the columns listed,
+    and leave out the histories with ``histories=False`` or all but column ``histories``."""
+    def weights_of(column: int) -> bool:
+        return weights is True or (weights is not False and column in weights)
+
     try:
         if not isinstance(data, dict):
             raise TypeError("it is not a JSON object")
         rec = T.NeuronsRecord.from_dict(data)
-        names, kinds, acts, values, weights, histories_, biases = ["input"], ["input"], ["input"], \
+        names, kinds, acts, values, weights_, histories_, biases = ["input"], ["input"], ["input"], \
             [_floats(rec.input)], [None], [None], [None]
         for layer in rec.layers or []:
             lname = str(layer.get("name", f"layer {len(names)}"))
@@ -733,9 +736,11 @@ def _decode_neurons(data: Any, meta: Any, name: str, weights_too: bool = True,
             kinds.append("hidden")
             acts.append(str(layer.get("activation") or "linear"))
             values.append(_floats(layer.get("current")))
-            weights.append(_array(layer["weight"], f"{lname} weight", 2) if weights_too and layer.get("weight")
-                           else None)
-            biases.append(_array(layer["bias"], f"{lname} bias", 1) if weights_too and layer.get("bias") else None)
+            col = len(names) - 1
+            weights_.append(_array(layer["weight"], f"{lname} weight", 2) if weights_of(col) and layer.get("weight")
+                            else None)
+            biases.append(_array(layer["bias"], f"{lname} bias", 1) if weights_of(col) and layer.get("bias")
+                          else None)
             wanted = histories is True or (histories is not False and histories == len(names) - 1)
             histories_.append(_array(layer["history"], f"{lname} history", 2).astype(np.float32)
                               if wanted and layer.get("history") else None)
@@ -745,8 +750,9 @@ def _decode_neurons(data: Any, meta: Any, name: str, weights_too: bool = True,
         kinds.append("output")
         acts.append("linear")
         values.append(q)
-        weights.append(_array(out["weight"], "output weight", 2) if weights_too and out.get("weight") else None)
-        biases.append(_array(out["bias"], "output bias", 1) if weights_too and out.get("bias") else None)
+        col = len(names) - 1
+        weights_.append(_array(out["weight"], "output weight", 2) if weights_of(col) and out.get("weight") else None)
+        biases.append(_array(out["bias"], "output bias", 1) if weights_of(col) and out.get("bias") else None)
         histories_.append(None)
         meta_rec = T.RunMeta.from_dict(meta) if isinstance(meta, dict) else None
     except T.SchemaError as exc:
@@ -756,7 +762,7 @@ def _decode_neurons(data: Any, meta: Any, name: str, weights_too: bool = True,
     finite_q = np.isfinite(q)
     return NetworkData(
         names=tuple(names), kinds=tuple(kinds), activations=tuple(acts), values=tuple(values),
-        weights=tuple(weights), histories=tuple(histories_), biases=tuple(biases),
+        weights=tuple(weights_), histories=tuple(histories_), biases=tuple(biases),
         feature_names=tuple(str(f) for f in (meta_rec.feature_names if meta_rec else [])),
         action_names=tuple(str(a) for a in (meta_rec.action_names if meta_rec else [])),
         action=int(np.nanargmax(q)) if finite_q.any() else None,
@@ -846,7 +852,7 @@ class NetworkBundle:
 
 
 def network_bundle(run_path: str | Path, *, snapshot: bool = True, attribution: bool = False,
-                   q_action: int | None = None, q_points: int = 500, weights: bool = True,
+                   q_action: int | None = None, q_points: int = 500, weights: bool | Collection[int] = True,
                    histories: bool | int = True) -> NetworkBundle:
     """The change markers and, as asked, the network snapshot, the attribution and one
     action's recent Q-values -- in one store session. ``weights`` and ``histories`` say

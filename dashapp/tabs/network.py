@@ -25,6 +25,7 @@ torch or touches the training process.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from html import unescape as html_unescape
@@ -210,9 +211,16 @@ clientside_callback(
 
 
 # --------------------------------------------------------------------------- graph
-def _message(text: str) -> dict:
+def _wire(value) -> str | None:
+    """What the canvas is sent, as JSON text: Dash passes a string through as it is,
+    where a nested object of thousands of numbers costs its renderer tens of
+    milliseconds to store and compare on every update."""
+    return None if value is None else json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _message(text: str) -> str:
     """A scene that is just a sentence (drawn in the middle of the canvas)."""
-    return {"message": text}
+    return _wire({"message": text})
 
 
 @callback(
@@ -272,10 +280,10 @@ def update_graph(_n, k, selection, active_tab, run, view):
         view = {}
     scene = highlight = no_update
     if need_scene:
-        scene = N.graph_scene(net, k)
-        highlight = N.graph_highlight(net, selection)
+        scene = _wire(N.graph_scene(net, k))
+        highlight = _wire(N.graph_highlight(net, selection))
         new_view.update(edges_at=now, edge_weights=versions["weights"])
-    values = N.graph_values(net) if view.get("sample") != new_view["sample"] else no_update
+    values = _wire(N.graph_values(net)) if view.get("sample") != new_view["sample"] else no_update
     return scene, values, highlight, new_k, new_view
 
 
@@ -289,11 +297,14 @@ def update_highlight(selection, run):
     """The selected neuron's own strongest weights, drawn over the graph."""
     if not run or not isinstance(selection, dict) or selection.get("kind") != "neuron":
         return None
-    try:
-        net = read.network_bundle(run, histories=False).net
+    column = selection.get("column")
+    if not isinstance(column, int) or isinstance(column, bool):
+        return None
+    try:  # the weights into and out of the neuron's column only
+        net = read.network_bundle(run, weights={column, column + 1}, histories=False).net
     except read.BrokenRun:
         return None
-    return N.graph_highlight(net, selection) if net is not None else None
+    return _wire(N.graph_highlight(net, selection)) if net is not None else None
 
 
 # --------------------------------------------------------------------------- inspector
@@ -444,10 +455,10 @@ def update_inspector(_n, selection, active_tab, run, view):
             if small.versions == view.get("versions") and small.attribution_step == view.get("attr"):
                 return (no_update,) * _INSPECTOR_OUTPUTS  # nothing new (e.g. paused): nothing sent
         column = selection.get("column")
-        # the histories of the selected column only (each column's is megabytes in a 3x512 network)
-        bundle = read.network_bundle(run, attribution=True,
-                                     histories=column if isinstance(column, int) and not isinstance(column, bool)
-                                     else False)
+        column = column if isinstance(column, int) and not isinstance(column, bool) else -1
+        # the selected column's weights (in and out) and history only: each is megabytes in a 3x512 network
+        bundle = read.network_bundle(run, attribution=True, weights={column, column + 1},
+                                     histories=column if column >= 0 else False)
         net, attr = bundle.net, bundle.attribution
         sel = N.valid_selection(net, selection) if net is not None else None
         q_history = None

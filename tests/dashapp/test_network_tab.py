@@ -90,6 +90,10 @@ def test_network_bundle_decodes_only_what_is_asked_for(run):
     assert one.histories[1] is None and one.histories[3] is None
     np.testing.assert_array_equal(one.histories[2], whole.histories[2])
     np.testing.assert_array_equal(one.weights[2], whole.weights[2])
+    two = read.network_bundle(path, weights={2, 3}, histories=False).net  # its weights in and out
+    assert two.weights[1] is None and two.biases[1] is None
+    np.testing.assert_array_equal(two.weights[3], whole.weights[3])
+    np.testing.assert_array_equal(two.biases[2], whole.biases[2])
 
 
 def test_attribution_reads_what_the_publisher_wrote(run):
@@ -126,8 +130,10 @@ NOTHING = (no_update,) * 5
 
 
 def graph(k, run, view, selection=None, tab="network"):
-    """update_graph as the page calls it: (scene, values, highlight, k, view)."""
-    return TN.update_graph(1, k, selection, tab, None if run is None else str(run), view)
+    """update_graph as the page calls it: (scene, values, highlight, k, view), the first
+    three decoded from the JSON text the canvas is sent."""
+    out = TN.update_graph(1, k, selection, tab, None if run is None else str(run), view)
+    return tuple(json.loads(v) if isinstance(v, str) and i < 3 else v for i, v in enumerate(out))
 
 
 def test_graph_sends_the_scene_once_then_holds_still_when_nothing_is_new(run):
@@ -137,7 +143,8 @@ def test_graph_sends_the_scene_once_then_holds_still_when_nothing_is_new(run):
     assert scene["columns"][0]["labels"][:2] == ["ball x", "ball y"]
     assert [len(v) for v in values["values"]] == [12, 16, 8, 3] and highlight is None
     assert view["drawn"] and view["k"] == N.default_k([12, 16, 8, 3]) and k is no_update  # the slider is right
-    json.dumps([scene, values], allow_nan=False)
+    raw = TN.update_graph(1, 3, None, "network", str(path), None)
+    assert all(isinstance(v, str) for v in raw[:2])  # JSON text: Dash stores it without walking it
     # paused (nothing published): nothing is sent
     assert graph(3, path, view) == NOTHING
     # another tab is visible: nothing is read or sent
@@ -197,7 +204,7 @@ def test_a_wide_network_gets_its_own_k_once(tmp_path):
 
 def test_highlight_follows_the_selection(run):
     path, _ = run
-    hl = TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, str(path))
+    hl = json.loads(TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, str(path)))
     net = read.network_snapshot(path)
     assert hl == N.graph_highlight(net, {"kind": "neuron", "column": 1, "index": 2}) and len(hl["edges"]) == 12 + 8
     for sel in ({"kind": "layer", "column": 1}, None, {"kind": "neuron", "column": 1, "index": 999}):

@@ -30,8 +30,12 @@ PAGE = f"""<html><body style="margin:0">
 @pytest.fixture()
 def canvas(page):
     page.set_content(PAGE)
-    page.evaluate("() => { window._selected = []; window.dash_clientside = {set_props: "
-                  "(id, props) => window._selected.push([id, props.data])}; }")
+    # set_props stands in for Dash: record the selection, and redraw with it as the page's
+    # drawNetwork callback would
+    page.evaluate("() => { window._selected = []; window.dash_clientside = {set_props: (id, props) => { "
+                  "window._selected.push([id, props.data]); const s = window.neurodash.network.state(); "
+                  "window.neurodash.network.update('network-graph', s.scene, s.values, s.highlight, props.data); "
+                  "}}; }")
     page.add_script_tag(content=SCRIPT)
     return page
 
@@ -39,7 +43,7 @@ def canvas(page):
 def draw(page, net, selection=None, k=2):
     scene, values = N.graph_scene(net, k), N.graph_values(net)
     highlight = N.graph_highlight(net, selection)
-    caption = page.evaluate("(a) => window.dash_clientside.neurodash.drawNetwork(...a)",
+    caption = page.evaluate("(a) => window.neurodash.network.update('network-graph', ...a)",
                             [scene, values, highlight, selection])
     return scene, values, caption
 
@@ -117,7 +121,7 @@ def test_highlight_is_drawn_only_for_its_own_neuron(canvas):
     scene, values = N.graph_scene(net, 2), N.graph_values(net)
     other = N.graph_highlight(net, {"kind": "neuron", "column": 1, "index": 5})
     shot = lambda hl: canvas.evaluate(  # noqa: E731
-        "(a) => { window.dash_clientside.neurodash.drawNetwork(...a); "
+        "(a) => { window.neurodash.network.update('network-graph', ...a); "
         "return document.getElementById('network-canvas').toDataURL(); }", [scene, values, hl, sel])
     assert shot(other) == shot(None) != shot(N.graph_highlight(net, sel))
 
@@ -129,7 +133,7 @@ def test_non_finite_values_are_grey_and_messages_are_drawn(canvas):
     draw(canvas, net)
     p = canvas.evaluate("() => window.neurodash.network.nodeCenter(null, 1, 0)")
     assert pixel(canvas, p["x"], p["y"])[:3] == list(int(N.STYLE["no_value"][i:i + 2], 16) for i in (1, 3, 5))
-    caption = canvas.evaluate("(s) => window.dash_clientside.neurodash.drawNetwork(s, null, null, null)",
+    caption = canvas.evaluate("(s) => window.neurodash.network.update('network-graph', s, null, null, null)",
                               TN._message("Waiting for the worker's first sample of the network..."))
     assert caption == "" and canvas.evaluate("() => window.neurodash.network.state().geometry") is None
     # names from the run's files are shown as text, never as HTML
@@ -155,3 +159,18 @@ def test_a_3x512_network_draws_in_a_few_frames(canvas):
     ys = canvas.evaluate("() => window.neurodash.network.state().geometry.ys.map(c => c.length)")
     assert ys == list(sizes)
     json.dumps(scene)
+
+
+def test_dash_draws_in_the_next_frame_so_a_clicks_request_leaves_first(canvas):
+    net = make_net((4, 6, 3))
+    draw(canvas, net)
+    drawn = canvas.evaluate("""async (a) => {
+        const s = window.neurodash.network.state(), before = s.draws;
+        const caption = window.dash_clientside.neurodash.drawNetwork(...a);
+        window.dash_clientside.neurodash.drawNetwork(...a);  // two updates in one frame: one draw
+        const now = s.draws;
+        await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+        return [before, now, s.draws, caption]; }""",
+                            [N.graph_scene(net, 2), N.graph_values(net), None, {"kind": "layer", "column": 1}])
+    before, now, after, caption = drawn
+    assert now == before and after == before + 1 and caption.startswith("step 7")
