@@ -45,7 +45,8 @@
                 var a = hexToRgb(scale[i - 1][1]), b = hexToRgb(scale[i][1]);
                 var span = scale[i][0] - scale[i - 1][0];
                 var f = span > 0 ? (t - scale[i - 1][0]) / span : 0;
-                return "rgb(" + [0, 1, 2].map(function (k) { return Math.round(a[k] + f * (b[k] - a[k])); }).join(",") + ")";
+                var mix = [0, 1, 2].map(function (k) { return Math.round(a[k] + f * (b[k] - a[k])); });
+                return "rgb(" + mix.join(",") + ")";
             }
         }
         return null;
@@ -71,11 +72,14 @@
         };
         var left = PAD + 10 + (n && cols[0].kind === "input" ? widest(cols[0].labels, "") + PAD : 0);
         // output names are followed by their Q-value and, for the pick, "◀ best": keep room for both
-        var right = PAD + 10 + (n && cols[n - 1].kind === "output" ? widest(cols[n - 1].labels, " -1.23e+03 ◀ best") + PAD : 0);
+        var last = n ? cols[n - 1] : null;
+        var right = PAD + 10 + (last && last.kind === "output" ? widest(last.labels, " -1.23e+03 ◀ best") + PAD : 0);
         left = Math.min(left, width * 0.3);
         right = Math.min(right, width * 0.3);
         var ymin = Infinity, ymax = -Infinity;
-        cols.forEach(function (c) { c.y.forEach(function (y) { ymin = Math.min(ymin, y); ymax = Math.max(ymax, y); }); });
+        cols.forEach(function (c) {
+            c.y.forEach(function (y) { ymin = Math.min(ymin, y); ymax = Math.max(ymax, y); });
+        });
         if (!isFinite(ymin)) { ymin = -0.5; ymax = 0.5; }
         var spanY = ymax - ymin, usable = Math.max(1, height - top - bottom);
         var scaleY = spanY > 0 ? usable / spanY : 0;
@@ -264,7 +268,8 @@
         // the selected neuron: a ring
         if (sel && sel.kind === "neuron" && g.ys[sel.column] && g.ys[sel.column][sel.index] !== undefined) {
             ctx.beginPath();
-            ctx.arc(g.xs[sel.column], g.ys[sel.column][sel.index], Math.max(g.radius[sel.column] + 4, 9), 0, 2 * Math.PI);
+            var ring = Math.max(g.radius[sel.column] + 4, 9);
+            ctx.arc(g.xs[sel.column], g.ys[sel.column][sel.index], ring, 0, 2 * Math.PI);
             ctx.lineWidth = 3;
             ctx.strokeStyle = "#111";
             ctx.stroke();
@@ -346,7 +351,8 @@
             var canvas = box.querySelector("canvas");
             if (!canvas) { return null; }
             st = states[id] = {container: box, canvas: canvas, tooltip: box.querySelector(".network-tooltip"),
-                               draws: 0, drawMs: null, drawnAt: null, pending: false, scene: null, values: null, highlight: null, selection: null};
+                               draws: 0, drawMs: null, drawnAt: null, pending: false,
+                               scene: null, values: null, highlight: null, selection: null};
             attach(st);
         }
         return st;
@@ -387,7 +393,8 @@
         var nodes = scene.columns.reduce(function (m, c) { return m + c.size; }, 0);
         var edges = scene.edges.reduce(function (m, e) { return m + e.src.length; }, 0);
         var parts = [nodes.toLocaleString("en") + " neurons",
-                     edges.toLocaleString("en") + " connections drawn (each neuron's strongest " + scene.k + " in and out)"];
+                     edges.toLocaleString("en") + " connections drawn (each neuron's strongest " + scene.k +
+                     " in and out)"];
         if (values) { parts.unshift("step " + values.step.toLocaleString("en")); }
         return parts.join(" · ");
     }

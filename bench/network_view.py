@@ -21,6 +21,7 @@ Targets (issue 5): graph built and drawn within 300 ms; click -> inspector withi
 
     .venv/bin/python bench/network_view.py                 # both networks, 5 repeats
     .venv/bin/python bench/network_view.py --repeats 10 --out bench/results/network_view.json
+    .venv/bin/python bench/network_view.py --live          # and over a worker training live
 """
 
 from __future__ import annotations
@@ -171,6 +172,13 @@ _SHOWN = """() => {
     window._t1 = performance.now();
     return true; }"""
 
+_REVEAL = """([c, i]) => {  // where node i of column c (i = -1: its title) is, scrolled into view first
+    const N = window.neurodash.network, at = () => i < 0 ? N.titleCenter(null, c) : N.nodeCenter(null, c, i);
+    const p = at();
+    if (p.y < 140 || p.y > window.innerHeight - 40)
+        window.scrollBy({top: p.y - window.innerHeight / 2, behavior: "instant"});
+    return at(); }"""
+
 _DRAW_ONLY = """() => {
     // the canvas drawing alone (no server, no Dash): the same scene again, then new colours
     const N = window.neurodash.network, s = N.state();
@@ -210,7 +218,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 colour_update.append(colours)
                 # click -> neuron inspector (with its activation history drawn)
                 for j in (3, sizes[middle] // 2, sizes[middle] - 4):  # far apart: dense columns overlap
-                    where = page.evaluate("([c, i]) => window.neurodash.network.nodeCenter(null, c, i)", [middle, j])
+                    where = page.evaluate(_REVEAL, [middle, j])
                     page.evaluate(_BEFORE_CLICK, [f"fc{middle} · neuron #{j} ", "network-inspector-title",
                                                   "network-inspector-charts"])
                     page.mouse.click(where["x"], where["y"])
@@ -219,7 +227,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                     neuron_click.append(page.evaluate("() => window._t1 - window._t0"))
                     time.sleep(0.5)
                 # click -> layer inspector
-                where = page.evaluate("(c) => window.neurodash.network.titleCenter(null, c)", middle)
+                where = page.evaluate(_REVEAL, [middle, -1])
                 page.evaluate(_BEFORE_CLICK, [f"Layer fc{middle}", "network-inspector-title", None])
                 page.mouse.click(where["x"], where["y"])
                 page.wait_for_function(_INSPECTED, arg=["network-inspector-body", "network-inspector-title", None],
@@ -246,6 +254,44 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
             "shell_tab_switch_only": _summary(tab_switch)}
 
 
+# --------------------------------------------------------------------------- live
+LIVE = "DQN 17-256-256-3, training live"
+
+
+def live_timings(tmp: Path, repeats: int) -> dict:
+    """The browser timings over a worker that trains while the page is measured."""
+    from dashapp import demo, read
+
+    run_dir = tmp / "runs-live" / "live"
+    cmd = demo.worker_command(run_dir, 10**9, 0, ["--hidden-sizes", "256", "256", "--torch-threads", "1",
+                                                  "--checkpoint-every", "0", "--quiet"])
+    proc = demo.start_worker(cmd)
+    try:
+        deadline = time.monotonic() + 90
+        net = None
+        while net is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if proc.poll() is not None:
+                raise RuntimeError(f"the training worker exited with {proc.returncode}")
+            try:
+                net = read.network_snapshot(run_dir) if (run_dir / "run.json").exists() else None
+            except read.BrokenRun:
+                net = None
+        if net is None:
+            raise RuntimeError("the training worker published no network sample within 90 s")
+        sizes = tuple(net.sizes)
+        print(f"\n== {LIVE}: {sum(sizes)} nodes, the worker training at full speed", flush=True)
+        entry = {"sizes": list(sizes), "browser_ms": browser_timings(run_dir, sizes, repeats, tmp / "serve-live.log")}
+        _print_browser(entry["browser_ms"])
+        return entry
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -253,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=500, help="acting steps written per run (500 fills the histories)")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     parser.add_argument("--no-browser", action="store_true", help="server-side timings only")
+    parser.add_argument("--live", action="store_true",
+                        help="also measure the browser over a real worker training a 17-256-256-3 DQN on Breakout "
+                             "(live colour, inspector and analysis updates, and the worker using a CPU)")
     args = parser.parse_args(argv)
 
     from tests.dashapp.network_run import write_run
@@ -271,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                 entry["browser_ms"] = browser_timings(run_dir, sizes, args.repeats, Path(tmp) / f"serve-{i}.log")
                 _print_browser(entry["browser_ms"])
             results["networks"][name] = entry
+        if args.live and not args.no_browser:
+            results["networks"][LIVE] = live_timings(Path(tmp), args.repeats)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     print(f"load average (1/5/15 min) at start {results['machine']['load_average_at_start']}, "
           f"at end {results['machine']['load_average_at_end']} on {os.cpu_count()} CPUs")

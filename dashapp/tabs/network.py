@@ -16,7 +16,8 @@ stores the server fills -- so each update sends only what changed:
 * **analysis** (server) -- input saliency (or integrated gradients), the feature/action
   correlation heatmap and the feature-response curves, from the attribution record. It
   runs after the graph callback (on its ``network-view``), so the graph is drawn first
-  and the browser is not busy drawing these charts when the graph arrives.
+  and the browser is not busy drawing these charts when the graph arrives; while
+  training runs it redraws at most every :data:`ANALYSIS_REFRESH_S`.
 
 Server callbacks run on the tab's own poll ("network-poll", ticking only while the tab
 is shown) and read the run's store through :mod:`dashapp.read`; nothing here imports
@@ -46,6 +47,10 @@ TAB_LABEL = "Network"
 #: Seconds between two redraws of the edges while the weights keep changing (they move
 #: slowly; redrawing thousands of edges every second would cost more than it shows).
 EDGE_REFRESH_S = 5.0
+#: Seconds between two redraws of the analysis charts while training runs (each redraw
+#: is three Plotly charts, about 0.2 s of the browser's time; a new choice in the panel
+#: redraws at once).
+ANALYSIS_REFRESH_S = 3.0
 #: Q-value records behind an action's history in the inspector.
 OUTPUT_HISTORY = 500
 ANALYSIS_HEIGHT = 420  # saliency and correlation charts
@@ -523,13 +528,15 @@ def update_analysis(_graph_view, method, action, feature, active_tab, run, view)
                 N.empty_figure("Waiting for recent game states...", height=ANALYSIS_HEIGHT),
                 N.empty_figure(msg, height=320), no_update, no_update, no_update, waiting)
     key = {"run": run, "step": attr.step, "method": method, "action": action, "feature": feature}
-    if isinstance(view, dict) and view == key:
-        return (no_update,) * 8
+    if isinstance(view, dict) and all(view.get(k) == v for k, v in key.items() if k != "step"):
+        # the same choices: redraw for a new attribution, at most every ANALYSIS_REFRESH_S
+        if view.get("step") == attr.step or time.time() - view.get("at", 0) < ANALYSIS_REFRESH_S:
+            return (no_update,) * 8
     figures = analysis_figures(attr, method, action, feature)
     # a dropdown drops a value its (still empty) options do not hold: set it once they exist
     n_features = len(figures[5])
     value = no_update if _index(feature, n_features, None) is not None or not n_features else "0"
-    return (*figures, value, key)
+    return (*figures, value, {**key, "at": time.time()})
 
 
 def analysis_figures(attr: read.AttributionView, method: str, action, feature) -> tuple:

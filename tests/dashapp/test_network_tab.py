@@ -336,6 +336,18 @@ def test_analysis_saliency_ig_correlation_and_response(run):
     assert TN.update_analysis(1, "ig", "2", "4", "live", str(path), None) == (no_update,) * 8
 
 
+def test_analysis_redraws_a_new_attribution_at_most_every_few_seconds(run):
+    path, _ = run
+    *_, view = TN.update_analysis(1, "saliency", TN.CHOICE, "0", "network", str(path), None)
+    newer = {**view, "step": view["step"] - 1}  # the page drew an older attribution...
+    assert TN.update_analysis(2, "saliency", TN.CHOICE, "0", "network", str(path), newer) == (no_update,) * 8
+    newer["at"] -= TN.ANALYSIS_REFRESH_S  # ...long enough ago: redrawn
+    sal, *_, view2 = TN.update_analysis(3, "saliency", TN.CHOICE, "0", "network", str(path), newer)
+    assert sal is not no_update and view2["step"] == view["step"]
+    # a new choice in the panel is drawn at once
+    assert TN.update_analysis(4, "ig", TN.CHOICE, "0", "network", str(path), view2)[0] is not no_update
+
+
 def test_every_panel_of_the_tab_explains_itself():
     tree = TN.layout()
     components = [tree, *tree._traverse()]

@@ -38,8 +38,12 @@ def colours(page, column: int) -> str | None:
 def click_node(page, column: int, index: int) -> None:
     """Click neuron ``index`` of ``column`` where the canvas drew it; ``index`` -1 is the
     column's title."""
-    where = page.evaluate("([c, i]) => i < 0 ? window.neurodash.network.titleCenter(null, c) "
-                          ": window.neurodash.network.nodeCenter(null, c, i)", [column, index])
+    where = page.evaluate("""([c, i]) => {  // scrolled into view first (alerts above the tabs move it)
+        const N = window.neurodash.network, at = () => i < 0 ? N.titleCenter(null, c) : N.nodeCenter(null, c, i);
+        const p = at();
+        if (p && (p.y < 140 || p.y > window.innerHeight - 40))
+            window.scrollBy({top: p.y - window.innerHeight / 2, behavior: "instant"});  // not Bootstrap's smooth
+        return at(); }""", [column, index])
     assert where is not None, f"column {column} node {index} is not drawn"
     page.mouse.click(where["x"], where["y"])
 
