@@ -118,6 +118,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Ask a process we started to end (SIGTERM); kill it if it does not in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
@@ -243,11 +252,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 page.close()
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
     return {"tab_click_to_graph_drawn": _summary(draw), "click_to_neuron_inspector": _summary(neuron_click),
             "click_to_layer_inspector": _summary(layer_click),
             "canvas_draw_only": _summary(draw_only), "canvas_colour_update": _summary(colour_update),
@@ -285,11 +290,7 @@ def live_timings(tmp: Path, repeats: int) -> dict:
         _print_browser(entry["browser_ms"])
         return entry
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc, 15)
 
 
 # --------------------------------------------------------------------------- main

@@ -12,7 +12,8 @@ travel separately, so each update sends only what changed:
 * :func:`graph_values` -- every neuron's current output: the live colours;
 * :func:`graph_highlight` -- the selected neuron's own strongest weights.
 
-The inspector's and the analysis panels' charts are ordinary Plotly figures, built below.
+The inspector's small charts are SVG (:mod:`dashapp.figures.svg`, shown at once on a
+click); the analysis panels' charts are Plotly figures, built below.
 """
 
 from __future__ import annotations
