@@ -145,7 +145,10 @@
     function draw(st) {
         var canvas = st.canvas, box = st.container;
         var width = box.clientWidth, height = box.clientHeight;
-        if (!width || !height) { return false; }  // not laid out (yet): the resize observer draws later
+        if (!width || !height) {  // not laid out (yet): the resize observer draws later
+            st.dirty = true;
+            return false;
+        }
         var t0 = performance.now();
         var dpr = window.devicePixelRatio || 1;
         if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
@@ -274,6 +277,7 @@
             ctx.strokeStyle = "#111";
             ctx.stroke();
         }
+        st.dirty = false;
         st.draws += 1;
         st.drawnAt = performance.now();
         st.drawMs = st.drawnAt - t0;
@@ -314,30 +318,68 @@
         return [ev.clientX - r.left, ev.clientY - r.top];
     }
 
+    /** The geometry to hit-test against: only the one drawn for the current scene (a new
+     *  scene is drawn a frame later; until then a click would land on the old layout). */
+    function current(st) {
+        return st.scene && st.scene.columns && st.geometryFor === st.scene && !st.dirty ? st.geometry : null;
+    }
+
+    function select(st, sel) {
+        st.selection = sel;
+        if (window.dash_clientside && window.dash_clientside.set_props) {
+            window.dash_clientside.set_props(SELECTION_STORE, {data: sel});
+        } else {
+            schedule(st);
+        }
+    }
+
+    /** The neuron an arrow key moves to: up/down within the column, left/right to the
+     *  neighbouring column at the same height. */
+    function step(st, key) {
+        var cols = st.scene.columns, sel = st.selection;
+        if (!sel || sel.kind !== "neuron" || !cols[sel.column]) {
+            var first = cols.length > 2 ? 1 : 0;
+            return cols[first] && cols[first].size ? {kind: "neuron", column: first, index: 0} : null;
+        }
+        var c = sel.column, i = sel.index;
+        if (key === "ArrowUp") { i -= 1; }
+        if (key === "ArrowDown") { i += 1; }
+        if (key === "ArrowLeft" || key === "ArrowRight") {
+            var to = c + (key === "ArrowLeft" ? -1 : 1);
+            if (!cols[to] || !cols[to].size) { return null; }
+            i = Math.round(i * (cols[to].size - 1) / Math.max(cols[c].size - 1, 1));
+            c = to;
+        }
+        if (i < 0 || i >= cols[c].size) { return null; }
+        return {kind: "neuron", column: c, index: i};
+    }
+
     function attach(st) {
+        st.canvas.tabIndex = 0;  // reachable with the keyboard: arrow keys move between neurons
+        st.canvas.addEventListener("keydown", function (ev) {
+            if (!current(st) || ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].indexOf(ev.key) < 0) { return; }
+            ev.preventDefault();  // the arrows move the selection, not the page
+            var next = step(st, ev.key);
+            if (next) { select(st, next); }
+        });
         st.canvas.addEventListener("mousemove", function (ev) {
-            if (!st.scene || !st.scene.columns) { return; }
+            if (!current(st)) { return; }
             var p = pointer(st, ev), hit = hitTest(st.geometry, p[0], p[1]);
             st.canvas.style.cursor = hit ? "pointer" : "default";
             showTooltip(st, hit, p[0], p[1]);
         });
         st.canvas.addEventListener("mouseleave", function () { showTooltip(st, null); });
         st.canvas.addEventListener("click", function (ev) {
-            if (!st.scene || !st.scene.columns) { return; }
+            if (!current(st)) { return; }
             var p = pointer(st, ev), hit = hitTest(st.geometry, p[0], p[1]);
-            if (!hit) { return; }
             // ask for the inspector (its request leaves at once); the ring is drawn in the
             // next frame, by drawNetwork, which the new selection sets off
-            st.selection = hit;
-            if (window.dash_clientside && window.dash_clientside.set_props) {
-                window.dash_clientside.set_props(SELECTION_STORE, {data: hit});
-            } else {
-                schedule(st);
-            }
+            if (hit) { select(st, hit); }
         });
         if (window.ResizeObserver) {
             new ResizeObserver(function () {
-                if (st.geometry && st.geometry.width === st.container.clientWidth) { return; }
+                var g = st.geometry, box = st.container;
+                if (!st.dirty && g && g.width === box.clientWidth && g.height === box.clientHeight) { return; }
                 draw(st);
             }).observe(st.container);
         }
@@ -351,7 +393,7 @@
             var canvas = box.querySelector("canvas");
             if (!canvas) { return null; }
             st = states[id] = {container: box, canvas: canvas, tooltip: box.querySelector(".network-tooltip"),
-                               draws: 0, drawMs: null, drawnAt: null, pending: false,
+                               draws: 0, drawMs: null, drawnAt: null, pending: false, dirty: false,
                                scene: null, values: null, highlight: null, selection: null};
             attach(st);
         }

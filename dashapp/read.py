@@ -704,13 +704,16 @@ def _array(data: Any, what: str, ndim: int | None = None) -> np.ndarray:
 
 
 def _network_versions(store: S.Store) -> dict:
-    return {"activations": store.last_seq(T.ACTIVATIONS), "weights": store.last_seq(T.WEIGHTS)}
+    step = store.get(T.ATTRIBUTION_STEP)
+    return {"activations": store.last_seq(T.ACTIVATIONS), "weights": store.last_seq(T.WEIGHTS),
+            "attribution": step if isinstance(step, int) and not isinstance(step, bool) else None}
 
 
 def network_versions(run_path: str | Path) -> dict:
     """Cheap change markers for the network view: the newest ACTIVATIONS and WEIGHTS
-    sequence numbers (the probe appends one with every NEURONS it writes / weight sample).
-    Nothing else is read, so an unchanged (e.g. paused) run costs two look-ups a poll."""
+    sequence numbers (the probe appends one with every NEURONS it writes / weight sample)
+    and the newest attribution's step. Nothing else is read, so an unchanged (e.g.
+    paused) run costs three look-ups a poll."""
     with open_store(run_path) as store:
         return _network_versions(store)
 
@@ -742,8 +745,11 @@ def _decode_neurons(data: Any, meta: Any, name: str, weights: bool | Collection[
             biases.append(_array(layer["bias"], f"{lname} bias", 1) if weights_of(col) and layer.get("bias")
                           else None)
             wanted = histories is True or (histories is not False and histories == len(names) - 1)
-            histories_.append(_array(layer["history"], f"{lname} history", 2).astype(np.float32)
-                              if wanted and layer.get("history") else None)
+            history = _array(layer["history"], f"{lname} history", 2).astype(np.float32) \
+                if wanted and layer.get("history") else None
+            if history is not None and history.shape[1] != values[-1].size:
+                raise ValueError(f"{lname} history has {history.shape[1]} neurons, the layer {values[-1].size}")
+            histories_.append(history)
         out = rec.output if isinstance(rec.output, dict) else {}
         q = _floats(rec.q)
         names.append(str(out.get("name", "output")))

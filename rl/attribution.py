@@ -413,7 +413,7 @@ class AttributionCallback(Callback):
                 self._clone, step.obs, recent_obs, recent_actions, step=step.step, taken=step.action,
                 ig_steps=self.ig_steps, baseline=self.baseline, response_points=self.response_points,
                 copy_network=False)
-            ctx.store.put(T.ATTRIBUTION, record.to_dict())
+            ctx.store.put_many({T.ATTRIBUTION: record.to_dict(), T.ATTRIBUTION_STEP: int(step.step)})
         except Exception as exc:  # a diagnostic must never stop training
             import sys
 

@@ -57,6 +57,9 @@ PROBE_CONFIG = "probe/config"
 #: states with the network's choices (:class:`AttributionRecord`, written by
 #: ``rl.attribution.AttributionCallback``, read by the network view).
 ATTRIBUTION = "probe/attribution"
+#: the step of the newest ATTRIBUTION (an int, written with it): lets a reader see that a
+#: new one exists without reading the record itself.
+ATTRIBUTION_STEP = "probe/attribution_step"
 
 #: Default ring-buffer capacity per series. A run's config may override these.
 DEFAULT_CAPS: dict[str, int] = {

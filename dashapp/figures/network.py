@@ -268,7 +268,8 @@ def _clean(values) -> np.ndarray:
 
 def _rounded(values: np.ndarray) -> list:
     """Node values for the browser: 4 significant digits; NaN/inf as None (drawn grey)."""
-    return [None if not math.isfinite(v) else float(f"{v:.4g}") for v in values.tolist()]
+    out = [float(f"{v:.4g}") if math.isfinite(v) else None for v in values.tolist()]
+    return [None if r is None or not math.isfinite(r) else r for r in out]  # 1.7977e308 rounds up to inf
 
 
 #: How the browser draws the graph (assets/network_graph.js reads these from the scene,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from typing import Sequence
 from xml.sax.saxutils import escape
 
@@ -41,43 +42,67 @@ def fmt(v: float) -> str:
 
 def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     """About ``n`` round tick values within [lo, hi] (steps of 1, 2 or 5 x 10^k, the one
-    nearest to (hi - lo) / n)."""
+    nearest to (hi - lo) / n). A range too narrow or too wide for that (next to the
+    float's resolution, or overflowing) gets just its two ends."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return []
     if hi <= lo:
         return [lo]
     raw = (hi - lo) / max(n, 1)
+    if not (math.isfinite(raw) and raw > 0) or raw < 1e-9 * max(abs(lo), abs(hi)):
+        return [lo, hi]
     mag = 10 ** math.floor(math.log10(raw))
     step = min((m * mag for m in (1, 2, 5, 10)), key=lambda st: abs(math.log(st / raw)))
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    t = first
-    while t <= hi + step * 1e-9:
-        ticks.append(0.0 if abs(t) < step * 1e-9 else round(t, 12))
-        t += step
-    return ticks
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    if not step > 0 or last - first > 50:
+        return [lo, hi]
+    return [0.0 if k == 0 else round(k * step, 12) for k in range(int(first), int(last) + 1)]
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _safe(s: str) -> str:
+    """Text from the run (names) as XML character data: escaped, and without the
+    characters XML cannot hold (control characters, lone surrogates)."""
+    return escape(_NOT_XML.sub("\ufffd", str(s)))
 
 
 def _text(x: float, y: float, s: str, *, size: int = 11, anchor: str = "start", fill: str = INK,
           weight: str = "normal", rotate: bool = False) -> str:
     turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
-            f'font-weight="{weight}"{turn}>{escape(s)}</text>')
+            f'font-weight="{weight}"{turn}>{_safe(s)}</text>')
 
 
 def _document(body: list[str], title: str) -> str:
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
             f'height="{HEIGHT}" font-family="{escape(FONT)}">'
-            f'<title>{escape(title)}</title><rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>')
+            f'<title>{_safe(title)}</title><rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>')
     return head + _text(4, 16, title, size=12, weight="bold") + "".join(body) + "</svg>"
+
+
+TOO_FAR_APART = "values too far apart to chart"
+
+
+def _chartable(lo: float, hi: float) -> bool:
+    """False when the span of the values overflows (e.g. -1e308 ... 1e308)."""
+    return math.isfinite((hi - lo) * 2)
+
+
+def _widen(lo: float, hi: float) -> tuple[float, float]:
+    """A range with room in it: one value (or as good as one) becomes a band around it."""
+    if hi - lo > 1e-9 * max(abs(lo), abs(hi), 1e-300):
+        return lo, hi
+    pad = max(0.5, 1e-6 * max(abs(lo), abs(hi)))
+    return lo - pad, hi + pad
 
 
 class _Scale:
     """Maps data values to viewBox pixels along one axis."""
 
     def __init__(self, lo: float, hi: float, p0: float, p1: float):
-        if not hi > lo:
-            lo, hi = lo - 0.5, hi + 0.5
+        lo, hi = _widen(lo, hi)
         self.lo, self.hi, self.p0, self.p1 = lo, hi, p0, p1
 
     def __call__(self, v) -> np.ndarray | float:
@@ -118,6 +143,8 @@ def line_chart(values, title: str, ylabel: str, xlabel: str = "samples ago", emp
     v, ok = _finite(values)
     if not ok.any():
         return message_chart(title, empty)
+    if not _chartable(float(v[ok].min()), float(v[ok].max())):
+        return message_chart(title, TOO_FAR_APART)
     n = v.size
     x = _Scale(-(n - 1), 0, LEFT, WIDTH - RIGHT) if n > 1 else _Scale(-1, 0, LEFT, WIDTH - RIGHT)
     y = _Scale(*_range(v[ok]), HEIGHT - BOTTOM, TOP)
@@ -156,6 +183,8 @@ def bar_chart(values, names: Sequence[str], title: str, ylabel: str, highlight: 
     if v.size == 0:
         return message_chart(title, empty)
     names = [str(names[i]) if i < len(names) else str(i) for i in range(v.size)]
+    if ok.any() and not _chartable(min(float(v[ok].min()), 0.0), max(float(v[ok].max()), 0.0)):
+        return message_chart(title, TOO_FAR_APART)
     y = _Scale(*(_range(v[ok], include_zero=True) if ok.any() else (-1.0, 1.0)), HEIGHT - BOTTOM, TOP)
     slot = (WIDTH - LEFT - RIGHT) / v.size
     width = slot * 0.7
@@ -169,10 +198,10 @@ def bar_chart(values, names: Sequence[str], title: str, ylabel: str, highlight: 
             body.append(_text(cx, zero - 4, "n/a", size=10, anchor="middle", fill=MUTED))
             continue
         top, bottom = sorted((float(y(val)), zero))
-        outline = f' stroke="#111" stroke-width="2.5"' if i == highlight else ""
+        outline = ' stroke="#111" stroke-width="2.5"' if i == highlight else ""
         body.append(f'<rect x="{cx - width / 2:.1f}" y="{top:.1f}" width="{width:.1f}" '
                     f'height="{max(bottom - top, 0.5):.1f}" fill="{NEGATIVE if val < 0 else POSITIVE}"{outline}>'
-                    f'<title>{escape(name)}: {fmt(val)}</title></rect>')
+                    f'<title>{_safe(name)}: {fmt(val)}</title></rect>')
         ty = top - 3 if val >= 0 else bottom + 11
         body.append(_text(cx, ty, f"{val:+.3g}", size=10, anchor="middle", fill=INK))
     body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="#999"/>')
@@ -188,8 +217,9 @@ def histogram_chart(values, title: str, xlabel: str = "weight", bins: int = 30,
     if v.size == 0:
         return message_chart(title, empty)
     lo, hi = float(v.min()), float(v.max())
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
+    if not _chartable(lo, hi):
+        return message_chart(title, TOO_FAR_APART)
+    lo, hi = _widen(lo, hi)
     counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
     x = _Scale(lo, hi, LEFT, WIDTH - RIGHT)
     y = _Scale(0, float(counts.max()) * 1.08, HEIGHT - BOTTOM, TOP)

@@ -10,7 +10,8 @@ stores the server fills -- so each update sends only what changed:
   nothing new is published, so nothing is sent: the picture holds still.
 * **select** (browser) -- a click on a neuron or a layer's title sets ``network-selection``
   directly; the ring is drawn at once.
-* **highlight** (server) -- the selected neuron's strongest weights, ``network-highlight``.
+* **highlight** (server) -- the selected neuron's strongest weights, ``network-highlight``,
+  when the selection changes or the edges were drawn again (``network-scene-key``).
 * **draw** (browser) -- redraws the canvas when any of the four stores changes.
 * **inspector** (server) -- the neuron inspector or the layer inspector for the selection.
 * **analysis** (server) -- input saliency (or integrated gradients), the feature/action
@@ -76,7 +77,8 @@ def _network_graph() -> html.Div:
             [html.Canvas(id="network-canvas", role="img",
                          **{"aria-label": "The network graph: neurons in columns from the inputs to the Q-values, "
                                           "coloured by their current output. Click a neuron or a layer's name to "
-                                          "inspect it."}),
+                                          "inspect it; with the keyboard, the arrow keys move from neuron to "
+                                          "neuron."}),
              html.Div(className="network-tooltip", role="tooltip")],
             id="network-graph", className="network-graph", style={"height": f"{N.GRAPH_HEIGHT}px"},
         ),
@@ -98,7 +100,7 @@ def layout():
     )
     body = html.Div(
         [
-            html.H3(id="network-inspector-title", className="h6 mb-1"),
+            html.H3(id="network-inspector-title", className="h6 mb-1", **{"aria-live": "polite"}),
             html.Div(id="network-inspector-facts", className="small mb-2"),
             # SVG images, not Plotly: shown at once (see dashapp/figures/svg.py)
             html.Div(id="network-inspector-charts", className="inspector-charts"),
@@ -163,6 +165,7 @@ def layout():
             dcc.Store(id="network-scene"),
             dcc.Store(id="network-values"),
             dcc.Store(id="network-highlight"),
+            dcc.Store(id="network-scene-key"),
             dcc.Store(id="network-view"),
             dcc.Store(id="network-inspector-view"),
             dcc.Store(id="network-analysis-view"),
@@ -198,11 +201,13 @@ def _selection_key(selection) -> list | None:
 
 # --------------------------------------------------------------------------- select, draw
 # A click on the canvas sets "network-selection" in the browser (network_graph.js);
-# the button clears it, also in the browser.
-clientside_callback(
-    "function (n) { return n ? null : window.dash_clientside.no_update; }",
+# the button clears it, also in the browser, and so does choosing another run (a
+# selection names a column and an index: in another network they are another neuron).
+clientside_callback(  # the button, or another run: nothing selected
+    "function () { return null; }",
     Output("network-selection", "data"),
     Input("network-clear", "n_clicks"),
+    Input("app-run", "data"),
     prevent_initial_call=True,
 )
 clientside_callback(
@@ -228,20 +233,32 @@ def _message(text: str) -> str:
     return _wire({"message": text})
 
 
+def analysis_due(analysis_view, versions: dict, now: float) -> bool:
+    """True when the analysis charts show an older attribution than the newest and their
+    last redraw is ANALYSIS_REFRESH_S old: the graph's poll then wakes them (the trailing
+    edge of their throttle -- without it a run paused just after a skipped redraw would
+    keep showing an older decision than the graph and the inspector)."""
+    newest = versions.get("attribution")
+    if newest is None:
+        return False
+    drawn = analysis_view if isinstance(analysis_view, dict) else {}
+    return drawn.get("step") != newest and now - drawn.get("at", 0) >= ANALYSIS_REFRESH_S
+
+
 @callback(
     Output("network-scene", "data"),
     Output("network-values", "data"),
-    Output("network-highlight", "data"),
+    Output("network-scene-key", "data"),
     Output("network-k", "value"),
     Output("network-view", "data"),
     Input("network-poll", "n_intervals"),
     Input("network-k", "value"),
-    State("network-selection", "data"),
     State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("network-view", "data"),
+    State("network-analysis-view", "data"),
 )
-def update_graph(_n, k, selection, active_tab, run, view):
+def update_graph(_n, k, active_tab, run, view, analysis_view=None):
     """Send the scene once, then only what changed (see the module docstring)."""
     nothing = (no_update,) * 5
     if active_tab != TAB_ID:
@@ -255,9 +272,11 @@ def update_graph(_n, k, selection, active_tab, run, view):
     same_run = view.get("run") == run and view.get("drawn")
     try:
         versions = read.network_versions(run)
-        if same_run and view.get("k") == k and versions == view.get("versions"):
-            return nothing  # nothing new: paused, or between two probe samples
         now = time.time()
+        due = analysis_due(analysis_view, versions, now)
+        if (same_run and view.get("k") == k and versions == view.get("versions") and not due
+                and versions["weights"] == view.get("edge_weights")):
+            return nothing  # nothing new: paused, or between two probe samples
         weights_moved = (versions["weights"] != view.get("edge_weights")
                          and now - view.get("edges_at", 0) >= EDGE_REFRESH_S)
         need_scene = not same_run or k != view.get("k") or weights_moved
@@ -277,29 +296,33 @@ def update_graph(_n, k, selection, active_tab, run, view):
     new_view = {"run": run, "drawn": True, "versions": versions, "k": k, "shape": net.shape_key(),
                 "sample": [net.step, versions["activations"]],
                 "edges_at": view.get("edges_at", now), "edge_weights": view.get("edge_weights")}
+    if due:
+        new_view["analysis_due"] = now  # a changed view is what wakes the analysis charts
     new_k = no_update
     if not same_run or view.get("shape") != new_view["shape"]:
         k = N.default_k(net.sizes)  # a new run or network: k chosen for the network's width
         new_k = k if k != new_view["k"] else no_update
         new_view.update(k=k)
         view = {}
-    scene = highlight = no_update
+    scene = scene_key = no_update
     if need_scene:
         scene = _wire(N.graph_scene(net, k))
-        highlight = _wire(N.graph_highlight(net, selection))
+        scene_key = {"run": run, "at": now}  # wakes the highlight: the selected neuron's weights again
         new_view.update(edges_at=now, edge_weights=versions["weights"])
     values = _wire(N.graph_values(net)) if view.get("sample") != new_view["sample"] else no_update
-    return scene, values, highlight, new_k, new_view
+    return scene, values, scene_key, new_k, new_view
 
 
 @callback(
-    Output("network-highlight", "data", allow_duplicate=True),
+    Output("network-highlight", "data"),
     Input("network-selection", "data"),
+    Input("network-scene-key", "data"),
     State("app-run", "data"),
     prevent_initial_call=True,
 )
-def update_highlight(selection, run):
-    """The selected neuron's own strongest weights, drawn over the graph."""
+def update_highlight(selection, _scene_key, run):
+    """The selected neuron's own strongest weights, drawn over the graph: again when the
+    selection changes or the edges were drawn from new weights."""
     if not run or not isinstance(selection, dict) or selection.get("kind") != "neuron":
         return None
     column = selection.get("column")
@@ -546,7 +569,7 @@ def analysis_figures(attr: read.AttributionView, method: str, action, feature) -
     features = [attr.feature_names[i] if i < len(attr.feature_names) else f"x{i}" for i in range(n_features)]
     actions = [attr.action_names[i] if i < len(attr.action_names) else f"action {i}" for i in range(n_actions)]
     chosen = _index(action, n_actions, default=None)
-    target = attr.action if chosen is None else chosen
+    target = _index(attr.action, n_actions) if chosen is None else chosen  # a record's action is checked too
     label = actions[target] if target < len(actions) else f"action {target}"
     if chosen is None:
         label = f"{label} (its choice)"

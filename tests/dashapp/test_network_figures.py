@@ -158,6 +158,9 @@ def test_scene_and_values_handle_nan_missing_and_misshaped_weights():
     json.dumps(values, allow_nan=False)
     assert values["values"][1] == [None] * 4 and values["values"][0][0] is None and values["values"][2][0] is None
     assert values["ranges"][1] == 1.0  # all NaN: a neutral range, not NaN
+    huge = N.NetworkData(**{**net.__dict__, "values": (np.array([1.7977e308, 1.0, 2.0]),) + net.values[1:]})
+    assert N.graph_values(huge)["values"][0][0] is None  # rounds up to inf: drawn grey, still valid JSON
+    json.dumps(N.graph_values(huge), allow_nan=False)
     # weights of the wrong shape are not drawn (rather than mis-drawn)
     bad = N.NetworkData(**{**net.__dict__, "weights": (None, np.ones((3, 4)), np.ones((2, 4)))})
     assert n_edges(N.graph_scene(bad)) == 8

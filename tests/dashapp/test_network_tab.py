@@ -11,6 +11,7 @@ import json
 import xml.etree.ElementTree as ET
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -96,11 +97,26 @@ def test_network_bundle_decodes_only_what_is_asked_for(run):
     np.testing.assert_array_equal(two.biases[2], whole.biases[2])
 
 
+def test_a_history_that_does_not_fit_its_layer_is_a_broken_run(tmp_path):
+    path = tmp_path / "run"
+    write_run(path, sizes=(12, 16, 3), steps=4)
+
+    def narrow(neurons):
+        h = T.decode_array(neurons["layers"][0]["history"])
+        neurons["layers"][0]["history"] = T.encode_array(h[:, :5])
+
+    _publish(path, narrow)
+    with pytest.raises(read.BrokenRun, match="fc1 history has 5 neurons, the layer 16"):
+        read.network_snapshot(path)
+    assert read.network_bundle(path, histories=False).net.sizes == [12, 16, 3]  # colours still draw
+
+
 def test_attribution_reads_what_the_publisher_wrote(run):
     path, out = run
     attr = read.attribution(path)
     rec = T.AttributionRecord.from_dict(out["attribution"])
     assert attr.step == rec.step == 30 and attr.method == "gradient x activation"
+    assert read.network_versions(path)["attribution"] == 30  # the marker written with it
     assert set(attr.contributions) == {"fc1", "fc2"} and attr.contributions["fc2"].shape == (3, 8)
     np.testing.assert_allclose(attr.saliency, T.decode_array(rec.saliency))
     assert attr.recent_obs.shape == (30, 12) and attr.recent_actions.shape == (30,)
@@ -113,7 +129,7 @@ def test_reads_before_anything_was_published_and_of_broken_records(tmp_path):
     S.create_run_dir(tmp_path / "empty", meta).close()
     assert read.network_snapshot(tmp_path / "empty") is None
     assert read.attribution(tmp_path / "empty") is None
-    assert read.network_versions(tmp_path / "empty") == {"activations": -1, "weights": -1}
+    assert read.network_versions(tmp_path / "empty") == {"activations": -1, "weights": -1, "attribution": None}
     with S.open_run(tmp_path / "empty") as store:
         bad_weight = {"dtype": "float32", "shape": [2, 2], "b64": "AAAA"}  # 3 bytes, not 16
         store.put(T.NEURONS, {"kind": "neurons", "v": 1, "step": 1, "layers": [{"name": "fc1", "weight": bad_weight}],
@@ -129,21 +145,25 @@ def test_reads_before_anything_was_published_and_of_broken_records(tmp_path):
 NOTHING = (no_update,) * 5
 
 
-def graph(k, run, view, selection=None, tab="network"):
-    """update_graph as the page calls it: (scene, values, highlight, k, view), the first
-    three decoded from the JSON text the canvas is sent."""
-    out = TN.update_graph(1, k, selection, tab, None if run is None else str(run), view)
-    return tuple(json.loads(v) if isinstance(v, str) and i < 3 else v for i, v in enumerate(out))
+def graph(k, run, view, tab="network", analysis=None):
+    """update_graph as the page calls it: (scene, values, scene key, k, view), the first
+    two decoded from the JSON text the canvas is sent. ``analysis``: the analysis
+    charts' view (by default: they show the newest attribution)."""
+    if analysis is None and run is not None:
+        step = read.network_versions(run)["attribution"] if (Path(run) / "run.json").exists() else None
+        analysis = {"step": step, "at": 0}
+    out = TN.update_graph(1, k, tab, None if run is None else str(run), view, analysis)
+    return tuple(json.loads(v) if isinstance(v, str) and i < 2 else v for i, v in enumerate(out))
 
 
 def test_graph_sends_the_scene_once_then_holds_still_when_nothing_is_new(run):
     path, _ = run
-    scene, values, highlight, k, view = graph(3, path, None)
+    scene, values, scene_key, k, view = graph(3, path, None)
     assert [c["size"] for c in scene["columns"]] == [12, 16, 8, 3] and scene["edges"]
     assert scene["columns"][0]["labels"][:2] == ["ball x", "ball y"]
-    assert [len(v) for v in values["values"]] == [12, 16, 8, 3] and highlight is None
+    assert [len(v) for v in values["values"]] == [12, 16, 8, 3] and scene_key["run"] == str(path)
     assert view["drawn"] and view["k"] == N.default_k([12, 16, 8, 3]) and k is no_update  # the slider is right
-    raw = TN.update_graph(1, 3, None, "network", str(path), None)
+    raw = TN.update_graph(1, 3, "network", str(path), None, None)
     assert all(isinstance(v, str) for v in raw[:2])  # JSON text: Dash stores it without walking it
     # paused (nothing published): nothing is sent
     assert graph(3, path, view) == NOTHING
@@ -161,37 +181,63 @@ def test_graph_sends_only_values_for_a_new_sample(tmp_path):
         neurons["layers"][0]["current"] = [0.5] * 16
 
     _publish(path, new_sample)
-    scene, values, highlight, k, view2 = graph(3, path, view)
-    assert scene is no_update and highlight is no_update and k is no_update
+    scene, values, scene_key, k, view2 = graph(3, path, view)
+    assert scene is no_update and scene_key is no_update and k is no_update
     assert values["values"][1] == [0.5] * 16 and values["step"] == view2["sample"][0]
     assert view2["sample"] != view["sample"]
     assert len(json.dumps(values)) < 0.5 * len(json.dumps(scene0))
 
 
-def test_graph_k_and_weight_changes_resend_the_scene(tmp_path):
-    path = tmp_path / "run"
-    write_run(path, sizes=(12, 16, 8, 3), steps=8)
-    scene0, _, _, _, view = graph(3, path, None)
-    sel = {"kind": "neuron", "column": 2, "index": 4}
-    scene, values, highlight, _, view = graph(5, path, view, sel)  # k changed: the scene again
-    assert scene["k"] == 5 and sum(len(g["src"]) for g in scene["edges"]) > \
-        sum(len(g["src"]) for g in scene0["edges"])
-    assert values is no_update  # no new sample: no colours
-    assert (highlight["column"], highlight["index"]) == (2, 4) and view["k"] == 5
-
-    def new_weights(neurons):
+def new_weights(path: Path) -> None:
+    def double(neurons):
         w = T.decode_array(neurons["layers"][0]["weight"])
         neurons["layers"][0]["weight"] = T.encode_array(w * 2)
 
-    _publish(path, new_weights)
+    _publish(path, double)
     with S.open_run(path) as store:
         store.append(T.WEIGHTS, [{"kind": "weights", "v": 1, "step": 9, "updates": 1, "layers": []}])
-    scene, values, highlight, _, view2 = graph(5, path, dict(view))  # re-sampled, but only just redrawn
-    assert scene is no_update and values is not no_update
+
+
+def test_graph_k_and_weight_changes_resend_the_scene(tmp_path):
+    path = tmp_path / "run"
+    write_run(path, sizes=(12, 16, 8, 3), steps=8)
+    scene0, _, key0, _, view = graph(3, path, None)
+    scene, values, key, _, view = graph(5, path, view)  # k changed: the scene again
+    assert scene["k"] == 5 and sum(len(g["src"]) for g in scene["edges"]) > \
+        sum(len(g["src"]) for g in scene0["edges"])
+    assert values is no_update  # no new sample: no colours
+    assert key != key0 and view["k"] == 5  # the highlight is asked for again
+    new_weights(path)
+    scene, values, key, _, view2 = graph(5, path, dict(view))  # re-sampled, but only just redrawn
+    assert scene is no_update and key is no_update and values is not no_update
     view["edges_at"] = 0  # the last edge redraw was long ago
-    scene, values, highlight, _, _ = graph(5, path, view, sel)
-    assert scene["k"] == 5 and values is not no_update
-    assert (highlight["column"], highlight["index"]) == (2, 4)  # the selected neuron's edges follow the weights
+    scene, values, key, _, _ = graph(5, path, view)
+    assert scene["k"] == 5 and values is not no_update and key is not no_update
+
+
+def test_edges_drawn_from_weights_that_changed_just_before_a_pause(tmp_path):
+    path = tmp_path / "run"
+    write_run(path, sizes=(12, 16, 8, 3), steps=8)
+    *_, view = graph(3, path, None)
+    new_weights(path)  # re-sampled a moment after the edges were drawn, then training pauses
+    *_, view = graph(3, path, view)
+    assert view["edge_weights"] != view["versions"]["weights"]  # not yet: too soon
+    view["edges_at"] -= TN.EDGE_REFRESH_S  # time passes, nothing new is published
+    scene, *_ = graph(3, path, view)
+    assert scene is not no_update  # the edges catch up with the weights all the same
+
+
+def test_analysis_charts_are_woken_once_they_are_due(run):
+    path, _ = run
+    *_, view = graph(3, path, None)
+    newest = read.network_versions(path)["attribution"]
+    assert isinstance(newest, int)
+    assert graph(3, path, view, analysis={"step": newest, "at": 0}) == NOTHING  # up to date
+    older = {"step": newest - 1, "at": time.time()}
+    assert graph(3, path, view, analysis=older) == NOTHING  # behind, but redrawn just now
+    older["at"] -= TN.ANALYSIS_REFRESH_S
+    *_, woken = graph(3, path, view, analysis=older)  # behind and due: the view changes
+    assert woken is not no_update and woken["analysis_due"]
 
 
 def test_a_wide_network_gets_its_own_k_once(tmp_path):
@@ -204,13 +250,14 @@ def test_a_wide_network_gets_its_own_k_once(tmp_path):
 
 def test_highlight_follows_the_selection(run):
     path, _ = run
-    hl = json.loads(TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, str(path)))
+    hl = json.loads(TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, None, str(path)))
     net = read.network_snapshot(path)
     assert hl == N.graph_highlight(net, {"kind": "neuron", "column": 1, "index": 2}) and len(hl["edges"]) == 12 + 8
     for sel in ({"kind": "layer", "column": 1}, None, {"kind": "neuron", "column": 1, "index": 999}):
-        assert TN.update_highlight(sel, str(path)) is None
-    assert TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, None) is None
-    assert TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, str(path.parent / "missing")) is None
+        assert TN.update_highlight(sel, None, str(path)) is None
+    assert TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, None, None) is None
+    missing = str(path.parent / "missing")
+    assert TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, None, missing) is None
 
 
 def test_graph_without_a_run_or_before_the_first_sample(tmp_path):

@@ -111,3 +111,27 @@ def test_data_uri_round_trips():
     uri = SVG.data_uri(svg)
     assert uri.startswith("data:image/svg+xml;base64,")
     assert base64.b64decode(uri.split(",", 1)[1]).decode() == svg
+
+
+def test_ranges_next_to_the_floats_resolution_or_overflowing_still_draw():
+    """Degenerate ranges must neither hang nor raise: a stuck neuron's history can differ
+    by one ulp, a broken run can hold 1e308."""
+    tiny = math.nextafter(1.0, 2.0)
+    assert SVG.nice_ticks(1.0, tiny) == [1.0, tiny]
+    assert SVG.nice_ticks(-1e308, 1e308) == [-1e308, 1e308]
+    assert SVG.nice_ticks(0.0, 5e-324) == [0.0, 5e-324]
+    for values in ([1.0, tiny], [0.1, math.nextafter(0.1, 1)], [5e-324], [-1e308, 1e308], [1e308, 1e308]):
+        parse(SVG.line_chart(values, "h", "y"))
+        parse(SVG.bar_chart(values, ["a", "b"], "b", "y"))
+        parse(SVG.histogram_chart(values, "w"))
+    for chart in (SVG.histogram_chart([-1e308, 1e308], "w"), SVG.line_chart([-1e308, 1e308], "h", "y"),
+                  SVG.bar_chart([-1e308, 1e308], ["a", "b"], "b", "y")):
+        assert SVG.TOO_FAR_APART in texts(parse(chart))
+
+
+def test_characters_xml_cannot_hold_are_replaced():
+    name = "ball\x00x\ud800"  # a NUL and a lone surrogate, as a JSON file can hold them
+    svg = SVG.bar_chart([1.0], [name], name, "v")
+    root = parse(svg)
+    assert root.find(f"{NS}title").text == "ball\ufffdx\ufffd"
+    assert SVG.data_uri(svg).startswith("data:image/svg+xml;base64,")

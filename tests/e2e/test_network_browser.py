@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dashapp.tabs import network as TN
 from tests.e2e.helpers import text_of, wait_until, wait_until_stable
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -108,7 +109,10 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     page.click("#app-pause")
     wait_for_status(page, "paused", 10)
     draws = lambda: page.evaluate(f"() => ({_STATE})().draws")  # noqa: E731
-    still = wait_until_stable(lambda: (colours(page, 1), draws()), 2.5, 20, "the graph to settle after pausing")
+    # settled: the last sample drawn, and the edges caught up with weights re-sampled just
+    # before the pause (they are redrawn at most every EDGE_REFRESH_S)
+    still = wait_until_stable(lambda: (colours(page, 1), draws()), TN.EDGE_REFRESH_S + 1, 30,
+                              "the graph to settle after pausing")
     time.sleep(3.0)
     assert (colours(page, 1), draws()) == still, "the graph kept changing while paused"
     assert page.locator("#network-inspector-body").is_visible()

@@ -174,3 +174,18 @@ def test_dash_draws_in_the_next_frame_so_a_clicks_request_leaves_first(canvas):
                             [N.graph_scene(net, 2), N.graph_values(net), None, {"kind": "layer", "column": 1}])
     before, now, after, caption = drawn
     assert now == before and after == before + 1 and caption.startswith("step 7")
+
+
+def test_the_arrow_keys_move_the_selection_from_neuron_to_neuron(canvas):
+    net = make_net((4, 6, 3))
+    draw(canvas, net)
+    canvas.focus("#network-canvas")
+    selected = lambda: canvas.evaluate("() => window._selected.map(s => s[1])")  # noqa: E731
+    for key in ("ArrowDown", "ArrowDown", "ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft", "ArrowLeft"):
+        canvas.keyboard.press(key)
+    got = [(s["column"], s["index"]) for s in selected()]
+    # first press: the first hidden neuron; right from #2 of 6 lands at the same height of 3 (#1)
+    assert got == [(1, 0), (1, 1), (1, 2), (2, 1), (2, 0), (1, 0), (0, 0)]
+    canvas.keyboard.press("ArrowUp")  # above the top: nowhere to go, nothing sent
+    assert len(selected()) == len(got)
+    assert canvas.evaluate("() => document.activeElement.id") == "network-canvas"
