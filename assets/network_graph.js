@@ -13,7 +13,8 @@
  * "network-selection" store; a click here sets it (dash_clientside.set_props), so a
  * click reaches the inspector without a round trip through this graph.
  *
- * Dash calls dash_clientside.neurodash.drawNetwork whenever one of the four changes.
+ * Dash calls dash_clientside.neurodash.drawNetwork when the scene, the values or the
+ * selection change, and drawHighlight when the highlight does.
  * window.neurodash.network exposes the geometry (nodeCenter, titleCenter, hit) and the
  * last drawn state for tests and the benchmark.
  */
@@ -419,18 +420,24 @@
         window.requestAnimationFrame(function () { st.pending = false; draw(st); });
     }
 
-    /** Draw the graph in container ``id`` (now, or with ``later`` in the next frame);
-     *  returns the caption under it. */
+    /** Draw the graph in container ``id``; returns the caption under it. With ``later``,
+     *  a change of the selection alone is drawn in the next frame (a click's request
+     *  leaves first); new data is drawn at once (before the page turns to anything else,
+     *  e.g. drawing the analysis charts that follow the graph). */
     function update(id, scene, values, highlight, selection, later) {
         var st = stateFor(id);
         if (!st) { return ""; }
+        st.sceneText = scene;
+        st.valuesText = values;
         scene = parsed(st, "scene", scene);
         values = parsed(st, "values", values);
+        highlight = parsed(st, "highlight", highlight) || null;
+        var newData = (scene || null) !== st.scene || (values || null) !== st.values || highlight !== st.highlight;
         st.scene = scene || null;
         st.values = values || null;
-        st.highlight = parsed(st, "highlight", highlight) || null;
+        st.highlight = highlight;
         st.selection = selection || null;
-        if (later) { schedule(st); } else { draw(st); }
+        if (later && !newData) { schedule(st); } else { draw(st); }
         if (!scene || !scene.columns) { return ""; }
         var nodes = scene.columns.reduce(function (m, c) { return m + c.size; }, 0);
         var edges = scene.edges.reduce(function (m, e) { return m + e.src.length; }, 0);
@@ -463,8 +470,19 @@
     };
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.neurodash = Object.assign(window.dash_clientside.neurodash || {}, {
-        drawNetwork: function (scene, values, highlight, selection) {
-            return update(CONTAINER, scene, values, highlight, selection, true);
+        // two callbacks, not one: Dash holds a callback back while another that feeds one of
+        // its inputs is on its way, and the highlight is asked for after the scene arrives
+        drawNetwork: function (scene, values, selection) {
+            var st = stateFor(CONTAINER);
+            return update(CONTAINER, scene, values, st ? st.highlightText : null, selection, true);
+        },
+        drawHighlight: function (highlight) {
+            var st = stateFor(CONTAINER);
+            if (!st || (highlight || null) === (st.highlightText || null)) { return window.dash_clientside.no_update; }
+            st.highlightText = highlight;
+            st.highlight = parsed(st, "highlight", highlight) || null;
+            schedule(st);  // in the next frame: the inspector, arriving with it, is shown first
+            return window.dash_clientside.no_update;
         }
     });
 })();

@@ -73,7 +73,7 @@ def server_timings(run_dir: Path, repeats: int) -> dict:
     from dashapp.tabs import network as TN
 
     run = str(run_dir)
-    TN.update_graph(0, N.DEFAULT_K, None, TN.TAB_ID, run, None)  # warm up (imports)
+    TN.update_graph(0, N.DEFAULT_K, TN.TAB_ID, run, None, None)  # warm up (imports)
     rows = {k: [] for k in ("read", "build", "json", "graph_callback", "colour_update", "inspector_callback")}
     sizes = {}
     net = read.network_snapshot(run)
@@ -91,7 +91,7 @@ def server_timings(run_dir: Path, repeats: int) -> dict:
         sizes["values_bytes"] = _json_size(values)
         rows["json"].append(_ms(time.perf_counter() - t))
         t = time.perf_counter()
-        out = TN.update_graph(r, k, None, TN.TAB_ID, run, None)
+        out = TN.update_graph(r, k, TN.TAB_ID, run, None, None)
         _json_size(list(out))
         rows["graph_callback"].append(_ms(time.perf_counter() - t))
         t = time.perf_counter()
@@ -148,12 +148,16 @@ def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the dashboard did not answer on {url}")
 
 
-_DRAWN = """(sizes) => {  // the canvas has drawn this network, coloured: when did it finish?
-    const s = window.neurodash && window.neurodash.network.state();
-    if (!s || !s.geometry || !s.values || s.drawnAt === null) return false;
-    if (JSON.stringify(s.geometry.ys.map(c => c.length)) !== JSON.stringify(sizes)) return false;
-    window._t1 = s.drawnAt;
-    return true; }"""
+_WATCH_DRAW = """(sizes) => {  // before the click: note when the canvas first draws this network
+    window._t1 = null;
+    const canvas = document.getElementById('network-canvas');
+    const watch = new MutationObserver(() => {  // runs right after a draw marks the canvas
+        const s = window.neurodash && window.neurodash.network.state();
+        if (window._t1 !== null || !s || !s.geometry || !s.values) return;
+        if (JSON.stringify(s.geometry.ys.map(c => c.length)) !== JSON.stringify(sizes)) return;
+        window._t1 = s.drawnAt;
+        watch.disconnect(); });
+    watch.observe(canvas, {attributes: true, attributeFilter: ['data-draws']}); }"""
 
 _INSPECTED = """([panel, title, graph]) => {
     const p = document.getElementById(panel);
@@ -218,8 +222,9 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 tab = page.get_by_role("tab", name="Network")
                 page.evaluate("() => { window._t0 = null; document.addEventListener('mousedown', "
                               "() => { window._t0 = performance.now(); }, {capture: true}); }")
+                page.evaluate(_WATCH_DRAW, list(sizes))
                 tab.click()
-                page.wait_for_function(_DRAWN, arg=list(sizes), polling="raf")
+                page.wait_for_function("() => window._t1 !== null", polling="raf")
                 draw.append(page.evaluate("() => window._t1 - window._t0"))
                 time.sleep(1.0)
                 only, colours = page.evaluate(_DRAW_ONLY)

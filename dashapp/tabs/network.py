@@ -12,7 +12,8 @@ stores the server fills -- so each update sends only what changed:
   directly; the ring is drawn at once.
 * **highlight** (server) -- the selected neuron's strongest weights, ``network-highlight``,
   when the selection changes or the edges were drawn again (``network-scene-key``).
-* **draw** (browser) -- redraws the canvas when any of the four stores changes.
+* **draw** (browser) -- redraws the canvas when any of the four stores changes (two
+  callbacks: the highlight apart, so the graph never waits for it).
 * **inspector** (server) -- the neuron inspector or the layer inspector for the selection.
 * **analysis** (server) -- input saliency (or integrated gradients), the feature/action
   correlation heatmap and the feature-response curves, from the attribution record. It
@@ -166,6 +167,7 @@ def layout():
             dcc.Store(id="network-values"),
             dcc.Store(id="network-highlight"),
             dcc.Store(id="network-scene-key"),
+            dcc.Store(id="network-highlight-drawn"),  # the highlight's draw callback needs an output
             dcc.Store(id="network-view"),
             dcc.Store(id="network-inspector-view"),
             dcc.Store(id="network-analysis-view"),
@@ -215,8 +217,14 @@ clientside_callback(
     Output("network-graph-caption", "children"),
     Input("network-scene", "data"),
     Input("network-values", "data"),
-    Input("network-highlight", "data"),
     Input("network-selection", "data"),
+)
+# apart from drawNetwork: Dash would hold that back until a highlight asked for after a
+# new scene has arrived (a round trip later), and the graph would wait for it
+clientside_callback(
+    ClientsideFunction(namespace="neurodash", function_name="drawHighlight"),
+    Output("network-highlight-drawn", "data"),
+    Input("network-highlight", "data"),
 )
 
 

@@ -161,19 +161,23 @@ def test_a_3x512_network_draws_in_a_few_frames(canvas):
     json.dumps(scene)
 
 
-def test_dash_draws_in_the_next_frame_so_a_clicks_request_leaves_first(canvas):
+def test_a_new_selection_is_drawn_in_the_next_frame_new_data_at_once(canvas):
+    """A click's request must leave before the ring is drawn; new data must be drawn
+    before the page turns to the charts that follow the graph."""
     net = make_net((4, 6, 3))
-    draw(canvas, net)
-    drawn = canvas.evaluate("""async (a) => {
-        const s = window.neurodash.network.state(), before = s.draws;
-        const caption = window.dash_clientside.neurodash.drawNetwork(...a);
-        window.dash_clientside.neurodash.drawNetwork(...a);  // two updates in one frame: one draw
+    scene, values = json.dumps(N.graph_scene(net, 2)), json.dumps(N.graph_values(net))  # as the server sends them
+    drawn = canvas.evaluate("""async ([scene, values]) => {
+        const draw = window.dash_clientside.neurodash.drawNetwork, frame = () =>
+            new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+        const caption = draw(scene, values, null);
+        const s = window.neurodash.network.state(), first = s.draws;  // new data: drawn at once
+        draw(scene, values, {kind: 'layer', column: 1});  // the selection alone: next frame
+        draw(scene, values, {kind: 'layer', column: 2});  // two in one frame: one draw
         const now = s.draws;
-        await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
-        return [before, now, s.draws, caption]; }""",
-                            [N.graph_scene(net, 2), N.graph_values(net), None, {"kind": "layer", "column": 1}])
-    before, now, after, caption = drawn
-    assert now == before and after == before + 1 and caption.startswith("step 7")
+        await frame();
+        return [first, now, s.draws, caption]; }""", [scene, values])
+    first, now, after, caption = drawn
+    assert first == 1 and now == 1 and after == 2 and caption.startswith("step 7")
 
 
 def test_the_arrow_keys_move_the_selection_from_neuron_to_neuron(canvas):
@@ -189,3 +193,23 @@ def test_the_arrow_keys_move_the_selection_from_neuron_to_neuron(canvas):
     canvas.keyboard.press("ArrowUp")  # above the top: nowhere to go, nothing sent
     assert len(selected()) == len(got)
     assert canvas.evaluate("() => document.activeElement.id") == "network-canvas"
+
+
+def test_the_highlight_is_drawn_by_its_own_callback_over_the_same_graph(canvas):
+    net = make_net((4, 6, 3), seed=1)
+    sel = {"kind": "neuron", "column": 1, "index": 0}
+    scene, values = json.dumps(N.graph_scene(net, 2)), json.dumps(N.graph_values(net))
+    highlight = json.dumps(N.graph_highlight(net, sel))
+    state = canvas.evaluate("""async ([scene, values, sel, highlight]) => {
+        const D = window.dash_clientside.neurodash, s = window.neurodash.network.state;
+        D.drawNetwork(scene, values, sel);
+        const before = s().draws;
+        D.drawHighlight(highlight);  // drawn in the next frame, over the graph drawNetwork was given
+        const now = s().draws;
+        await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+        D.drawHighlight(highlight);  // the same again: nothing to draw
+        await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+        const st = s();
+        return [before, now, st.draws, st.highlight.edges.length, st.values.step, st.selection.index]; }""",
+                            [scene, values, sel, highlight])
+    assert state == [1, 1, 2, 4 + 3, 7, 0]
