@@ -215,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         summary = train(env_id=args.env, agent=args.agent, run_dir=run_dir, overrides=settings,
                         progress=not args.quiet)
     except TrainingFailed as exc:
-        traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        if not _is_setting_error(exc.__cause__):  # a bug, not a setting: show where it happened
+            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
         return _fail(f"{exc}; the heartbeat in {run_dir} says 'failed'", code=1)
     except (ValueError, OSError) as exc:  # bad input, found before training started
         return _fail(_explain(exc, run_dir))
@@ -225,6 +226,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"{summary.state} after {summary.steps} steps and {summary.episodes} episodes in "
               f"{summary.seconds:.1f} s ({summary.sps:.0f} steps/s); run folder: {run_dir}")
     return 0
+
+
+def _is_setting_error(error: BaseException | None) -> bool:
+    """True for the errors our modules raise about a setting that cannot work (a layer
+    name the network does not have, ...): their message says all, a traceback only hides it."""
+    from rl.attribution import AttributionError
+    from rl.envs import EnvError
+    from rl.probe import ProbeError
+
+    return isinstance(error, (ProbeError, EnvError, AttributionError))
 
 
 def _terminate(signum, frame):  # pragma: no cover - exercised through a subprocess

@@ -792,6 +792,19 @@ def test_bad_input_gets_one_line_and_a_non_zero_exit(tmp_path, capsys, case, exp
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing created or changed
 
 
+def test_a_setting_that_fails_once_training_starts_gets_one_line_not_a_traceback(tmp_path, capsys):
+    from dashapp.cli import main
+
+    run_dir = tmp_path / "run"
+    code = main(["train", "--steps", "50", "--quiet", "--hidden-sizes", "8", "--dead-init-layer", "nosuch",
+                 "--run-dir", str(run_dir)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert "'nosuch' is not a hidden layer of this network; choose one of: fc1" in line
+    assert _read_run(run_dir)["heartbeat"]["state"] == T.FAILED
+
+
 def test_a_run_folder_whose_worker_has_gone_quiet_can_be_reused(tmp_path):
     with create_run_dir(tmp_path / "r", _meta_for_tests()) as store:
         # "running", but silent for a minute: that worker died without a word
