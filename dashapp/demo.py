@@ -58,9 +58,28 @@ def worker_command(run_dir: Path, steps: int, seed: int | None, extra: list[str]
 
 def start_worker(cmd: list[str]) -> subprocess.Popen:
     """Start the worker in its own session, so a Ctrl-C in the terminal reaches only the
-    demo (which then stops the worker cleanly) rather than killing both mid-step."""
+    demo (which then stops the worker cleanly) rather than killing both mid-step. On
+    Linux the worker is also told (SIGTERM: it saves and reports "stopped") when the demo
+    dies without a word -- killed with SIGKILL, or its terminal closed -- instead of
+    training on unseen."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(cmd, start_new_session=True, env=env, stdin=subprocess.DEVNULL)
+    stop_with_me = _stop_with_parent(os.getpid()) if sys.platform.startswith("linux") else None
+    return subprocess.Popen(cmd, start_new_session=True, env=env, stdin=subprocess.DEVNULL,
+                            preexec_fn=stop_with_me)
+
+
+def _stop_with_parent(parent: int):
+    """In the child, before the worker starts: ask Linux for SIGTERM when ``parent`` dies
+    (prctl PR_SET_PDEATHSIG), and stop at once if it already has."""
+    def arrange() -> None:  # pragma: no cover - runs in the forked child
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arrange
 
 
 def wait_for_run(run_dir: Path, proc: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> bool:

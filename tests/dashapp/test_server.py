@@ -147,3 +147,43 @@ def test_stop_worker_terminates_a_worker_that_does_not_listen(tmp_path):
     # no run folder yet (the worker is still starting): terminated straight away
     assert demo.stop_worker(proc, tmp_path / "not-created-yet", timeout=1) == -15
     assert demo.stop_worker(proc, tmp_path) == -15  # already gone: just its code
+
+
+def test_the_worker_stops_when_the_demo_dies_without_a_word(tmp_path):
+    """SIGKILL gives the demo no chance to stop its worker: Linux tells the worker
+    instead, which saves and reports "stopped" rather than training on unseen."""
+    run_dir = tmp_path / "run"
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        sys.path.insert(0, {str(REPO)!r})
+        from dashapp import demo
+        cmd = demo.worker_command(Path({str(run_dir)!r}), 10**9, 0, ["--hidden-sizes", "8", "--torch-threads", "1",
+                                                                   "--checkpoint-every", "0", "--quiet"])
+        print(demo.start_worker(cmd).pid, flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    worker = int(parent.stdout.readline())
+    try:
+        deadline = time.monotonic() + 60
+        while read.worker_status(run_dir).state != T.RUNNING if (run_dir / "run.json").exists() else True:
+            assert time.monotonic() < deadline, "the worker never started training"
+            time.sleep(0.2)
+        parent.kill()  # SIGKILL: no handler runs in the demo
+        parent.wait(10)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{worker}").exists() and "zombie" not in _state(worker):
+            assert time.monotonic() < deadline, "the worker kept running after the demo was killed"
+            time.sleep(0.2)
+        assert read.worker_status(run_dir).state == T.STOPPED
+    finally:
+        if Path(f"/proc/{worker}").exists():
+            subprocess.run(["kill", "-9", str(worker)], check=False)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "gone"
