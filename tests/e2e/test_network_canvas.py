@@ -27,8 +27,13 @@ PAGE = f"""<html><body style="margin:0">
 </div></body></html>"""
 
 
-@pytest.fixture()
-def canvas(page):
+@pytest.fixture(params=[1, 2], ids=["dpr1", "dpr2"])
+def canvas(request, browser):
+    """The graph's page, on an ordinary screen and on a high-density one (the canvas is
+    drawn at twice the pixels there; positions and hit tests must not change)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=request.param)
+    page = context.new_page()
+    request.addfinalizer(context.close)
     page.set_content(PAGE)
     # set_props stands in for Dash: record the selection, and redraw with it as the page's
     # drawNetwork callback would
