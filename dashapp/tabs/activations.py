@@ -76,12 +76,7 @@ def layout():
                                   NOTES["grid"]), lg=6, className="mb-3"),
                 ]
             ),
-            html.Div(
-                [html.Label("Layer", htmlFor="activations-layer", className="me-2"),
-                 dcc.Dropdown(id="activations-layer", options=[], value=None, clearable=False,
-                              searchable=False, placeholder="Choose a layer...", style={"minWidth": "12rem"})],
-                className="d-flex align-items-center mb-2",
-            ),
+            R.layer_picker(TAB_ID),
             panel("How the chosen layer's activations change over time",
                   graph("activations-hist-time", "Waiting for activation samples...", TIME_HEIGHT),
                   NOTES["time"], class_name="mb-3"),
@@ -94,7 +89,6 @@ def layout():
                       graph("activations-sparklines", "Waiting for neuron activations...", SPARK_HEIGHT),
                   ]),
                   NOTES["spark"], class_name="mb-3"),
-            dcc.Store(id="activations-layer-run"),  # the run whose layers the picker lists
             dcc.Store(id="activations-cursor"),
             dcc.Store(id="activations-reload"),
             dcc.Store(id="activations-panels"),

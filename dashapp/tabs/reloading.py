@@ -74,6 +74,21 @@ __all__ = ["RELOAD_PATIENCE", "poll_id", "matches", "reload_pending", "ask_reloa
 LAYER_CHECK_TICKS = 10
 
 
+def layer_picker(tab_id: str):
+    """The layer picker of a probe tab: "<tab_id>-layer" (a dropdown filled by
+    :func:`layer_choice`) with its label, and the "<tab_id>-layer-run" store holding the
+    run whose layers it lists."""
+    from dash import dcc, html
+
+    return html.Div(
+        [html.Label("Layer", htmlFor=f"{tab_id}-layer", className="me-2"),
+         dcc.Dropdown(id=f"{tab_id}-layer", options=[], value=None, clearable=False, searchable=False,
+                      placeholder="Choose a layer...", style={"minWidth": "12rem"}),
+         dcc.Store(id=f"{tab_id}-layer-run")],
+        className="d-flex align-items-center mb-2",
+    )
+
+
 def layer_choice(n: int | None, tab_id: str, active_tab: str | None, run: str | None, series: str,
                  current: str | None, current_options: list | None, listed_run: str | None = None) -> tuple:
     """The layer picker of a probe tab: ``(options, value, listed run)`` from the newest
