@@ -843,18 +843,13 @@ def attribution(run_path: str | Path) -> AttributionView | None:
 @dataclass(frozen=True)
 class NetworkBundle:
     """What one network-view callback needs, read in one store session (opening and
-    closing a store costs more than reading a few keys). ``attribution_step`` is known
-    whenever the attribution was read; ``q_history`` holds one action's Q-values over
-    the newest step records when asked for."""
+    closing a store costs more than reading a few keys). ``q_history`` holds one action's
+    Q-values over the newest step records when asked for."""
 
     versions: dict
     net: NetworkData | None = None
     attribution: AttributionView | None = None
     q_history: list | None = None
-
-    @property
-    def attribution_step(self) -> int | None:
-        return None if self.attribution is None else self.attribution.step
 
 
 def network_bundle(run_path: str | Path, *, snapshot: bool = True, attribution: bool = False,

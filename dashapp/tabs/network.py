@@ -487,8 +487,8 @@ def update_inspector(_n, selection, active_tab, run, view):
     key_sel = _selection_key(selection)
     try:
         if isinstance(view, dict) and view.get("run") == run and view.get("selection") == key_sel:
-            small = read.network_bundle(run, snapshot=False, attribution=True)  # change markers only
-            if small.versions == view.get("versions") and small.attribution_step == view.get("attr"):
+            # the change markers (new activations, weights or attribution) only
+            if read.network_versions(run) == view.get("versions"):
                 return (no_update,) * _INSPECTOR_OUTPUTS  # nothing new (e.g. paused): nothing sent
         column = selection.get("column")
         column = column if isinstance(column, int) and not isinstance(column, bool) else -1
@@ -504,7 +504,7 @@ def update_inspector(_n, selection, active_tab, run, view):
         return (*_inspector(f"This run cannot be read: {exc}"), None)
     if sel is None:  # e.g. the network has not been sampled yet, or changed shape
         return (*_inspector(), None) if view is not None else (no_update,) * _INSPECTOR_OUTPUTS
-    new_view = {"run": run, "versions": bundle.versions, "selection": key_sel, "attr": bundle.attribution_step}
+    new_view = {"run": run, "versions": bundle.versions, "selection": key_sel}
     if sel["kind"] == "neuron":
         title, facts, charts = neuron_view(net, attr, sel["column"], sel["index"], q_history)
         note = N.EXPLAIN["neuron"] + (" " + N.EXPLAIN["contribution"] if net.kinds[sel["column"]] == "hidden" else "")
@@ -532,7 +532,7 @@ def update_inspector(_n, selection, active_tab, run, view):
     State("app-run", "data"),
     State("network-analysis-view", "data"),
 )
-def update_analysis(_graph_view, method, action, feature, active_tab, run, view):
+def update_analysis(graph_view, method, action, feature, active_tab, run, view):
     """Saliency / integrated gradients, the correlation heatmap and the response curves."""
     if active_tab != TAB_ID:
         return (no_update,) * 8
@@ -543,6 +543,9 @@ def update_analysis(_graph_view, method, action, feature, active_tab, run, view)
         return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "", N.empty_figure(msg, height=ANALYSIS_HEIGHT),
                 N.empty_figure(msg, height=320),
                 no_update, no_update, no_update, {"run": None})
+    newest = graph_view.get("versions", {}).get("attribution") if isinstance(graph_view, dict) else None
+    if newest is not None and _analysis_unchanged(view, run, newest, method, action, feature):
+        return (no_update,) * 8  # decided from the graph's change markers, before reading the record
     try:
         attr = read.attribution(run)
     except read.BrokenRun as exc:
@@ -558,16 +561,23 @@ def update_analysis(_graph_view, method, action, feature, active_tab, run, view)
         return (N.empty_figure(msg, height=ANALYSIS_HEIGHT), "",
                 N.empty_figure("Waiting for recent game states...", height=ANALYSIS_HEIGHT),
                 N.empty_figure(msg, height=320), no_update, no_update, no_update, waiting)
+    if _analysis_unchanged(view, run, attr.step, method, action, feature):
+        return (no_update,) * 8
     key = {"run": run, "step": attr.step, "method": method, "action": action, "feature": feature}
-    if isinstance(view, dict) and all(view.get(k) == v for k, v in key.items() if k != "step"):
-        # the same choices: redraw for a new attribution, at most every ANALYSIS_REFRESH_S
-        if view.get("step") == attr.step or time.time() - view.get("at", 0) < ANALYSIS_REFRESH_S:
-            return (no_update,) * 8
     figures = analysis_figures(attr, method, action, feature)
     # a dropdown drops a value its (still empty) options do not hold: set it once they exist
     n_features = len(figures[5])
     value = no_update if _index(feature, n_features, None) is not None or not n_features else "0"
     return (*figures, value, {**key, "at": time.time()})
+
+
+def _analysis_unchanged(view, run, step: int, method, action, feature) -> bool:
+    """True when the charts already show these choices and either attribution ``step`` or
+    one drawn less than ANALYSIS_REFRESH_S ago (a new attribution waits that long)."""
+    if not isinstance(view, dict) or [view.get(k) for k in ("run", "method", "action", "feature")] != \
+            [run, method, action, feature]:
+        return False
+    return view.get("step") == step or time.time() - view.get("at", 0) < ANALYSIS_REFRESH_S
 
 
 def analysis_figures(attr: read.AttributionView, method: str, action, feature) -> tuple:

@@ -395,6 +395,24 @@ def test_analysis_redraws_a_new_attribution_at_most_every_few_seconds(run):
     assert TN.update_analysis(4, "ig", TN.CHOICE, "0", "network", str(path), view2)[0] is not no_update
 
 
+def test_analysis_decides_from_the_graphs_markers_before_reading_the_record(run, tmp_path):
+    path, _ = run
+    *_, view = TN.update_analysis(None, "saliency", TN.CHOICE, "0", "network", str(path), None)
+    graph_view = {"versions": read.network_versions(path)}
+    assert graph_view["versions"]["attribution"] == view["step"]
+    # nothing new by the markers: answered without opening the record (proof: a run that
+    # has gone meanwhile, which any read would report as unreadable)
+    gone = str(tmp_path / "gone")
+    seen = {**view, "run": gone}
+    assert TN.update_analysis(graph_view, "saliency", TN.CHOICE, "0", "network", gone, seen) == (no_update,) * 8
+    assert "cannot be read" in TN.update_analysis(None, "saliency", TN.CHOICE, "0", "network", gone, seen)[0] \
+        .layout.annotations[0].text  # without the markers it reads, and says so
+    # a newer marker, due: the record is read (here it is not newer after all: nothing sent)
+    newer = {"versions": {**graph_view["versions"], "attribution": view["step"] + 1}}
+    assert TN.update_analysis(newer, "saliency", TN.CHOICE, "0", "network", str(path), {**view, "at": 0}) \
+        == (no_update,) * 8
+
+
 def test_every_panel_of_the_tab_explains_itself():
     tree = TN.layout()
     components = [tree, *tree._traverse()]

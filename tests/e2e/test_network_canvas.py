@@ -163,7 +163,7 @@ def test_a_3x512_network_draws_in_a_few_frames(canvas):
     assert "1,551 neurons" in caption
     ys = canvas.evaluate("() => window.neurodash.network.state().geometry.ys.map(c => c.length)")
     assert ys == list(sizes)
-    json.dumps(scene)
+    assert f"{sum(len(g['src']) for g in scene['edges']):,} connections drawn" in caption
 
 
 def test_a_new_selection_is_drawn_in_the_next_frame_new_data_at_once(canvas):
