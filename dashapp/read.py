@@ -714,8 +714,7 @@ def network_versions(run_path: str | Path) -> dict:
     sequence numbers (the probe appends one with every NEURONS it writes / weight sample)
     and the newest attribution's step. Nothing else is read, so an unchanged (e.g.
     paused) run costs three look-ups a poll."""
-    with open_store(run_path) as store:
-        return _network_versions(store)
+    return network_bundle(run_path, snapshot=False).versions
 
 
 def _decode_neurons(data: Any, meta: Any, name: str, weights: bool | Collection[int] = True,

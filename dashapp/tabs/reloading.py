@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import no_update
+from dash import dcc, html, no_update
 
 #: Ticks a requested load may take before the tick asks again (the request may be lost).
 RELOAD_PATIENCE = 10
@@ -78,8 +78,6 @@ def layer_picker(tab_id: str):
     """The layer picker of a probe tab: "<tab_id>-layer" (a dropdown filled by
     :func:`layer_choice`) with its label, and the "<tab_id>-layer-run" store holding the
     run whose layers it lists."""
-    from dash import dcc, html
-
     return html.Div(
         [html.Label("Layer", htmlFor=f"{tab_id}-layer", className="me-2"),
          dcc.Dropdown(id=f"{tab_id}-layer", options=[], value=None, clearable=False, searchable=False,
