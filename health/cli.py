@@ -13,14 +13,18 @@ from pathlib import Path
 
 from health import thresholds as TH
 
+# the band edges as the help text prints them
+_LO, _HI, _UNDER = (f"{v:g}" for v in (TH.ALPHA_RECOMMENDED_LOW, TH.ALPHA_RECOMMENDED_HIGH, TH.ALPHA_UNDERTRAINED_HIGH))
+_DEAD_OK, _DEAD_BAD = (f"{v:.0%}" for v in (TH.DEAD_RATIO_MODERATE, TH.DEAD_RATIO_CRITICAL))
+
 DESCRIPTION = f"""\
 Diagnose trained networks from their saved weights alone -- no test data and no
 training code needed. For every network in a checkpoint it reports:
 
   * WeightWatcher's alpha per layer and overall, with a verdict: about {TH.ALPHA_OPTIMAL:g} is
-    optimal, {TH.ALPHA_RECOMMENDED_LOW:g}-{TH.ALPHA_RECOMMENDED_HIGH:g} recommended, {TH.ALPHA_RECOMMENDED_HIGH:g}-{TH.ALPHA_UNDERTRAINED_HIGH:g} under-trained, above {TH.ALPHA_UNDERTRAINED_HIGH:g} random-like, below {TH.ALPHA_RECOMMENDED_LOW:g} over-fit;
+    optimal, {_LO}-{_HI} recommended, {_HI}-{_UNDER} under-trained, above {_UNDER} random-like, below {_LO} over-fit;
     layers too small to fit (e.g. a 3-action output head) are listed as "not analysed";
-  * dead neurons (count, ratio, band: under {TH.DEAD_RATIO_MODERATE:.0%} good ... over {TH.DEAD_RATIO_CRITICAL:.0%} critical) and what to do;
+  * dead neurons (count, ratio, band: under {_DEAD_OK} good ... over {_DEAD_BAD} critical) and what to do;
   * layer statistics: alpha range, mean and spread, log spectral norm, stable rank
     (also as a share of full rank), and a list of potential issues.
 

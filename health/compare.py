@@ -1,6 +1,6 @@
 """How alpha moved across checkpoints, what the pattern means, and which one to keep.
 
-The patterns follow the health guide's "Common Patterns" (thresholds in
+The patterns follow the Network Health Analysis Guide's "Common Patterns" (thresholds in
 :mod:`health.thresholds`), checked in this order on the overall alphas, in the order the
 checkpoints were given:
 
@@ -27,8 +27,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from health import thresholds as TH
-from health.diagnosis import CheckpointHealth, analyze_checkpoint
-from health.loading import CheckpointError
+from health.diagnosis import analyze_checkpoint
+from health.readers import CheckpointError
+from health.results import CheckpointHealth
 
 __all__ = ["Comparison", "Pattern", "alpha_pattern", "compare_checkpoints", "keep_index"]
 
@@ -70,7 +71,8 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
     valid = [(i, a) for i, a in enumerate(alphas) if a is not None]
     keep = keep_index(alphas)
     if len(valid) < 2:
-        reason = f"{labels[keep]} is the only checkpoint with an alpha" if keep is not None else "no checkpoint has an alpha"
+        reason = (f"{labels[keep]} is the only checkpoint with an alpha" if keep is not None
+                  else "no checkpoint has an alpha")
         return Pattern("unknown", "NOT ENOUGH DATA",
                        "at least two checkpoints with an overall alpha are needed to see a trend", keep, reason)
     first_i, first = valid[0]
@@ -101,7 +103,8 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
     if all(a < TH.ALPHA_RECOMMENDED_LOW for _, a in valid):
         return Pattern(
             "overfit", "OVER-FIT THROUGHOUT",
-            f"every checkpoint already has alpha below {TH.ALPHA_RECOMMENDED_LOW:g} ({seq}): look for an earlier checkpoint",
+            f"every checkpoint already has alpha below {TH.ALPHA_RECOMMENDED_LOW:g} ({seq}): "
+            "look for an earlier checkpoint",
             keep, f"{labels[keep]} is the least over-fit (alpha {ka:.2f})",
         )
     dips = [labels[i] for i, a in valid[:-1] if a < TH.ALPHA_RECOMMENDED_LOW]
@@ -110,7 +113,7 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
     if last < first - TH.ALPHA_TREND_MIN_CHANGE:
         tail = ""
         if last > TH.ALPHA_RECOMMENDED_HIGH:
-            tail = "; it is still above 5, so more training should help"
+            tail = f"; it is still above {TH.ALPHA_RECOMMENDED_HIGH:g}, so more training should help"
         elif near <= TH.ALPHA_NEAR_OPTIMAL_HIGH - TH.ALPHA_OPTIMAL:
             tail = f"; {labels[keep]} is close to the optimum"
         return Pattern(

@@ -24,7 +24,7 @@ from typing import Sequence
 
 from health import thresholds as TH
 from health.compare import Comparison
-from health.diagnosis import CheckpointHealth, LayerHealth, NetworkHealth
+from health.results import CheckpointHealth, LayerHealth, NetworkHealth
 
 __all__ = [
     "EXPLANATION",
@@ -38,12 +38,19 @@ __all__ = [
 
 MARK = {"ok": "[ok]  ", "note": "[note]", "warn": "[warn]", "bad": "[BAD] "}
 
+# the band edges as the text prints them
+_LO, _HI, _UNDER = (f"{v:g}" for v in (TH.ALPHA_RECOMMENDED_LOW, TH.ALPHA_RECOMMENDED_HIGH, TH.ALPHA_UNDERTRAINED_HIGH))
+_SR_LOW, _SR_OK_LOW, _SR_OK_HIGH = (f"{v:.0%}" for v in (TH.STABLE_RANK_LOW, TH.STABLE_RANK_HEALTHY_LOW,
+                                                          TH.STABLE_RANK_HEALTHY_HIGH))
+_LSN_OK, _LSN_BAD = (f"{v:g}" for v in (TH.LOG_SPECTRAL_NORM_REASONABLE, TH.LOG_SPECTRAL_NORM_VERY_HIGH))
+_DEAD_OK, _DEAD_BAD = (f"{v:.0%}" for v in (TH.DEAD_RATIO_MODERATE, TH.DEAD_RATIO_CRITICAL))
+
 EXPLANATION = f"""\
 How to read this report
   alpha          WeightWatcher fits a power law to the spread of each weight matrix's
                  eigenvalues. Trained layers have heavy tails and alpha near {TH.ALPHA_OPTIMAL:g};
-                 {TH.ALPHA_RECOMMENDED_LOW:g}-{TH.ALPHA_RECOMMENDED_HIGH:g} is good, {TH.ALPHA_RECOMMENDED_HIGH:g}-{TH.ALPHA_UNDERTRAINED_HIGH:g} under-trained, above {TH.ALPHA_UNDERTRAINED_HIGH:g} random-like,
-                 below {TH.ALPHA_RECOMMENDED_LOW:g} over-fit (time to stop training). No test data is needed.
+                 {_LO}-{_HI} is good, {_HI}-{_UNDER} under-trained, above {_UNDER} random-like,
+                 below {_LO} over-fit (time to stop training). No test data is needed.
                  In small layers (a few dozen units) the fit is noisy -- even untrained
                  weights can score 3-5 -- so trust trends across checkpoints of one run
                  more than a single number.
@@ -52,12 +59,12 @@ How to read this report
                  with fewer than {TH.MIN_EVALS_CONFIDENT} eigenvalues is marked "weak": its alpha is a rough guess.
   dead neurons   hidden units whose output never changes (activation method) or whose
                  incoming weights are all ~0 (weight method); they waste capacity.
-                 Under {TH.DEAD_RATIO_MODERATE:.0%} is normal, over {TH.DEAD_RATIO_CRITICAL:.0%} means the network is far too big.
+                 Under {_DEAD_OK} is normal, over {_DEAD_BAD} means the network is far too big.
   stable rank    how many directions of a weight matrix really carry signal, shown as
-                 a share of the most it could be; {TH.STABLE_RANK_HEALTHY_LOW:.0%}-{TH.STABLE_RANK_HEALTHY_HIGH:.0%} is healthy, under {TH.STABLE_RANK_LOW:.0%}
+                 a share of the most it could be; {_SR_OK_LOW}-{_SR_OK_HIGH} is healthy, under {_SR_LOW}
                  suggests the layer is bigger than it needs to be. Secondary to alpha.
   log spec. norm log10 of the largest eigenvalue of W^T W (the layer's biggest stretch).
-                 Up to {TH.LOG_SPECTRAL_NORM_REASONABLE:g} is well conditioned; above {TH.LOG_SPECTRAL_NORM_VERY_HIGH:g} warns of unstable training.
+                 Up to {_LSN_OK} is well conditioned; above {_LSN_BAD} warns of unstable training.
 """
 
 
@@ -288,7 +295,8 @@ def write_network_plot(h: NetworkHealth, path: str | os.PathLike, title: str | N
 
     ax = axes[1][1]
     ax.axhspan(TH.ALPHA_RECOMMENDED_LOW, TH.ALPHA_RECOMMENDED_HIGH, color="tab:green", alpha=0.15, label="recommended")
-    ax.axhspan(TH.ALPHA_RECOMMENDED_HIGH, TH.ALPHA_UNDERTRAINED_HIGH, color="tab:orange", alpha=0.12, label="under-trained")
+    ax.axhspan(TH.ALPHA_RECOMMENDED_HIGH, TH.ALPHA_UNDERTRAINED_HIGH, color="tab:orange", alpha=0.12,
+               label="under-trained")
     ax.axhline(TH.ALPHA_OPTIMAL, color="tab:green", linestyle="--", linewidth=1)
     bars(ax, alphas, "tab:blue", "alpha")
     for lh in h.layers:

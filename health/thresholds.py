@@ -2,10 +2,11 @@
 
 Sources cited below:
 
-* [GUIDE] ``/work/shared/seeds/network-health-guide.txt`` -- the network-health
-  requirements document (sections "Key Metrics", "What to Look For", "Debugging Poor
-  Performance", "Common Patterns", "FAQ"). Its figures are requirements for neurodash.
-* [PLAN] ``/work/shared/seeds/visualizer-improvement-plan.txt`` -- the visualizer plan.
+* [GUIDE] "Network Health Analysis Guide" -- the network-health requirements document
+  (sections such as "Key Metrics", "What to Look For", "Debugging Poor Performance",
+  "Common Patterns", "FAQ"). Its figures are requirements for neurodash.
+* [PLAN] "Neural Network Visualizer Improvement Plan" -- the visualizer plan (numbered
+  sections such as 4.1, 5.1).
 * [WW] WeightWatcher 0.7.x (weightwatcher.ai; Martin & Mahoney 2019, "Traditional and
   Heavy-Tailed Self Regularization in Neural Network Learning"; Martin & Mahoney 2021,
   "Implicit Self-Regularization in Deep Neural Networks").
@@ -14,14 +15,15 @@ Sources cited below:
 Plain numbers only: this module imports nothing, so any package (the dashboard included)
 can read it without pulling in torch.
 
-Sections: "checkpoint diagnosis" (owner: health/) and "live training alerts" (owner:
-the probe). Edit only your own section.
+Two sections: "Checkpoint diagnosis" (``neurodash health`` and the ``health`` package's
+analysis of saved checkpoints) and "Live training alerts" (the rules the training probe
+applies to the network while it trains).
 """
 
 from __future__ import annotations
 
 # =====================================================================================
-# Checkpoint diagnosis (health/)
+# Checkpoint diagnosis (neurodash health)
 # =====================================================================================
 
 # --- WeightWatcher alpha (power-law exponent of a layer's eigenvalue spectrum) --------
@@ -41,10 +43,10 @@ ALPHA_RANDOM_TYPICAL = 8.0
 WW_FAILED_ALPHA = -1.0
 
 # --- Confidence of a layer's verdict ---------------------------------------------------
-# [OURS, issue 3 "Metrics"]: a power-law fit to fewer than ~20 eigenvalues is fragile,
-# so a verdict from such a layer is marked weak-confidence. (WeightWatcher itself only
-# refuses layers below its own min_evals, 8 by default in 0.7.x -- [WW] constants.py
-# DEFAULT_MIN_EVALS -- which we leave at its default so our figures equal analyze().)
+# [OURS]: a power-law fit to fewer than ~20 eigenvalues is fragile, so a verdict from
+# such a layer is marked weak-confidence. (WeightWatcher itself only refuses layers below
+# its own min_evals, 8 by default in 0.7.x -- [WW] weightwatcher.constants.DEFAULT_MIN_EVALS
+# -- which we leave at its default so our figures equal analyze().)
 MIN_EVALS_CONFIDENT = 20
 
 # --- Dead neurons -----------------------------------------------------------------------
@@ -100,7 +102,7 @@ ACTOR_CRITIC_ALPHA_GAP = 1.0
 ALPHA_TREND_MIN_CHANGE = 0.1
 
 # --- Safety limits when reading untrusted checkpoint files -------------------------------
-# [OURS, DESIGN.md "Untrusted files are data ... sizes are bounded"]: the largest file we
+# [OURS] untrusted files are data, and their sizes are bounded: the largest file we
 # open, and the most any one archive member may decompress to (2 GiB: far above any RL
 # policy -- a 3-layer 1024-wide MLP is ~8 MB -- yet small enough to bound memory). Zip
 # archives with more members than ZIP_MAX_MEMBERS are refused (an SB3 save has ~6). The
@@ -114,7 +116,7 @@ OBS_SAMPLES_MAX_ROWS = 100_000
 
 
 # =====================================================================================
-# Live training alerts (rl/probe.py + health/live_rules.py; owner: the probe)
+# Live training alerts (rl/probe.py + health/live_rules.py)
 # =====================================================================================
 # A "sample" below is one sampled acting forward pass (activations), one sampled
 # optimisation step (gradients) or one weight snapshot; an "evaluation" is one run of the
@@ -145,15 +147,15 @@ LIVE_SATURATED_ALERT_SHARE = 0.50
 LIVE_NEAR_ZERO_WEIGHT = 1e-6
 
 # --- Gradients (per layer: the L2 norm of the gradient of all the layer's parameters) --
-# [OURS] "orders of magnitude below the others" (issue 4) made concrete: a layer whose
-# gradient norm is below 1/1000 of the median of the other layers' norms is vanishing.
+# [OURS] a gradient orders of magnitude below the other layers', made concrete: a layer
+# whose gradient norm is below 1/1000 of the median of the other layers' norms is vanishing.
 LIVE_GRAD_VANISHING_RATIO = 1e-3
 # [OURS] absolute floor: a gradient norm below 1e-7 moves float32 weights of typical
 # size (~0.1) by less than their rounding error at any usual learning rate (< 1e-2),
 # so the layer cannot learn whatever the other layers do.
 LIVE_GRAD_VANISHING_FLOOR = 1e-7
 # [OURS] ceiling: ten times Stable-Baselines3's DQN default max_grad_norm = 10
-# (stable_baselines3/dqn/dqn.py), the norm at which a standard DQN would already clip the
+# (stable_baselines3.dqn.DQN), the norm at which a standard DQN would already clip the
 # whole network's gradient; one layer above 100 on its own is exploding.
 LIVE_GRAD_EXPLODING_NORM = 100.0
 # [OURS] "growing fast": the gradient norm's median over the last GROWTH_SAMPLES samples
@@ -169,8 +171,9 @@ LIVE_GRAD_RULE_SAMPLES = 5
 # --- Update velocity ||W_now - W_prev|| / ||W_prev|| between two weight samples --------
 # [OURS] measured: our DQN on Breakout (Adam, learning rate 1e-3, 64-64 network, 40,000
 # steps) moves each layer by 4e-3..5e-2 (relative) per 100 steps; below 1e-6 -- more than
-# three orders of magnitude less -- the weights are effectively frozen. Learning has stalled when that holds for 5 weight samples in a
-# row during which optimisation steps did happen (before learning starts is not a stall).
+# three orders of magnitude less -- the weights are effectively frozen. Learning has
+# stalled when that holds for 5 weight samples in a row during which optimisation steps
+# did happen (before learning starts is not a stall).
 LIVE_VELOCITY_STALL = 1e-6
 LIVE_VELOCITY_STALL_SAMPLES = 5
 

@@ -153,7 +153,7 @@ def test_unknown_network_and_bad_flags(tmp_path, capsys):
 
 def test_report_on_a_checkpoint_from_our_own_training(tmp_path, capsys):
     """rl.checkpoints.save_checkpoint of a real DQNAgent (briefly trained) reads as intended."""
-    rl_checkpoints = pytest.importorskip("rl.checkpoints")
+    from rl import checkpoints as rl_checkpoints
     from rl.agents.dqn import DQNAgent, DQNConfig
 
     torch.manual_seed(0)

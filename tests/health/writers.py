@@ -85,7 +85,7 @@ def ww_summary(model: nn.Module) -> dict:
 # ----------------------------------------------------------------------------- formats
 def write_ours(path: Path, model: nn.Sequential, *, names=None, activation="relu", step=50_000,
                env_id="neurodash/Breakout-v0", obs_samples=None, target: nn.Module | None = None) -> Path:
-    """Our run checkpoint format (INTERFACES.md), as rl/checkpoints.py writes it."""
+    """Our run checkpoint format, as rl/checkpoints.py writes it."""
     lins = linears(model)
     names = names or [f"fc{i + 1}" for i in range(len(lins) - 1)] + ["q_out"]
     layers = []
