@@ -62,7 +62,7 @@ class Budget(Callback):
                 "seconds": round(self.training_seconds(), 1),
                 "greedy_score": round(float(np.mean(scores)), 2),
                 "train_score_last50": round(self.curve.recent_mean(50), 2),
-                "epsilon": round(step.epsilon, 3),
+                "epsilon": round(step.decision.exploration["epsilon"], 3),
             }
             self.rows.append(row)
             print(f"{row['step']:>8} {row['seconds']:>8.1f} {row['greedy_score']:>8.2f} "
@@ -111,7 +111,8 @@ def parse_overrides(items: list[str]) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="training-time budget (default 300)")
-    parser.add_argument("--steps", type=int, default=1_000_000, help="step budget; also sets the epsilon schedule's length")
+    parser.add_argument("--steps", type=int, default=1_000_000,
+                        help="step budget; also sets the epsilon schedule's length")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=10_000, help="greedy evaluation every N steps")
     parser.add_argument("--eval-episodes", type=int, default=10)
@@ -124,7 +125,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
 
     speeds = measure_speeds()
-    print(f"environment alone: {speeds['env_steps_per_s']:,} steps/s; act() alone: {speeds['act_calls_per_s']:,} calls/s")
+    print(f"environment alone: {speeds['env_steps_per_s']:,} steps/s; "
+          f"act() alone: {speeds['act_calls_per_s']:,} calls/s")
     print(f"training {BREAKOUT_ID} for up to {args.seconds:.0f} s / {args.steps:,} steps, seed {args.seed}")
     print(f"{'step':>8} {'seconds':>8} {'greedy':>8} {'train(50)':>10} {'eps':>6}")
     curve = LearningCurve()
@@ -154,11 +156,13 @@ def main(argv=None) -> int:
         "best_eval": best,
         "curve": budget.rows,
     }
-    print(f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training ({training_sps:,.0f} steps/s, headless, 1 thread)")
+    print(f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training "
+          f"({training_sps:,.0f} steps/s, headless, 1 thread)")
     print(f"trained agent (greedy, {args.final_episodes} episodes): {trained_mean:.2f} +- {np.std(trained):.2f}")
     print(f"random policy (200 episodes):                 {random_mean:.2f} +- {np.std(random_scores):.2f}")
     if best:
-        print(f"best evaluation on the way: {best['greedy_score']:.2f} at step {best['step']:,} ({best['seconds']:.0f} s)")
+        print(f"best evaluation on the way: {best['greedy_score']:.2f} at step {best['step']:,} "
+              f"({best['seconds']:.0f} s)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))

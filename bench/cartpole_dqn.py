@@ -68,7 +68,7 @@ class Tracker(Callback):
                 "seconds": round(time.perf_counter() - self.start - self.eval_time, 1),
                 "train_mean20": round(self.curve.recent_mean(20), 1),
                 "greedy_mean": round(greedy, 1),
-                "epsilon": round(step.epsilon, 3),
+                "epsilon": round(step.decision.exploration["epsilon"], 3),
             }
             self.rows.append(row)
             print(f"{row['step']:>8} {row['seconds']:>8.1f} {row['train_mean20']:>10.1f} {row['greedy_mean']:>8.1f} "
@@ -112,7 +112,8 @@ def main(argv=None) -> int:
         "first_step_greedy_ge_475": tracker.first_eval_step,
         "curve": tracker.rows,
     }
-    print(f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training ({result['training_steps_per_s']:,} steps/s)")
+    print(f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training "
+          f"({result['training_steps_per_s']:,} steps/s)")
     print(f"last 20 training episodes: {result['final_train_mean20']}; last 100: {result['final_train_mean100']}")
     print(f"greedy evaluation (20 episodes): {result['final_greedy_mean20']}")
     print(f"first step with a training mean(20) >= {TARGET:.0f}: {tracker.first_train_step}")

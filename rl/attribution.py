@@ -31,6 +31,7 @@ greedy actions, and publishes one :class:`rl.telemetry.AttributionRecord` under
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -41,7 +42,8 @@ from torch import nn
 
 from rl import telemetry as T
 from rl.callbacks import Callback, RunContext, StepInfo
-from rl.probe import activation_kind  # the probe's names for activations, so layers match
+from rl.schedule import Throttle
+from rl.layers import hidden_linear_layers  # the probe's rule for hidden layers, so both name the same
 
 #: Gauss-Legendre nodes for integrated gradients (Captum's default ``n_steps``).
 IG_STEPS = 50
@@ -100,17 +102,16 @@ def private_copy(network: nn.Module) -> nn.Module:
 def trace_hidden_layers(network: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[HiddenLayer]]:
     """Run ``network(x)`` and return its output and its hidden layers, input to output.
 
-    A hidden layer is a ``Linear`` module followed (in execution order) by an
-    elementwise activation module (ReLU, Tanh, ...). Linear layers with no activation
-    after them (a DQN's ``q_out``, a dueling head's ``value_out``/``advantage_out``) are
-    output layers and are not returned.
+    The hidden layers are ``rl.layers.hidden_linear_layers`` -- the probe's own rule, so
+    both name the same layers: a ``Linear`` module followed by an elementwise activation
+    module, whose output is the layer's. Linear layers with no activation after them (a
+    DQN's ``q_out``, a dueling head's ``value_out``/``advantage_out``) are output layers
+    and are not returned.
     """
-    calls: list[tuple[str, nn.Module, torch.Tensor]] = []
-    handles = []
-    for name, module in network.named_modules():
-        if next(module.children(), None) is None:  # a leaf module
-            handles.append(module.register_forward_hook(
-                lambda m, _inp, out, name=name: calls.append((name, m, out))))
+    hidden = hidden_linear_layers(network)
+    outputs: dict[int, torch.Tensor] = {}
+    handles = [w.act_module.register_forward_hook(lambda _m, _inp, out, k=k: outputs.__setitem__(k, out))
+               for k, w in enumerate(hidden) if w.act_module is not None]
     try:
         q = network(x)
     finally:
@@ -119,22 +120,8 @@ def trace_hidden_layers(network: nn.Module, x: torch.Tensor) -> tuple[torch.Tens
     if not isinstance(q, torch.Tensor) or q.dim() != 2:
         raise AttributionError(f"the network must return a (batch, actions) tensor, got {type(q).__name__}"
                                + (f" of shape {tuple(q.shape)}" if isinstance(q, torch.Tensor) else ""))
-
-    layers: list[HiddenLayer] = []
-    current: HiddenLayer | None = None  # the Linear we are inside, activation or not yet
-    for name, module, out in calls:
-        if isinstance(module, nn.Linear):
-            current = HiddenLayer(name=name, activation="", output=out)
-        elif current is not None and isinstance(out, torch.Tensor) and out.shape == current.output.shape:
-            kind = activation_kind(module)
-            if kind is not None and not current.activation:
-                current.activation = kind
-                layers.append(current)
-            if current.activation:
-                current.output = out  # e.g. Linear -> ReLU -> Dropout: the last output counts
-        else:
-            current = None
-    return q, layers
+    return q, [HiddenLayer(w.name, w.activation, outputs[k]) for k, w in enumerate(hidden)
+               if isinstance(outputs.get(k), torch.Tensor)]
 
 
 def _as_batch(obs, n_features: int | None = None) -> torch.Tensor:
@@ -296,12 +283,10 @@ def compute_attribution(network: nn.Module, obs, recent_obs=None, recent_actions
         taken=greedy if taken is None else int(taken),
         input=[float(v) for v in x],
         contribution_method=CONTRIBUTION_METHOD,
-        layers=[{
-            "name": layer["name"],
-            "activation": layer["activation"],
-            "values": T.encode_array(layer["values"]),
-            "contribution": T.encode_array(layer["contribution"]),
-        } for layer in contrib["layers"]],
+        layers=[T.AttributionLayer(name=layer["name"], activation=layer["activation"],
+                                   values=T.encode_array(layer["values"]),
+                                   contribution=T.encode_array(layer["contribution"]))
+                for layer in contrib["layers"]],
         saliency=T.encode_array(saliency(net, x)),
         integrated_gradients=T.encode_array(ig),
         ig={
@@ -354,7 +339,7 @@ class AttributionCallback(Callback):
         self._clone: nn.Module | None = None
         self._last: StepInfo | None = None
         self._published_step: int | None = None
-        self._next_time = 0.0
+        self._publishes = Throttle(self.publish_every_s, clock)
         self._disabled = False
         #: publishes so far, and seconds spent in the last one (for bench/)
         self.publishes = 0
@@ -362,7 +347,8 @@ class AttributionCallback(Callback):
 
     def on_training_start(self, ctx: RunContext) -> None:
         self._obs, self._count, self._clone, self._last = None, 0, None, None
-        self._published_step, self._next_time = None, self.clock()
+        self._published_step = None
+        self._publishes.start()
 
     def _remember(self, obs: np.ndarray, action: int) -> None:
         obs = np.asarray(obs, dtype=np.float32).reshape(-1)
@@ -387,7 +373,7 @@ class AttributionCallback(Callback):
         self._remember(step.obs, greedy)
         self._last = step
         due_by_steps = self._published_step is None or step.step - self._published_step >= self.every
-        if due_by_steps and self.clock() >= self._next_time:
+        if due_by_steps and self._publishes.due():
             self.publish(ctx, step)
         return True
 
@@ -401,7 +387,7 @@ class AttributionCallback(Callback):
 
     def publish(self, ctx: RunContext, step: StepInfo) -> T.AttributionRecord | None:
         started = self.clock()
-        self._next_time = started + self.publish_every_s
+        self._publishes.start(started, due_now=False)
         self._published_step = step.step
         try:
             if self._clone is None:
@@ -413,6 +399,7 @@ class AttributionCallback(Callback):
                 self._clone, step.obs, recent_obs, recent_actions, step=step.step, taken=step.action,
                 ig_steps=self.ig_steps, baseline=self.baseline, response_points=self.response_points,
                 copy_network=False)
+            record = dataclasses.replace(record, network=ctx.watched[0] if ctx.watched else record.network)
             ctx.store.put_many({T.ATTRIBUTION: record.to_dict(), T.ATTRIBUTION_STEP: int(step.step)})
         except Exception as exc:  # a diagnostic must never stop training
             import sys

@@ -1,6 +1,6 @@
 """Side behaviour hooks into training through callbacks, not edits to the loop.
 
-The worker's loop (``rl.worker``) knows one seam: a :class:`CallbackList`. Telemetry
+The training loop (``rl.loop``) knows one seam: a :class:`CallbackList`. Telemetry
 publishing, the probe, periodic health checks, the dashboard's pause/stop commands and
 third-party integrations (Stable-Baselines3, ``watch(model)``) are all callbacks, so
 they serve every agent without being copied between training loops.
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import torch
 
+    from rl.agents.base import Decision, Update
     from rl.store import Store
     from rl.telemetry import RunMeta
 
@@ -31,55 +32,68 @@ class RunContext:
 
     store: "Store"
     meta: "RunMeta"
-    #: the network whose insides we show (a DQN's q_network, a SAC actor, ...).
-    network: "torch.nn.Module"
-    #: the agent object (its type depends on the algorithm).
+    #: the agent (any ``rl.agents.base.Agent``).
     agent: Any = None
     #: the training configuration (a dataclass instance).
     config: Any = None
     #: global environment step count.
     step: int = 0
     episode: int = 0
-    #: extra named networks (SAC: actor, critic_1, ...); ``network`` is one of them.
+    #: every network of the agent by name (a DQN's q_network and target_network; SAC's
+    #: actor, critics and target critics).
     networks: dict[str, Any] = field(default_factory=dict)
+    #: the names of the networks the probe watches live (``RunMeta.watched``).
+    watched: tuple[str, ...] = ()
+
+    @property
+    def network(self) -> "torch.nn.Module":
+        """The network shown first (the first watched one: a DQN's q_network)."""
+        return self.networks[self.watched[0] if self.watched else next(iter(self.networks))]
 
 
 @dataclass
 class StepInfo:
-    """One environment step as the agent saw it."""
+    """One environment step as the agent saw it: the observation it acted on, its
+    :class:`~rl.agents.base.Decision`, and what the environment answered."""
 
     step: int
     episode: int
-    obs: "np.ndarray"  # the observation the action was chosen from
-    action: int
-    q: Sequence[float] | None
-    explored: bool
+    obs: "np.ndarray"
+    decision: "Decision"
     reward: float
     next_obs: "np.ndarray"
     terminated: bool
     truncated: bool
-    epsilon: float = 0.0
-    value: float | None = None
-    advantages: Sequence[float] | None = None
+
+    @property
+    def action(self):
+        return self.decision.action
+
+    @property
+    def q(self) -> Sequence[float] | None:
+        return self.decision.q
 
 
 @dataclass
 class UpdateInfo:
-    """One optimisation step. Parameter gradients are still in ``p.grad``."""
+    """One learning step at environment step ``step`` (see :class:`~rl.agents.base.Update`).
+    The gradients of the networks it changed are still in ``p.grad``."""
 
     step: int
-    loss: float
-    extra: dict = field(default_factory=dict)
+    update: "Update"
 
 
 @dataclass
 class EpisodeInfo:
+    """A finished episode: its score and length, the mean of each loss over its learning
+    steps, the agent's exploration settings at its end, and steps per second."""
+
     episode: int
     step: int
     score: float
     length: int
-    mean_loss: float | None
-    epsilon: float
+    losses: dict[str, float]
+    exploration: dict[str, float]
     sps: float
 
 
@@ -130,23 +144,3 @@ class CallbackList(Callback):
     def on_training_end(self, ctx):
         for cb in self.callbacks:
             cb.on_training_end(ctx)
-
-
-class EveryNSteps(Callback):
-    """Run a callback's ``on_step`` only every ``n`` environment steps."""
-
-    def __init__(self, n: int, callback: Callback) -> None:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        self.n, self.callback = n, callback
-
-    def on_training_start(self, ctx):
-        self.callback.on_training_start(ctx)
-
-    def on_step(self, ctx, step):
-        if step.step % self.n == 0:
-            return self.callback.on_step(ctx, step)
-        return True
-
-    def on_training_end(self, ctx):
-        self.callback.on_training_end(ctx)

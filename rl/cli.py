@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from rl import telemetry as T
-from rl.worker import AGENTS, DEFAULT_ENV, TrainingFailed, WorkerConfig, train
+from rl.agents.base import AGENTS
+from rl.worker import DEFAULT_ENV, TrainingFailed, WorkerConfig, train
 
 PROG = "neurodash train"
 #: Fields with a flag of their own in the main group rather than among the settings.
@@ -233,7 +234,7 @@ def _is_setting_error(error: BaseException | None) -> bool:
     name the network does not have, ...): their message says all, a traceback only hides it."""
     from rl.attribution import AttributionError
     from rl.envs import EnvError
-    from rl.probe import ProbeError
+    from rl.layers import ProbeError
 
     return isinstance(error, (ProbeError, EnvError, AttributionError))
 

@@ -46,7 +46,7 @@ class Store(ABC):
         """Append ``records`` (in order) to ``series``; return the last sequence number.
 
         Sequence numbers start at 0 and increase by one per record. Only the newest
-        ``cap`` records are kept (default: ``telemetry.DEFAULT_CAPS`` or 10,000).
+        ``cap`` records are kept (default: ``telemetry.default_cap`` or 10,000).
         """
 
     @abstractmethod
@@ -97,7 +97,7 @@ class Store(ABC):
 
 
 def _cap_for(series: str, cap: int | None) -> int:
-    cap = cap if cap is not None else T.DEFAULT_CAPS.get(series, 10_000)
+    cap = cap if cap is not None else (T.default_cap(series) or 10_000)
     if cap < 1:
         raise ValueError(f"capacity of {series!r} must be at least 1, got {cap}")
     return int(cap)

@@ -1,7 +1,8 @@
-"""Agents that learn from an environment's reward (the DQN lives in ``rl.agents.dqn``).
+"""Agents that learn from an environment's reward: the interface every agent implements
+(``rl.agents.base``), the registry of agents by name, and DQN (``rl.agents.dqn``).
 
-This package module stays free of torch so that command-line code can list config
-fields and their help without paying for a torch import.
+This package module stays free of torch so that command-line code can list agents, their
+config fields and their help without paying for a torch import.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import dataclasses
 import inspect
 import textwrap
 
-__all__ = ["field_docs"]
+from rl.agents.base import AGENTS, Agent, AgentSpec, Decision, Update, agent_spec
+
+__all__ = ["AGENTS", "Agent", "AgentSpec", "Decision", "Update", "agent_spec", "field_docs"]
 
 
 def field_docs(cls) -> dict[str, str]:

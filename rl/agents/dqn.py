@@ -1,12 +1,12 @@
 """Deep Q-Network (DQN) agent: replay buffer, target network, epsilon-greedy exploration,
 Huber loss, with Double DQN and a dueling head as options.
 
-The agent does not run the training loop (that is ``rl.worker``); it offers the four
-moves a loop needs, in this order per environment step::
+The agent does not run the training loop (that is ``rl.loop``); it implements the agent
+interface of ``rl.agents.base``, in this order per environment step::
 
-    result = agent.act(obs, step)          # epsilon-greedy action + the Q-values it saw
-    agent.observe(obs, result.action, reward, next_obs, terminated)
-    loss = agent.learn(step)               # one optimisation step when due, else None
+    decision = agent.act(obs, step)        # epsilon-greedy action + the Q-values it saw
+    agent.observe(obs, decision.action, reward, next_obs, terminated)
+    update = agent.learn(step)             # one optimisation step when due, else None
 
 Names follow the math (``q_network``, ``target_network``, ``td_target``), after CleanRL's
 ``dqn.py``.
@@ -17,22 +17,23 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from gymnasium import spaces
 from torch import nn
 
-from rl.telemetry import LayerInfo
+from rl.agents.base import Decision, Update
+from rl.agents.replay import ReplayBuffer
+from rl.telemetry import LayerInfo, NetworkInfo, action_labels, feature_labels
 
 __all__ = [
-    "ActResult",
     "DQNAgent",
     "DQNConfig",
     "PRESETS",
     "QNetwork",
-    "ReplayBuffer",
     "config_for_env",
     "linear_schedule",
     "td_target",
@@ -216,71 +217,6 @@ class QNetwork(nn.Module):
         return infos
 
 
-# --------------------------------------------------------------------------- replay
-class Batch(NamedTuple):
-    obs: torch.Tensor  # (B, obs_dim) float32
-    actions: torch.Tensor  # (B,) int64
-    rewards: torch.Tensor  # (B,) float32
-    next_obs: torch.Tensor  # (B, obs_dim) float32
-    dones: torch.Tensor  # (B,) float32, 1.0 where the episode terminated (no bootstrap)
-
-
-class ReplayBuffer:
-    """A fixed-size ring buffer of transitions in preallocated numpy arrays.
-
-    Once full, each new transition overwrites the oldest one. ``terminated`` is stored
-    as ``done``: a truncated episode (time limit) is *not* done, its next state still
-    has a value.
-    """
-
-    def __init__(self, capacity: int, obs_dim: int, seed: int | None = None) -> None:
-        if capacity < 1:
-            raise ValueError(f"replay buffer capacity must be >= 1, got {capacity}")
-        self.capacity, self.obs_dim = int(capacity), int(obs_dim)
-        self.obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
-        self.next_obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
-        self.actions = np.zeros(self.capacity, dtype=np.int64)
-        self.rewards = np.zeros(self.capacity, dtype=np.float32)
-        self.dones = np.zeros(self.capacity, dtype=np.float32)
-        self.pos = 0  # where the next transition goes
-        self.size = 0
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def add(self, obs, action: int, reward: float, next_obs, done: bool) -> None:
-        i = self.pos
-        self.obs[i] = obs
-        self.next_obs[i] = next_obs
-        self.actions[i] = action
-        self.rewards[i] = reward
-        self.dones[i] = float(done)
-        self.pos = (i + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-
-    def sample(self, batch_size: int) -> Batch:
-        """``batch_size`` transitions drawn uniformly, with replacement."""
-        if self.size == 0:
-            raise ValueError("cannot sample from an empty replay buffer")
-        idx = self.rng.integers(0, self.size, size=batch_size)
-        return Batch(
-            torch.from_numpy(self.obs[idx]),
-            torch.from_numpy(self.actions[idx]),
-            torch.from_numpy(self.rewards[idx]),
-            torch.from_numpy(self.next_obs[idx]),
-            torch.from_numpy(self.dones[idx]),
-        )
-
-    def recent_observations(self, n: int = 1000) -> np.ndarray:
-        """Up to ``n`` of the newest stored observations, oldest first, shape (k, obs_dim)."""
-        k = min(int(n), self.size)
-        if k <= 0:
-            return np.zeros((0, self.obs_dim), dtype=np.float32)
-        idx = (self.pos - k + np.arange(k)) % self.capacity
-        return self.obs[idx].copy()
-
-
 # --------------------------------------------------------------------------- math
 def td_target(
     rewards: torch.Tensor,
@@ -308,26 +244,19 @@ def td_target(
 
 
 # --------------------------------------------------------------------------- agent
-@dataclass(slots=True)
-class ActResult:
-    """What ``act`` chose and what the network saw."""
-
-    action: int
-    q: list[float]
-    explored: bool
-    epsilon: float
-    value: float | None = None
-    advantages: list[float] | None = None
-
-
 class DQNAgent:
-    """A DQN agent; see the module docstring for how a training loop drives it."""
+    """A DQN agent (``rl.agents.base.Agent``); see the module docstring for how the loop drives it."""
+
+    name = "dqn"
 
     def __init__(self, obs_dim: int, n_actions: int, config: DQNConfig, total_steps: int, seed: int | None = None) -> None:
         if total_steps < 1:
             raise ValueError(f"total_steps must be >= 1, got {total_steps}")
         self.config = config
         self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)
+        #: the spaces the agent acts in (``build`` keeps the environment's own)
+        self.observation_space: Any = spaces.Box(-np.inf, np.inf, shape=(self.obs_dim,), dtype=np.float32)
+        self.action_space: Any = spaces.Discrete(self.n_actions)
         self.total_steps = int(total_steps)
         self.seed = seed
         # seeded initial weights without disturbing the caller's global torch RNG
@@ -348,15 +277,34 @@ class DQNAgent:
         self._exploration_steps = config.exploration_fraction * self.total_steps
         #: optimisation steps taken so far
         self.updates = 0
-        #: figures from the last optimisation step (loss, mean Q, mean TD target, grad norm)
-        self.last_stats: dict[str, float] = {}
+
+    @classmethod
+    def unsupported(cls, observation_space, action_space) -> str | None:
+        """Why a DQN cannot drive an environment with these spaces (its actions must be a
+        discrete set), or None when it can."""
+        if not isinstance(action_space, spaces.Discrete):
+            kind = "continuous" if isinstance(action_space, spaces.Box) else type(action_space).__name__
+            return (f"has a {kind} action space ({action_space}); the DQN agent needs a discrete one "
+                    "(gymnasium.spaces.Discrete), e.g. CartPole-v1 or neurodash/Breakout-v0")
+        return None
+
+    @classmethod
+    def build(cls, observation_space, action_space, config: DQNConfig, *, total_steps: int,
+              seed: int | None = None) -> "DQNAgent":
+        """A fresh agent for an environment with these spaces (see :meth:`unsupported`)."""
+        problem = cls.unsupported(observation_space, action_space)
+        if problem:
+            raise ValueError(f"the environment {problem}")
+        agent = cls(int(np.prod(observation_space.shape)), int(action_space.n), config, total_steps, seed)
+        agent.observation_space, agent.action_space = observation_space, action_space
+        return agent
 
     # ---- acting
     def epsilon(self, step: int) -> float:
         c = self.config
         return linear_schedule(c.start_e, c.end_e, self._exploration_steps, step)
 
-    def act(self, obs: np.ndarray, step: int) -> ActResult:
+    def act(self, obs: np.ndarray, step: int) -> Decision:
         """Epsilon-greedy action for ``obs``. The network always runs (batch of 1), even
         when exploring, so the Q-values -- and the probe's hooks -- see every state."""
         epsilon = self.epsilon(step)
@@ -372,7 +320,8 @@ class DQNAgent:
             action = self._rng.randrange(self.n_actions)
         else:
             action = max(range(len(q)), key=q.__getitem__)
-        return ActResult(action, q, explored, epsilon, value, advantages)
+        return Decision(action, explored=explored, q=q, value=value, advantages=advantages,
+                        exploration={"epsilon": epsilon})
 
     def observe(self, obs, action: int, reward: float, next_obs, terminated: bool) -> None:
         """Store one transition. Pass ``terminated`` only (not ``truncated``): a time limit
@@ -380,8 +329,8 @@ class DQNAgent:
         self.replay_buffer.add(obs, action, reward, next_obs, terminated)
 
     # ---- learning
-    def learn(self, step: int) -> float | None:
-        """One optimisation step when due; returns its loss, else None.
+    def learn(self, step: int) -> Update | None:
+        """One optimisation step when due (its loss and figures), else None.
 
         Due when ``step >= learning_starts``, the buffer holds a batch, and ``step`` is a
         multiple of ``train_frequency``. The target network is refreshed (copied, or
@@ -391,7 +340,7 @@ class DQNAgent:
         c = self.config
         if step < c.learning_starts or len(self.replay_buffer) < c.batch_size:
             return None
-        loss_value = None
+        update = None
         if step % c.train_frequency == 0:
             batch = self.replay_buffer.sample(c.batch_size)
             target = td_target(
@@ -409,16 +358,15 @@ class DQNAgent:
             self.optimizer.step()
 
             self.updates += 1
-            loss_value = float(loss.detach())
-            self.last_stats = {
-                "loss": loss_value,
-                "q_mean": float(q_taken.detach().mean()),
-                "td_target_mean": float(target.mean()),
-                "grad_norm": grad_norm,
-            }
+            update = Update(
+                losses={"loss": float(loss.detach())},
+                stats={"q_mean": float(q_taken.detach().mean()), "td_target_mean": float(target.mean()),
+                       "grad_norm": grad_norm},
+                networks=("q_network",),
+            )
         if step % c.target_network_frequency == 0:
             self.update_target()
-        return loss_value
+        return update
 
     def update_target(self) -> None:
         """Move the target network towards the online one by ``tau`` (1.0: copy)."""
@@ -436,25 +384,31 @@ class DQNAgent:
     def networks(self) -> dict[str, nn.Module]:
         return {"q_network": self.q_network, "target_network": self.target_network}
 
+    def network_infos(self, feature_names: Sequence[str] = (), action_names: Sequence[str] = ()) -> list[NetworkInfo]:
+        """The Q-network (watched live) and its target network: inputs are the observation's
+        features, outputs one Q-value per action."""
+        layers = self.layer_infos()
+        inputs, outputs = feature_labels(feature_names, self.obs_dim), action_labels(action_names, self.n_actions)
+        return [NetworkInfo("q_network", layers, inputs, outputs, watched=True),
+                NetworkInfo("target_network", layers, inputs, outputs, watched=False, target_of="q_network")]
+
     def obs_samples(self, n: int = 1000) -> np.ndarray:
         """Up to ``n`` recent observations from the replay buffer (for dead-neuron checks)."""
         return self.replay_buffer.recent_observations(n)
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "q_network": self.q_network.state_dict(),
-            "target_network": self.target_network.state_dict(),
+            "networks": {name: net.state_dict() for name, net in self.networks().items()},
             "optimizer": self.optimizer.state_dict(),
-            "config": self.config.to_dict(),
-            "obs_dim": self.obs_dim,
-            "n_actions": self.n_actions,
             "updates": self.updates,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Load networks (and the optimiser, when present) saved by :meth:`state_dict`."""
-        self.q_network.load_state_dict(state["q_network"])
-        self.target_network.load_state_dict(state.get("target_network", state["q_network"]))
+        """Load the networks (and the optimiser, when present) saved by :meth:`state_dict`
+        (a checkpoint's ``networks`` fit too; without a target network, it starts as a copy)."""
+        networks = state["networks"]
+        self.q_network.load_state_dict(networks["q_network"])
+        self.target_network.load_state_dict(networks.get("target_network", networks["q_network"]))
         if "optimizer" in state:
             self.optimizer.load_state_dict(state["optimizer"])
         self.updates = int(state.get("updates", self.updates))

@@ -1,10 +1,11 @@
 """Environments the agents train on: our Breakout, and any Gymnasium environment with a
-discrete action space and a vector observation (CartPole-v1, Acrobot-v1, ...).
+vector observation (CartPole-v1, Acrobot-v1, ...; the agent says which actions it drives).
 
 Importing this package registers our Breakout as ``"neurodash/Breakout-v0"``.
 :func:`make_env` builds an environment and refuses, with a one-line :class:`EnvError`,
-one the DQN agent cannot drive; :func:`feature_names` and :func:`action_names` give the
-labels the dashboard puts on the network's input and output neurons.
+one whose observation is not a flat vector of numbers; :func:`feature_names` and
+:func:`action_names` give the labels the dashboard puts on the network's input and
+output neurons.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import numpy as np
 from gymnasium import spaces
 
 from rl.envs.breakout import ACTION_NAMES, BreakoutEnv
+from rl.telemetry import ActionSpace, action_labels, feature_labels
 
-__all__ = ["BREAKOUT_ID", "BreakoutEnv", "EnvError", "action_names", "feature_names", "make_env"]
+__all__ = ["BREAKOUT_ID", "BreakoutEnv", "EnvError", "action_names", "action_space_info", "feature_names",
+           "make_env"]
 
 BREAKOUT_ID = "neurodash/Breakout-v0"
 
@@ -63,14 +66,14 @@ KNOWN_ACTIONS: dict[str, list[str]] = {
 
 
 def make_env(env_id: str, seed: int | None = None, render_mode: str | None = None) -> gym.Env:
-    """Build ``env_id`` and check that a DQN can train on it.
+    """Build ``env_id`` and check that neurodash can watch an agent on it.
 
     With a ``seed``, the environment is reset once with it (and its action space seeded),
     so later plain ``env.reset()`` calls continue a reproducible stream.
 
     Raises :class:`EnvError` for an id Gymnasium does not know (or cannot build, e.g. a
-    missing optional dependency), and for an environment whose actions are not a
-    ``Discrete`` set or whose observation is not a flat vector.
+    missing optional dependency), and for an environment whose observation is not a flat
+    vector of numbers.
     """
     if not isinstance(env_id, str) or not env_id.strip():
         raise EnvError(f"environment id must be a non-empty string, got {env_id!r}")
@@ -94,14 +97,9 @@ def make_env(env_id: str, seed: int | None = None, render_mode: str | None = Non
 
 
 def _unsupported(env: gym.Env) -> str | None:
-    """Why the DQN agent cannot drive ``env``, or None if it can."""
-    act, obs = env.action_space, env.observation_space
-    if not isinstance(act, spaces.Discrete):
-        kind = "continuous" if isinstance(act, spaces.Box) else type(act).__name__
-        return (
-            f"has a {kind} action space ({act}); neurodash's DQN needs a discrete one "
-            "(gymnasium.spaces.Discrete), e.g. CartPole-v1 or neurodash/Breakout-v0"
-        )
+    """Why neurodash cannot watch an agent on ``env`` (its observation must be a flat vector
+    of numbers), or None. Whether the agent can drive its actions, the agent says."""
+    obs = env.observation_space
     if not isinstance(obs, spaces.Box) or len(obs.shape) != 1:
         return (
             f"has a {type(obs).__name__} observation of shape {getattr(obs, 'shape', None)}; "
@@ -126,16 +124,32 @@ def feature_names(env: gym.Env) -> list[str]:
     known = KNOWN_FEATURES.get(_spec_name(env) or "")
     if known is not None and len(known) == n:
         return list(known)
-    return [f"x{i}" for i in range(n)]
+    return feature_labels([], n)
 
 
 def action_names(env: gym.Env) -> list[str]:
-    """A readable name for each of ``env``'s discrete actions."""
+    """A readable name for each of ``env``'s discrete actions, or each number of a
+    continuous action."""
     space = env.action_space
-    n = int(space.n) if isinstance(space, spaces.Discrete) else 0
+    if isinstance(space, spaces.Discrete):
+        n = int(space.n)
+    elif isinstance(space, spaces.Box):
+        n = int(np.prod(space.shape))
+    else:
+        n = 0
     if isinstance(env.unwrapped, BreakoutEnv):
         return list(ACTION_NAMES)
     known = KNOWN_ACTIONS.get(_spec_name(env) or "")
     if known is not None and len(known) == n:
         return list(known)
-    return [f"action {i}" for i in range(n)]
+    return action_labels([], n)
+
+
+def action_space_info(space: gym.Space) -> ActionSpace:
+    """``space`` as the run's metadata describes it (discrete, or a box of numbers)."""
+    if isinstance(space, spaces.Discrete):
+        return ActionSpace("discrete", n=int(space.n))
+    if isinstance(space, spaces.Box):
+        return ActionSpace("box", shape=[int(n) for n in space.shape],
+                           low=[float(v) for v in np.ravel(space.low)], high=[float(v) for v in np.ravel(space.high)])
+    return ActionSpace(type(space).__name__.lower())

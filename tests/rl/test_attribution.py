@@ -9,8 +9,8 @@ from torch import nn
 
 from rl import attribution as A
 from rl import telemetry as T
-from rl.callbacks import RunContext, StepInfo
 from rl.store import MemoryStore, create_run_dir, open_run
+from tests.rl.callback_args import run_context, step_info
 
 torch.set_num_threads(1)
 
@@ -242,8 +242,8 @@ def test_compute_attribution_record_is_consistent():
     q = A.q_values(net, [x])[0]
     np.testing.assert_allclose(rec.q, q, atol=1e-5)
     assert rec.action == int(np.argmax(q)) and rec.taken == 0
-    assert [l["name"] for l in rec.layers] == ["0", "2"]
-    contrib = T.decode_array(rec.layers[1]["contribution"])
+    assert [(layer.name, layer.activation) for layer in rec.layers] == [("0", "relu"), ("2", "relu")]
+    contrib = T.decode_array(rec.layers[1].contribution)
     assert contrib.shape == (3, 8)
     np.testing.assert_allclose(contrib.sum(axis=1), q - net[4].bias.detach().numpy(), atol=1e-4)
     np.testing.assert_allclose(T.decode_array(rec.saliency), A.saliency(net, x), rtol=1e-5)
@@ -279,14 +279,18 @@ def _meta():
 
 
 def _step(i, obs, q):
-    return StepInfo(step=i, episode=0, obs=obs, action=1, q=q, explored=False, reward=0.0,
-                    next_obs=obs, terminated=False, truncated=False)
+    return step_info(i, 1, obs=obs, q=q)
+
+
+def _ctx(store, net, **networks):
+    """A run whose watched network is ``net`` (the "q_network"), besides ``networks``."""
+    return run_context(store, {**networks, "q_network": net}, watched=("q_network",), meta=_meta())
 
 
 def test_callback_publishes_on_schedule_through_a_real_run_folder(tmp_path):
     net = mlp([4, 8, 3], seed=1)
     store = create_run_dir(tmp_path / "run", _meta())
-    ctx = RunContext(store=store, meta=_meta(), network=net)
+    ctx = _ctx(store, net)
     cb = A.AttributionCallback(publish_every_s=0, every=5, recent=8, response_points=4)
     cb.on_training_start(ctx)
     rng = np.random.default_rng(1)
@@ -302,7 +306,7 @@ def test_callback_publishes_on_schedule_through_a_real_run_folder(tmp_path):
     with open_run(tmp_path / "run") as reader:
         data = reader.get(T.ATTRIBUTION)
     rec = T.AttributionRecord.from_dict(data)
-    assert rec.step == 11 and rec.taken == 1
+    assert rec.step == 11 and rec.taken == 1 and rec.network == "q_network"
     np.testing.assert_allclose(rec.input, seen[10][0], rtol=1e-6)
     recent = T.decode_array(rec.recent["obs"])  # the last 8 states up to step 11, oldest first
     np.testing.assert_allclose(recent, np.stack([o for o, _ in seen[3:11]]), rtol=1e-6)
@@ -313,11 +317,13 @@ def test_callback_publishes_on_schedule_through_a_real_run_folder(tmp_path):
 def test_callback_follows_training_of_the_live_network():
     net = mlp([4, 8, 3], seed=1)
     store = MemoryStore()
-    ctx = RunContext(store=store, meta=_meta(), network=net)
+    # the watched network is followed, not the first one the agent lists (a target network)
+    ctx = _ctx(store, net, target_network=mlp([4, 8, 3], seed=2))
     cb = A.AttributionCallback(publish_every_s=0)
     obs = np.ones(4, np.float32)
     cb.on_step(ctx, _step(1, obs, None))
     before = store.get(T.ATTRIBUTION)["q"]
+    np.testing.assert_allclose(before, A.q_values(net, [obs])[0], atol=1e-6)
     with torch.no_grad():
         net[2].bias += 1.0  # "training" changes the network
     cb.on_step(ctx, _step(2, obs, None))
@@ -330,7 +336,7 @@ def test_callback_failure_never_stops_training(capsys):
         def forward(self, x):
             return x.sum()
 
-    ctx = RunContext(store=MemoryStore(), meta=_meta(), network=Broken())
+    ctx = _ctx(MemoryStore(), Broken())
     cb = A.AttributionCallback(publish_every_s=0)
     assert cb.on_step(ctx, _step(1, np.ones(4, np.float32), None)) is True
     assert cb.on_step(ctx, _step(2, np.ones(4, np.float32), None)) is True
@@ -341,7 +347,7 @@ def test_callback_failure_never_stops_training(capsys):
 def test_callback_publishes_by_wall_clock_and_flushes_the_paused_state():
     net = mlp([4, 8, 3], seed=1)
     store = MemoryStore()
-    ctx = RunContext(store=store, meta=_meta(), network=net)
+    ctx = _ctx(store, net)
     now = [100.0]
     cb = A.AttributionCallback(publish_every_s=1.0, clock=lambda: now[0])
     cb.on_training_start(ctx)
@@ -383,10 +389,11 @@ def test_a_real_training_run_publishes_attribution(tmp_path):
     assert summary.steps == 300
     with open_run(run) as store:
         rec = T.AttributionRecord.from_dict(store.get(T.ATTRIBUTION))
-        neurons = store.get(T.NEURONS)
+        neurons = T.NeuronsRecord.from_dict(store.get(T.probe_key(T.NEURONS, "q_network")))
         meta = store.read_meta()
     assert rec.step == 300  # the final state is always published
-    assert [l["name"] for l in rec.layers] == [l["name"] for l in neurons["layers"]] == ["fc1", "fc2"]
+    assert rec.network == neurons.network == "q_network"
+    assert [layer.name for layer in rec.layers] == [layer.name for layer in neurons.layers] == ["fc1", "fc2"]
     assert T.decode_array(rec.saliency).shape == (3, len(meta.feature_names))
     assert T.decode_array(rec.recent["obs"]).shape[0] == min(300, A.RECENT_OBSERVATIONS)
     # Q is linear in the last hidden layer, so its contributions add up to Q minus Q at h = 0:
@@ -398,7 +405,7 @@ def test_a_real_training_run_publishes_attribution(tmp_path):
         bias = state["value_out.bias"].numpy() + adv - adv.mean()
     else:
         bias = state["q_out.bias"].numpy()
-    contrib = T.decode_array(rec.layers[-1]["contribution"])
+    contrib = T.decode_array(rec.layers[-1].contribution)
     np.testing.assert_allclose(contrib.sum(axis=1), np.array(rec.q) - bias, atol=1e-4)
 
 

@@ -8,7 +8,16 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import rl.envs.breakout as B
-from rl.envs import BREAKOUT_ID, BreakoutEnv, EnvError, action_names, feature_names, make_env
+from rl import telemetry as T
+from rl.envs import (
+    BREAKOUT_ID,
+    BreakoutEnv,
+    EnvError,
+    action_names,
+    action_space_info,
+    feature_names,
+    make_env,
+)
 
 LEFT, STAY, RIGHT = B.LEFT, B.STAY, B.RIGHT
 
@@ -206,7 +215,8 @@ def test_a_ball_tracking_policy_scores_far_above_random():
         return score
 
     random_scores = [play(lambda o: int(rng.integers(3))) for _ in range(30)]
-    tracker_scores = [play(lambda o: LEFT if o[0] < o[4] - 0.02 else RIGHT if o[0] > o[4] + 0.02 else STAY) for _ in range(5)]
+    tracker_scores = [play(lambda o: LEFT if o[0] < o[4] - 0.02 else RIGHT if o[0] > o[4] + 0.02 else STAY)
+                      for _ in range(5)]
     assert np.mean(random_scores) < 1.5
     assert np.mean(tracker_scores) > 10.0
 
@@ -284,11 +294,18 @@ def test_make_env_unknown_id_is_a_one_line_env_error():
         make_env("")
 
 
-def test_make_env_refuses_continuous_actions():
+def test_continuous_actions_are_named_but_the_dqn_agent_refuses_them_before_training():
+    from rl.worker import train
+
+    pendulum = make_env("Pendulum-v1", seed=0)  # the environment is fine; the agent says no
+    assert action_names(pendulum) == ["action 0"]  # one number per action: the torque
+    assert action_space_info(pendulum.action_space) == T.ActionSpace("box", shape=[1], low=[-2.0], high=[2.0])
+    assert action_space_info(make_env(BREAKOUT_ID).action_space) == T.ActionSpace("discrete", n=3)
     with pytest.raises(EnvError) as info:
-        make_env("Pendulum-v1")
+        train("Pendulum-v1", "dqn", 10, telemetry=False)
     message = str(info.value)
-    assert "Pendulum-v1" in message and "continuous" in message and "Discrete" in message
+    assert message.startswith("environment 'Pendulum-v1' has a continuous action space")
+    assert "the DQN agent needs a discrete one" in message and "Discrete" in message
     assert "\n" not in message
 
 

@@ -14,17 +14,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from rl.agents import field_docs
+from rl.agents.base import Decision, Update
 from rl.agents.dqn import (
     PRESETS,
-    ActResult,
     DQNAgent,
     DQNConfig,
     QNetwork,
-    ReplayBuffer,
     config_for_env,
     linear_schedule,
     td_target,
 )
+from rl.agents.replay import ReplayBuffer
 
 torch.set_num_threads(1)
 
@@ -184,12 +184,13 @@ def test_act_runs_the_network_even_when_exploring():
     agent.q_network.relu1.register_forward_hook(lambda m, i, o: seen.append(o.shape))
     obs = np.array([0.1, -0.2, 0.3], dtype=np.float32)
     results = [agent.act(obs, step) for step in range(20)]
-    assert all(isinstance(r, ActResult) and r.explored for r in results)
+    assert all(isinstance(r, Decision) and r.explored for r in results)
     assert seen == [torch.Size([1, 8])] * 20, "one forward pass, batch of 1, per act"
     expected = agent.q_network(torch.from_numpy(obs).unsqueeze(0))[0].tolist()
     assert results[0].q == pytest.approx(expected)
     assert {r.action for r in results} == {0, 1}
-    assert results[0].epsilon == 1.0 and results[0].value is None and results[0].advantages is None
+    assert results[0].exploration == {"epsilon": 1.0}
+    assert results[0].value is None and results[0].advantages is None and results[0].probs is None
 
 
 def test_act_is_greedy_without_exploration():
@@ -233,10 +234,14 @@ def test_learn_only_when_due():
     fill(agent, 20)
     assert agent.learn(8) is None, "before learning_starts"
     assert agent.learn(13) is None, "not a multiple of train_frequency"
-    loss = agent.learn(12)
+    update = agent.learn(12)
+    assert isinstance(update, Update) and set(update.losses) == {"loss"}
+    loss = update.losses["loss"]
     assert isinstance(loss, float) and np.isfinite(loss)
     assert agent.updates == 1
-    assert set(agent.last_stats) == {"loss", "q_mean", "td_target_mean", "grad_norm"}
+    assert set(update.stats) == {"q_mean", "td_target_mean", "grad_norm"}
+    assert all(np.isfinite(v) for v in update.stats.values())
+    assert update.networks == ("q_network",), "the step changed the online network only"
 
 
 def test_learn_leaves_gradients_for_the_probe_and_changes_weights():
@@ -258,7 +263,7 @@ def test_loss_is_huber_of_the_td_error():
         best = agent.q_network(torch.from_numpy(nxt).unsqueeze(0)).argmax()
         target = 3.0 + 0.9 * agent.target_network(torch.from_numpy(nxt).unsqueeze(0))[0, best]
     expected = F.huber_loss(q, target, delta=0.5).item()
-    assert agent.learn(0) == pytest.approx(expected, rel=1e-5)
+    assert agent.learn(0).losses["loss"] == pytest.approx(expected, rel=1e-5)
     assert abs(float(q - target)) > 0.5, "the test covers the linear part of the Huber loss"
 
 
@@ -293,8 +298,35 @@ def test_state_dict_round_trip_restores_q_values():
     torch.testing.assert_close(clone.q_network(x), agent.q_network(x))
     torch.testing.assert_close(clone.target_network(x), agent.target_network(x))
     assert clone.updates == agent.updates
-    assert set(agent.networks()) == {"q_network", "target_network"}
+    state = agent.state_dict()
+    assert set(state) == {"networks", "optimizer", "updates"}
+    assert set(state["networks"]) == set(agent.networks()) == {"q_network", "target_network"}
+    assert clone.optimizer.state_dict()["state"][0]["step"] == agent.optimizer.state_dict()["state"][0]["step"]
     assert [i.name for i in agent.layer_infos()] == ["fc1", "fc2", "value_out", "advantage_out"]
+
+
+def test_build_takes_the_environment_spaces_and_refuses_continuous_actions():
+    from gymnasium import spaces
+
+    obs_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+    agent = DQNAgent.build(obs_space, spaces.Discrete(2), DQNConfig(hidden_sizes=(8,)), total_steps=10, seed=0)
+    assert agent.name == "dqn" and (agent.obs_dim, agent.n_actions) == (3, 2)
+    assert agent.observation_space is obs_space and agent.action_space == spaces.Discrete(2)
+    box = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    assert DQNAgent.unsupported(obs_space, spaces.Discrete(2)) is None
+    assert DQNAgent.unsupported(obs_space, box).startswith("has a continuous action space")
+    with pytest.raises(ValueError, match="the DQN agent needs a discrete one"):
+        DQNAgent.build(obs_space, box, DQNConfig(), total_steps=10)
+
+
+def test_network_infos_watch_the_online_network_and_name_its_numbers():
+    agent = small_agent(dueling=False)
+    online, target = agent.network_infos(["a", "b"], ["left"])
+    assert (online.name, online.watched, online.target_of) == ("q_network", True, None)
+    assert (target.name, target.watched, target.target_of) == ("target_network", False, "q_network")
+    assert online.inputs == target.inputs == ["a", "b", "x2"]  # missing names are filled in
+    assert online.outputs == ["left", "action 1"]
+    assert online.layers == target.layers == agent.layer_infos()
 
 
 # ----------------------------------------------------------------- it learns

@@ -67,7 +67,7 @@ def _meta(**overrides) -> T.RunMeta:
         agent="dqn",
         action_names=["LEFT", "STAY", "RIGHT"],
         feature_names=["ball x"],
-        layers=[{"name": "fc1", "in_features": 1, "out_features": 4, "activation": "relu"}],
+        layers=[T.LayerInfo("fc1", 1, 4, "relu")],
         config={"worker": {"steps": 10}},
         created=1.0,
         seed=0,
@@ -157,6 +157,14 @@ def test_growing_the_cap_keeps_more_from_then_on(store):
     # Records dropped under the old cap never come back; new ones fill the larger ring.
     store.append("s", rows(3, start=10), cap=5)
     assert [r["seq"] for r in store.read("s")] == [8, 9, 10, 11, 12]
+
+
+def test_a_network_s_probe_series_has_the_default_cap_of_its_kind(store):
+    series = T.probe_key(T.ACTIVATIONS, "q_network")
+    cap = T.DEFAULT_CAPS[T.ACTIVATIONS]
+    assert series == "probe/activations/q_network" and T.default_cap(series) == cap
+    store.append(series, rows(cap + 5))
+    assert len(store.read(series)) == cap and store.read(series)[0]["i"] == 5
 
 
 def test_default_caps_come_from_telemetry(store):
@@ -268,6 +276,25 @@ def test_records_from_a_newer_schema_are_refused(store):
     # ... while the current and older versions are read.
     assert T.Heartbeat.from_dict(dict(beat, v=T.SCHEMA_VERSION)).step == 3
     assert T.Heartbeat.from_dict({k: v for k, v in beat.items() if k != "v"}).step == 3
+
+
+def test_records_of_schema_1_are_upgraded_when_read(store):
+    """A dict without "v" is schema 1: one DQN network, its loss and epsilon as fields."""
+    old = {k: v for k, v in _meta().to_dict().items() if k not in ("v", "networks", "action_space")}
+    old["layers"] = [layer.to_dict() for layer in _meta().layers]
+    store.put(T.META, old)
+    meta = store.read_meta()
+    assert meta.layers == _meta().layers and meta.watched == ["q_network"]
+    (network,) = meta.networks
+    assert (network.name, network.layers, network.inputs, network.outputs) == (
+        "q_network", meta.layers, ["ball x"], ["LEFT", "STAY", "RIGHT"])
+    assert meta.action_space == T.ActionSpace("discrete", n=3)
+    episode = {"kind": "episode", "episode": 2, "step": 40, "score": 1.0, "length": 20, "sps": 9.0}
+    store.append(T.EPISODES, [dict(episode, loss=0.25, epsilon=0.5), dict(episode, v=1, loss=None, epsilon=0.4)])
+    first, second = (T.EpisodeRecord.from_dict(r) for r in store.read(T.EPISODES))
+    assert (first.losses, first.exploration) == ({"loss": 0.25}, {"epsilon": 0.5})
+    assert (second.losses, second.exploration) == ({}, {"epsilon": 0.4})  # no learning yet: no loss
+    assert T.EpisodeRecord.from_dict(first.to_dict()) == first  # today's records are not "upgraded"
 
 
 # ------------------------------------------------------------------ concurrency

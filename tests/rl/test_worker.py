@@ -20,27 +20,21 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rl import telemetry as T
+from rl.agents.base import Decision, Update
 from rl.callbacks import Callback, CallbackList, RunContext
+from rl.checkpoints import CheckpointSaver
+from rl.control import WorkerControl
+from rl.loop import run_loop
+from rl.publisher import TelemetryPublisher, encode_frame
+from rl.schedule import Throttle
 from rl.store import RUN_MARKER, MemoryStore, create_run_dir, open_run
-from rl.worker import (
-    CheckpointSaver,
-    TelemetryPublisher,
-    TrainingFailed,
-    WorkerConfig,
-    WorkerControl,
-    default_callbacks,
-    encode_frame,
-    resolve_configs,
-    run_loop,
-    train,
-)
+from rl.worker import TrainingFailed, WorkerConfig, default_callbacks, resolve_configs, train
 
 REPO = Path(__file__).resolve().parents[2]
 BREAKOUT = "neurodash/Breakout-v0"
@@ -55,16 +49,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@dataclass
-class Act:
-    action: int
-    q: list
-    explored: bool
-    epsilon: float
-    value: float | None = None
-    advantages: list | None = None
 
 
 class FakeEnv:
@@ -100,13 +84,13 @@ class FakeAgent:
 
     def act(self, obs, step):
         q = [float(obs[0]), -float(obs[0])]
-        return Act(action=step % 2, q=q, explored=step % 3 == 0, epsilon=0.5)
+        return Decision(action=step % 2, q=q, explored=step % 3 == 0, exploration={"epsilon": 0.5})
 
     def observe(self, obs, action, reward, next_obs, terminated):
         self.observed.append((obs.copy(), action, reward, next_obs.copy(), terminated))
 
     def learn(self, step):
-        return 0.5 * step if step % 2 == 1 else None
+        return Update(losses={"loss": 0.5 * step}, networks=("q_network",)) if step % 2 == 1 else None
 
 
 class RecordingStore(MemoryStore):
@@ -137,7 +121,7 @@ def fake_run(config: WorkerConfig, *, clock=None, sleep=None, extra=(), store=No
     clock = clock or Clock()
     store = store or RecordingStore()
     env, agent = FakeEnv(clock, length), FakeAgent()
-    ctx = RunContext(store=store, meta=None, network=None, agent=agent, config=config)
+    ctx = RunContext(store=store, meta=None, agent=agent, config=config)
     callbacks: list[Callback] = []
     if publisher:
         callbacks.append(TelemetryPublisher(config, render=env.render, clock=clock))
@@ -213,8 +197,8 @@ def test_publisher_writes_every_step_and_episode_with_the_right_fields():
     episodes = [T.EpisodeRecord.from_dict(r) for r in store.read(T.EPISODES)]
     assert [(e.episode, e.step, e.length) for e in episodes] == [(0, 5, 5), (1, 10, 5), (2, 15, 5), (3, 20, 5)]
     # rewards are the actions 0,1,0,1,0 -> score 2; losses at global steps 1 and 3 -> 0.5, 1.5
-    assert episodes[0].score == 2.0 and episodes[0].loss == pytest.approx(1.0)
-    assert episodes[0].epsilon == 0.5 and episodes[0].sps > 0
+    assert episodes[0].score == 2.0 and episodes[0].losses == {"loss": pytest.approx(1.0)}
+    assert episodes[0].exploration == {"epsilon": 0.5} and episodes[0].sps > 0
 
 
 def test_publisher_batches_writes_by_wall_clock():
@@ -269,7 +253,7 @@ def test_frames_are_published_a_few_times_per_second_as_png():
 def test_a_broken_renderer_does_not_stop_training():
     config = WorkerConfig(steps=50, frame_fps=100)
     store = MemoryStore()
-    ctx = RunContext(store=store, meta=None, network=None, agent=FakeAgent(), config=config)
+    ctx = RunContext(store=store, meta=None, agent=FakeAgent(), config=config)
 
     def render():
         raise RuntimeError("no display")
@@ -297,11 +281,11 @@ def test_encode_frame(rgb, problem):
 def test_non_finite_values_are_published_as_they_are():
     class NanAgent(FakeAgent):
         def act(self, obs, step):
-            return Act(action=0, q=[float("nan"), float("inf")], explored=False, epsilon=0.1)
+            return Decision(action=0, q=[float("nan"), float("inf")], explored=False, exploration={"epsilon": 0.1})
 
     config = WorkerConfig(steps=3, step_records_per_s=0, frame_fps=0)
     store = MemoryStore()
-    ctx = RunContext(store=store, meta=None, network=None, agent=NanAgent(), config=config)
+    ctx = RunContext(store=store, meta=None, agent=NanAgent(), config=config)
     run_loop(FakeEnv(Clock()), ctx.agent, ctx, CallbackList([TelemetryPublisher(config)]), 3)
     q = store.read(T.STEPS)[0]["q"]
     assert np.isnan(q[0]) and q[1] == float("inf")
@@ -330,7 +314,8 @@ def _control_config(**kw):
 def test_pause_holds_the_step_count_while_the_heartbeat_goes_on_and_step_advances_one():
     clock = Clock()
     store = RecordingStore()
-    dash = Dashboard(store, clock, [(2.0, "step", None), (3.0, "step", None), (3.0, "step", None), (6.0, "resume", None)])
+    dash = Dashboard(store, clock, [(2.0, "step", None), (3.0, "step", None), (3.0, "step", None),
+                                    (6.0, "resume", None)])
     pause_at = AtStep(100, lambda ctx: ctx.store.send_command(T.CMD_PAUSE))
     stopped, ctx, store, control, *_ = fake_run(_control_config(), clock=clock, sleep=dash.sleep, store=store,
                                                 extra=[pause_at])
@@ -343,7 +328,8 @@ def test_pause_holds_the_step_count_while_the_heartbeat_goes_on_and_step_advance
     # ~6 s paused with a heartbeat every 0.5 s
     assert len(paused) >= 12
     # the dashboard hears "paused" only once the step paused on is in the store
-    first_paused = next(i for i, e in enumerate(store.log) if e[:2] == ("put", T.HEARTBEAT) and e[2]["state"] == T.PAUSED)
+    first_paused = next(i for i, e in enumerate(store.log)
+                        if e[:2] == ("put", T.HEARTBEAT) and e[2]["state"] == T.PAUSED)
     last_append = [e for e in store.log[:first_paused] if e[:2] == ("append", T.STEPS)][-1]
     assert last_append[2] == first
     # the step count moved only by the three single steps, one step each
@@ -511,6 +497,21 @@ def test_checkpoint_saver_saves_every_n_steps_and_once_at_the_end(tmp_path):
     assert calls == [7]
 
 
+# =========================================================================== schedules
+def test_a_throttle_books_its_period_and_a_later_time_set_by_due_at_counts_even_for_period_0():
+    clock = Clock()
+    every_half_second = Throttle(0.5, clock)
+    assert every_half_second.ready() and not every_half_second.ready() and not every_half_second.due()
+    clock.t += 0.5
+    assert every_half_second.due() and every_half_second.ready() and not every_half_second.ready()
+    always = Throttle(0.0, clock)
+    assert always.ready() and always.ready() and always.due()
+    always.due_at(clock.t + 1.0)  # e.g. the probe's publish, pushed back after a slow one
+    assert not always.due()
+    clock.t += 1.0
+    assert always.due()
+
+
 # =========================================================================== config
 def test_worker_config_refuses_bad_values():
     with pytest.raises(ValueError, match="steps must be >= 1"):
@@ -565,7 +566,12 @@ def test_train_on_breakout_publishes_records_and_checkpoints(tmp_path):
     meta = got["meta"]
     assert meta.env_id == BREAKOUT and meta.agent == "dqn" and meta.seed == 0 and meta.network == "q_network"
     assert meta.action_names == ["LEFT", "STAY", "RIGHT"] and meta.feature_names[:2] == ["ball x", "ball y"]
-    assert [layer["name"] for layer in meta.layers] == ["fc1", "q_out"]
+    assert [layer.name for layer in meta.layers] == ["fc1", "q_out"]
+    assert [(n.name, n.watched, n.target_of) for n in meta.networks] == [
+        ("q_network", True, None), ("target_network", False, "q_network")]
+    assert meta.watched == ["q_network"] and meta.network_info().layers == meta.layers
+    assert meta.network_info().inputs == meta.feature_names and meta.network_info().outputs == meta.action_names
+    assert meta.action_space == T.ActionSpace("discrete", n=3)
     assert meta.config["worker"]["steps"] == 400 and meta.config["agent"]["hidden_sizes"] == [16]
     assert json.loads((run_dir / RUN_MARKER).read_text())["run_id"] == "run"
 
@@ -582,8 +588,10 @@ def test_train_on_breakout_publishes_records_and_checkpoints(tmp_path):
     assert len(episodes) == summary.episodes
     assert [e.episode for e in episodes] == list(range(len(episodes)))
     assert sum(e.length for e in episodes) <= 400 and all(e.sps > 0 for e in episodes)
-    assert any(e.loss is not None for e in episodes if e.step > 150)  # learning started at 100
-    assert episodes[0].epsilon < 1.0
+    assert all(set(e.losses) <= {"loss"} for e in episodes)
+    assert any("loss" in e.losses for e in episodes if e.step > 150)  # learning started at 100
+    assert not any(e.losses for e in episodes if e.step <= 100)  # ... and not before
+    assert set(episodes[0].exploration) == {"epsilon"} and episodes[0].exploration["epsilon"] < 1.0
 
     beat = T.Heartbeat.from_dict(got["heartbeat"])
     assert (beat.state, beat.step, beat.total_steps, beat.pid) == (T.FINISHED, 400, 400, os.getpid())
@@ -701,7 +709,7 @@ def test_cli_worker_obeys_pause_step_resume_speed_and_stop(tmp_path):
             assert beat["step"] < 20_000
             meta = store.read_meta()
         assert meta.config["agent"]["dueling"] is True and meta.config["agent"]["hidden_sizes"] == [16, 16]
-        assert [layer["name"] for layer in meta.layers] == ["fc1", "fc2", "value_out", "advantage_out"]
+        assert [layer.name for layer in meta.layers] == ["fc1", "fc2", "value_out", "advantage_out"]
         final = run_dir / "checkpoints" / f"ckpt_{beat['step']:09d}.pt"
         assert _load_checkpoint(final)["step"] == beat["step"]
         assert "Traceback" not in err
@@ -886,7 +894,7 @@ def test_dead_init_layer_flag_plants_dying_relus_that_the_probe_reports(tmp_path
           overrides={**SMALL, "hidden_sizes": [16, 16], "dead_init_layer": "fc1", "checkpoint_every": 0})
     with open_run(run_dir) as store:
         layers = {}
-        for record in store.read(T.ACTIVATIONS):
+        for record in store.read(T.probe_key(T.ACTIVATIONS, "q_network")):
             layers.update({layer["name"]: layer for layer in record["layers"]})
     assert layers["fc1"]["max"] == 0.0 and layers["fc1"]["dead"] == 16  # every ReLU in fc1 silent
     assert layers["fc2"]["dead"] < 16  # the other layer is untouched by the demo

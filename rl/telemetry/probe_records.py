@@ -1,0 +1,306 @@
+"""The probe's record types: what it measured inside a network, layer by layer.
+
+Each publish of the probe (``rl.probe``) for one network writes an
+:class:`ActivationRecord`, zero or more :class:`GradientRecord` and :class:`WeightRecord`
+(one per sample taken since the last publish), a :class:`NeuronsRecord` (the per-neuron
+detail the network view draws) and the run's :class:`AlertsRecord`. The attribution
+publisher (``rl.attribution``) writes an :class:`AttributionRecord`.
+
+Every layer's figures are a typed part (:class:`ActivationLayer`, ...), on the worker's
+side and on the dashboard's, so a renamed field is a failing test rather than a "–" on
+screen. Arrays of per-neuron numbers use :func:`rl.telemetry.arrays.encode_array`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from rl.telemetry.records import Part, Record
+
+
+def _add_network(data: dict[str, Any], version: int) -> dict[str, Any]:
+    # schema 1 watched one network, the DQN's q_network
+    data.setdefault("network", "q_network")
+    return data
+
+
+# --------------------------------------------------------------------------- activations
+@dataclass(frozen=True)
+class ActivationLayer(Part):
+    """One hidden layer's activations since the previous publish.
+
+    ``mean``/``std``/``min``/``max`` over those ``samples`` and all neurons (None when
+    none was finite; ``nonfinite`` counts NaN and infinite outputs); ``hist`` counts over
+    equal bins from ``hist_lo`` to ``hist_hi``. The neuron states rest on the ``window``
+    most recent samples: ``dead`` and ``saturated`` neurons, ``always_active`` ones (a
+    ReLU-family layer's never-silent neurons, else None) and ``states`` per neuron
+    (0 dead, 1 active, 2 saturated).
+    """
+
+    name: str
+    activation: str
+    size: int
+    samples: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    hist: list[int]
+    hist_lo: float | None
+    hist_hi: float | None
+    window: int
+    dead: int | None
+    saturated: int | None
+    always_active: int | None = None
+    states: list[int] = field(default_factory=list)
+    nonfinite: int = 0
+
+
+@dataclass(frozen=True)
+class ActivationRecord(Record):
+    """Activation statistics of each hidden layer of ``network``, input to output.
+
+    ``output_abs_max``/``output_mean``: the largest |output| and the mean output over the
+    samples (a DQN's Q-values); None when the network's output is not a tensor.
+    """
+
+    KIND: ClassVar[str] = "activations"
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": ActivationLayer}
+    step: int
+    samples: int  # acting samples taken since the run started
+    layers: list[ActivationLayer]
+    network: str = "q_network"
+    output_abs_max: float | None = None
+    output_mean: float | None = None
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        data.setdefault("output_abs_max", data.pop("q_abs_max", None))
+        data.setdefault("output_mean", data.pop("q_mean", None))
+        return _add_network(data, version)
+
+
+# --------------------------------------------------------------------------- gradients
+@dataclass(frozen=True)
+class GradientLayer(Part):
+    """One layer's gradient after a sampled optimisation step, over all its parameters
+    (weight and bias), as the backward pass left it (before any clipping). ``finite``:
+    no NaN or infinity in it (then the other figures are None)."""
+
+    name: str
+    norm: float | None
+    mean_abs: float | None
+    max_abs: float | None
+    std: float | None
+    finite: bool = True
+
+
+@dataclass(frozen=True)
+class GradientRecord(Record):
+    KIND: ClassVar[str] = "gradients"
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": GradientLayer}
+    step: int
+    update: int  # optimisation steps of this network seen since the run started
+    layers: list[GradientLayer]
+    total_norm: float | None
+    network: str = "q_network"
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        return _add_network(data, version)
+
+
+# --------------------------------------------------------------------------- weights
+@dataclass(frozen=True)
+class WeightLayer(Part):
+    """One layer's weights at a sample: statistics, a histogram from ``hist_lo`` to
+    ``hist_hi``, ``near_zero`` = weights with |w| below
+    ``health.thresholds.LIVE_NEAR_ZERO_WEIGHT``, and ``velocity`` = ||W - W_prev|| /
+    ||W_prev|| since the previous sample (None for the first)."""
+
+    name: str
+    size: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    near_zero: int
+    norm: float | None
+    velocity: float | None
+    hist: list[int]
+    hist_lo: float | None
+    hist_hi: float | None
+
+
+@dataclass(frozen=True)
+class WeightRecord(Record):
+    KIND: ClassVar[str] = "weights"
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": WeightLayer}
+    step: int
+    updates: int  # optimisation steps between the previous sample and this one
+    layers: list[WeightLayer]
+    network: str = "q_network"
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        return _add_network(data, version)
+
+
+# --------------------------------------------------------------------------- neurons
+@dataclass(frozen=True)
+class NeuronLayer(Part):
+    """A hidden layer as the network view draws it: each neuron's ``current`` output,
+    ``history`` (float16, (n, size), oldest first), incoming ``weight`` (float32, (size,
+    inputs)) and ``bias``, as encoded arrays."""
+
+    name: str
+    activation: str
+    size: int
+    current: list[float | None]
+    history: dict
+    weight: dict
+    bias: dict
+
+
+@dataclass(frozen=True)
+class OutputLayer(Part):
+    """The network's final layer: its weights and biases (encoded arrays)."""
+
+    name: str
+    weight: dict
+    bias: dict
+
+
+@dataclass(frozen=True)
+class NeuronsRecord(Record):
+    """The per-neuron detail of ``network`` (its NEURONS key): hidden ``layers``, the
+    ``output`` layer, the current ``input`` and the network's ``output`` for it (a DQN's
+    Q-values), the ``action`` taken, and ``samples`` = acting samples taken so far (the
+    newest of them are the layers' histories)."""
+
+    KIND: ClassVar[str] = "neurons"
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": NeuronLayer, "output_layer": OutputLayer}
+    step: int
+    layers: list[NeuronLayer]
+    output_layer: OutputLayer | None
+    input: list[float | None]
+    output: list[float | None]
+    action: int | list[float] | None
+    samples: int = 0
+    network: str = "q_network"
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        # schema 1 called the output layer "output" and the network's output "q"
+        if "output_layer" not in data:
+            data["output_layer"] = data.pop("output", None)
+        data.setdefault("output", data.pop("q", []))
+        return _add_network(data, version)
+
+
+# --------------------------------------------------------------------------- alerts
+@dataclass(frozen=True)
+class AlertEntry(Part):
+    """One network-health alert (see ``health.live_rules``): which ``rule`` fired in which
+    ``network`` and ``layer``, how bad (``level``), what it means and what to try, and when
+    it started and (if it is no longer ``active``) ended."""
+
+    id: str
+    rule: str
+    layer: str | None
+    level: str
+    title: str
+    message: str
+    remedy: str
+    active: bool
+    value: float | None = None
+    network: str | None = None
+    started_step: int | None = None
+    started_time: float | None = None
+    last_step: int | None = None
+    ended_step: int | None = None
+    ended_time: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertsRecord(Record):
+    """The ALERTS key: the alerts of every watched network, active ones first (most
+    severe first), then recently cleared ones."""
+
+    KIND: ClassVar[str] = "alerts"
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"alerts": AlertEntry}
+    step: int
+    time: float
+    alerts: list[AlertEntry]
+
+
+# --------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class WatchedLayerInfo(Part):
+    name: str
+    activation: str
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class ProbeSettings(Record):
+    """The PROBE_CONFIG key: the probe's settings (``rl.probe.ProbeConfig`` as a dict) and,
+    per watched network, the layers it watches."""
+
+    KIND: ClassVar[str] = "probe_settings"
+    config: dict
+    layers: dict[str, list[dict]] = field(default_factory=dict)
+
+    def watched_layers(self, network: str) -> list[WatchedLayerInfo]:
+        return [WatchedLayerInfo.from_dict(d) for d in self.layers.get(network, [])]
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        # schema 1 stored the settings at the top level and one network's layers as a list
+        layers = data.pop("layers", [])
+        config = {k: v for k, v in data.items() if k not in ("kind", "v")}
+        return {"config": config, "layers": {"q_network": layers}}
+
+
+# --------------------------------------------------------------------------- attribution
+@dataclass(frozen=True)
+class AttributionLayer(Part):
+    """A hidden layer in one attributed state: each neuron's output (``values``, (size,))
+    and its ``contribution`` to each output ((outputs, size)), as encoded arrays."""
+
+    name: str
+    activation: str
+    values: dict
+    contribution: dict
+
+
+@dataclass(frozen=True)
+class AttributionRecord(Record):
+    """Attribution of one state (see ``rl.attribution``). Arrays use ``encode_array``.
+
+    ``saliency`` and ``integrated_gradients``: (outputs, features); ``ig``: method, steps,
+    baseline, q_baseline, delta; ``response``: ``{"values": (features, points), "q":
+    (features, points, outputs)}``; ``recent``: ``{"obs": (n, features), "actions": (n,)}``
+    -- recent states and the network's greedy action in each, oldest first.
+    """
+
+    KIND: ClassVar[str] = "attribution"
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": AttributionLayer}
+    step: int
+    q: list[float]
+    action: int  # the network's choice (argmax Q) for this state
+    taken: int  # the action the agent actually took (may be exploratory)
+    input: list[float]
+    contribution_method: str
+    layers: list[AttributionLayer]
+    saliency: dict
+    integrated_gradients: dict
+    ig: dict
+    response: dict
+    recent: dict
+    network: str = "q_network"
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        return _add_network(data, version)
