@@ -76,52 +76,77 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from health.networks import ACTIVATIONS
 
     parser.add_argument(
-        "--checkpoint", "-c", nargs="+", required=True, metavar="PATH",
+        "--checkpoint",
+        "-c",
+        nargs="+",
+        required=True,
+        metavar="PATH",
         help="checkpoint file(s) to analyse, oldest first when comparing; a folder (a run folder or "
-             "its checkpoints/) stands for the checkpoint files in it, sorted by the number in their names",
+        "its checkpoints/) stands for the checkpoint files in it, sorted by the number in their names",
     )
     parser.add_argument(
-        "--networks", "-n", nargs="+", metavar="NAME",
+        "--networks",
+        "-n",
+        nargs="+",
+        metavar="NAME",
         help="analyse only these networks, e.g. 'actor critic_1' or 'q_network' "
-             "(default: every network in the file that holds weights)",
+        "(default: every network in the file that holds weights)",
     )
     parser.add_argument(
-        "--output-dir", "-o", metavar="DIR",
+        "--output-dir",
+        "-o",
+        metavar="DIR",
         help="also write network_health_report.txt, <network>_details.csv (one row per layer, every "
-             "metric) and <network>_health_metrics.png (four plots) into DIR",
+        "metric) and <network>_health_metrics.png (four plots) into DIR",
     )
     parser.add_argument(
-        "--dead-neuron-method", choices=("activation", "weight"), default="activation",
+        "--dead-neuron-method",
+        choices=("activation", "weight"),
+        default="activation",
         help="activation (default): a unit is dead when its output varies by less than "
-             f"{TH.DEAD_ACTIVATION_VARIANCE:g} (variance) over sample inputs -- works for any activation "
-             "function; weight: a unit is dead when its incoming weights' L2 norm is below "
-             f"{TH.DEAD_WEIGHT_NORM:g} -- faster, needs no inputs, misses units killed by their bias",
+        f"{TH.DEAD_ACTIVATION_VARIANCE:g} (variance) over sample inputs -- works for any activation "
+        "function; weight: a unit is dead when its incoming weights' L2 norm is below "
+        f"{TH.DEAD_WEIGHT_NORM:g} -- faster, needs no inputs, misses units killed by their bias",
     )
     parser.add_argument(
-        "--dead-neuron-samples", type=_positive_int, default=TH.DEAD_NEURON_SAMPLES_DEFAULT, metavar="N",
+        "--dead-neuron-samples",
+        type=_positive_int,
+        default=TH.DEAD_NEURON_SAMPLES_DEFAULT,
+        metavar="N",
         help="how many inputs the activation method runs through each network (default: %(default)s). "
-             "Inputs are the observations stored in the checkpoint if any, else observations from "
-             "the environment it names (random policy), else standard-normal random numbers",
+        "Inputs are the observations stored in the checkpoint if any, else observations from "
+        "the environment it names (random policy), else standard-normal random numbers",
     )
     parser.add_argument(
-        "--activation", choices=sorted(ACTIVATIONS), default="relu",
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default="relu",
         help="activation function assumed after each hidden layer when the checkpoint does not record "
-             "it (ours do; plain state dicts do not). Default: %(default)s",
+        "it (ours do; plain state dicts do not). Default: %(default)s",
     )
     parser.add_argument(
-        "--dead-variance-threshold", type=_positive_float, default=TH.DEAD_ACTIVATION_VARIANCE, metavar="V",
+        "--dead-variance-threshold",
+        type=_positive_float,
+        default=TH.DEAD_ACTIVATION_VARIANCE,
+        metavar="V",
         help="activation method: variance below which a unit counts as dead (default: %(default)g)",
     )
     parser.add_argument(
-        "--dead-weight-threshold", type=_positive_float, default=TH.DEAD_WEIGHT_NORM, metavar="W",
+        "--dead-weight-threshold",
+        type=_positive_float,
+        default=TH.DEAD_WEIGHT_NORM,
+        metavar="W",
         help="weight method: incoming-weight L2 norm below which a unit counts as dead (default: %(default)g)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0,
+        "--seed",
+        type=int,
+        default=0,
         help="random seed for collected or random inputs, so reruns give the same counts (default: %(default)s)",
     )
     parser.add_argument(
-        "--no-explain", action="store_true",
+        "--no-explain",
+        action="store_true",
         help="leave out the short 'how to read this report' section at the end",
     )
     parser.set_defaults(func=main)
@@ -140,7 +165,8 @@ def _expand(paths: list[str]) -> tuple[list[str], list[str]]:
     """Folders -> the checkpoint files inside them. Returns (files, errors)."""
     from health.loading import find_checkpoints
 
-    files, errors = [], []
+    files: list[str] = []
+    errors: list[str] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():

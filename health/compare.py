@@ -21,8 +21,9 @@ least over-fit one.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,14 +72,23 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
     valid = [(i, a) for i, a in enumerate(alphas) if a is not None]
     keep = keep_index(alphas)
     if len(valid) < 2:
-        reason = (f"{labels[keep]} is the only checkpoint with an alpha" if keep is not None
-                  else "no checkpoint has an alpha")
-        return Pattern("unknown", "NOT ENOUGH DATA",
-                       "at least two checkpoints with an overall alpha are needed to see a trend", keep, reason)
+        reason = (
+            f"{labels[keep]} is the only checkpoint with an alpha" if keep is not None else "no checkpoint has an alpha"
+        )
+        return Pattern(
+            "unknown",
+            "NOT ENOUGH DATA",
+            "at least two checkpoints with an overall alpha are needed to see a trend",
+            keep,
+            reason,
+        )
     first_i, first = valid[0]
     last_i, last = valid[-1]
     seq = " -> ".join(f"{a:.2f}" for _, a in valid)
+    # with two or more alphas keep_index always picks a checkpoint, and only one that has an alpha
+    assert keep is not None
     ka = alphas[keep]
+    assert ka is not None
     near = abs(ka - TH.ALPHA_OPTIMAL)
     keep_reason = f"{labels[keep]} has alpha {ka:.2f}, the nearest to {TH.ALPHA_OPTIMAL:.1f}"
     if ka >= TH.ALPHA_OPTIMAL and any(a < TH.ALPHA_OPTIMAL for _, a in valid):
@@ -86,30 +96,40 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
 
     if all(a > TH.ALPHA_UNDERTRAINED_HIGH for _, a in valid):
         return Pattern(
-            "not_learning", "NOT LEARNING",
+            "not_learning",
+            "NOT LEARNING",
             f"alpha stays above {TH.ALPHA_UNDERTRAINED_HIGH:g} ({seq}): the weights still look random and the network "
             "is not learning effectively",
-            keep, keep_reason + " (but none of them is well trained)", NOT_LEARNING_CHECKS,
+            keep,
+            keep_reason + " (but none of them is well trained)",
+            NOT_LEARNING_CHECKS,
         )
     reached = [i for i, a in valid if a >= TH.ALPHA_RECOMMENDED_LOW]
     if last < TH.ALPHA_RECOMMENDED_LOW and reached:
         dropped = next(i for i, a in valid if i > reached[0] and a < TH.ALPHA_RECOMMENDED_LOW)
         return Pattern(
-            "overtraining", "OVERTRAINING",
+            "overtraining",
+            "OVERTRAINING",
             f"alpha came down to about {TH.ALPHA_OPTIMAL:g} and then fell below it from {labels[dropped]} on ({seq}): "
             "the later checkpoints are over-fit; early stopping would have helped",
-            keep, keep_reason + f"; stop training once alpha drops below {TH.ALPHA_RECOMMENDED_LOW:g}",
+            keep,
+            keep_reason + f"; stop training once alpha drops below {TH.ALPHA_RECOMMENDED_LOW:g}",
         )
     if all(a < TH.ALPHA_RECOMMENDED_LOW for _, a in valid):
         return Pattern(
-            "overfit", "OVER-FIT THROUGHOUT",
+            "overfit",
+            "OVER-FIT THROUGHOUT",
             f"every checkpoint already has alpha below {TH.ALPHA_RECOMMENDED_LOW:g} ({seq}): "
             "look for an earlier checkpoint",
-            keep, f"{labels[keep]} is the least over-fit (alpha {ka:.2f})",
+            keep,
+            f"{labels[keep]} is the least over-fit (alpha {ka:.2f})",
         )
     dips = [labels[i] for i, a in valid[:-1] if a < TH.ALPHA_RECOMMENDED_LOW]
-    dip_note = (f"; it dipped below {TH.ALPHA_RECOMMENDED_LOW:g} at {', '.join(dips)}, so watch for over-fitting"
-                if dips else "")
+    dip_note = (
+        f"; it dipped below {TH.ALPHA_RECOMMENDED_LOW:g} at {', '.join(dips)}, so watch for over-fitting"
+        if dips
+        else ""
+    )
     if last < first - TH.ALPHA_TREND_MIN_CHANGE:
         tail = ""
         if last > TH.ALPHA_RECOMMENDED_HIGH:
@@ -117,22 +137,28 @@ def alpha_pattern(alphas: Sequence[float | None], labels: Sequence[str] | None =
         elif near <= TH.ALPHA_NEAR_OPTIMAL_HIGH - TH.ALPHA_OPTIMAL:
             tail = f"; {labels[keep]} is close to the optimum"
         return Pattern(
-            "healthy", "HEALTHY PROGRESSION",
+            "healthy",
+            "HEALTHY PROGRESSION",
             f"alpha falls towards {TH.ALPHA_OPTIMAL:g} ({seq}): the network keeps learning useful structure{tail}"
             f"{dip_note}",
-            keep, keep_reason,
+            keep,
+            keep_reason,
         )
     if last > first + TH.ALPHA_TREND_MIN_CHANGE:
         return Pattern(
-            "rising", "ALPHA RISING",
+            "rising",
+            "ALPHA RISING",
             f"alpha went up ({seq}): the weights are becoming more random-like, which points to forgetting or an "
             f"unstable optimiser (learning rate too high?){dip_note}",
-            keep, keep_reason,
+            keep,
+            keep_reason,
         )
     return Pattern(
-        "flat", "FLAT",
+        "flat",
+        "FLAT",
         f"alpha hardly changed ({seq}): training has settled, or stalled{dip_note}",
-        keep, keep_reason,
+        keep,
+        keep_reason,
     )
 
 
@@ -158,9 +184,15 @@ class Comparison:
         """The comparison as JSON-able plain data (per-checkpoint details via ``results``)."""
 
         def pattern(p: Pattern) -> dict[str, Any]:
-            return {"key": p.key, "title": p.title, "meaning": p.meaning, "keep": p.keep,
-                    "keep_label": self.labels[p.keep] if p.keep is not None else None,
-                    "keep_reason": p.keep_reason, "checks": list(p.checks)}
+            return {
+                "key": p.key,
+                "title": p.title,
+                "meaning": p.meaning,
+                "keep": p.keep,
+                "keep_label": self.labels[p.keep] if p.keep is not None else None,
+                "keep_reason": p.keep_reason,
+                "checks": list(p.checks),
+            }
 
         return {
             "labels": list(self.labels),
@@ -177,8 +209,16 @@ class Comparison:
         rows = []
         for i, label in enumerate(self.labels):
             for net, alphas in self.alphas.items():
-                rows.append({"checkpoint": label, "path": self.paths[i], "order": i, "network": net,
-                             "alpha": alphas[i], "pattern": self.patterns[net].key})
+                rows.append(
+                    {
+                        "checkpoint": label,
+                        "path": self.paths[i],
+                        "order": i,
+                        "network": net,
+                        "alpha": alphas[i],
+                        "pattern": self.patterns[net].key,
+                    }
+                )
         return rows
 
 
@@ -224,7 +264,8 @@ def comparison_from_results(results: Sequence[CheckpointHealth], errors: Sequenc
     common = [n for n in primary if all(a is not None for a in alphas[n])] or primary
     overall = []
     for i in range(len(results)):
-        vals = [alphas[n][i] for n in common if alphas[n][i] is not None]
+        vals = [a for a in (alphas[n][i] for n in common) if a is not None]
         overall.append(float(np.mean(vals)) if vals else None)
-    return Comparison(labels, paths, alphas, patterns, overall, alpha_pattern(overall, labels),
-                      list(errors), list(results))
+    return Comparison(
+        labels, paths, alphas, patterns, overall, alpha_pattern(overall, labels), list(errors), list(results)
+    )

@@ -150,7 +150,8 @@ def input_samples(
             if actions is not None and obs.shape[1] + actions.shape[1] == input_size:
                 values = np.concatenate([obs, actions.astype(np.float32)], axis=1)
                 return InputSamples(
-                    values, "environment",
+                    values,
+                    "environment",
                     f"{len(values)} (observation, random action) pairs from {env_id} with a random policy",
                 )
     rng = np.random.default_rng(seed)

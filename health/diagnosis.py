@@ -9,7 +9,7 @@ return dataclasses (:mod:`health.results`); nothing here prints or writes files 
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from health import thresholds as TH
 from health.dead import collect_env_observations, dead_neurons, input_samples
@@ -57,17 +57,29 @@ def analyze_network(
     (``samples``: an :class:`health.dead.InputSamples`, needed by the activation method),
     verdicts and a list of potential issues."""
     metrics = weightwatcher_metrics(network)
-    dead = dead_neurons(network, dead_method, samples,
-                        variance_threshold=variance_threshold, weight_threshold=weight_threshold)
+    dead = dead_neurons(
+        network, dead_method, samples, variance_threshold=variance_threshold, weight_threshold=weight_threshold
+    )
     hidden = set(network.hidden_indices())
     layers = []
     for i, (layer, m) in enumerate(zip(network.layers, metrics)):
         units = dead_count = None
         if i in dead.per_layer:
             dead_count, units = dead.per_layer[i]
-        layers.append(LayerHealth(network.name, i, layer.name, layer.kind, layer.shape, m,
-                                  hidden=i in hidden, units=units, dead=dead_count,
-                                  dead_units=dead.dead_units.get(i, [])))
+        layers.append(
+            LayerHealth(
+                network.name,
+                i,
+                layer.name,
+                layer.kind,
+                layer.shape,
+                m,
+                hidden=i in hidden,
+                units=units,
+                dead=dead_count,
+                dead_units=dead.dead_units.get(i, []),
+            )
+        )
     health = NetworkHealth(network.name, layers, dead, [], list(network.ignored), network.graph_problem)
     nonfinite = [layer.name for layer in network.layers if not layer.finite]
     health.issues = network_issues(health, nonfinite)
@@ -112,11 +124,23 @@ def analyze_checkpoint(
             stored_ok = ckpt.obs_samples is not None and ckpt.obs_samples.shape[1] == size
             if not stored_ok and ckpt.env_id and env_obs is None and env_problem is None:
                 env_obs, env_sampler, env_problem = collect_env_observations(ckpt.env_id, dead_samples, seed)
-            samples = input_samples(size, dead_samples, stored=ckpt.obs_samples, env_observations=env_obs,
-                                    env_id=ckpt.env_id, env_action_sampler=env_sampler, env_problem=env_problem,
-                                    seed=seed)
-        results[name] = analyze_network(net, dead_method=dead_method, samples=samples,
-                                        variance_threshold=variance_threshold, weight_threshold=weight_threshold)
+            samples = input_samples(
+                size,
+                dead_samples,
+                stored=ckpt.obs_samples,
+                env_observations=env_obs,
+                env_id=ckpt.env_id,
+                env_action_sampler=env_sampler,
+                env_problem=env_problem,
+                seed=seed,
+            )
+        results[name] = analyze_network(
+            net,
+            dead_method=dead_method,
+            samples=samples,
+            variance_threshold=variance_threshold,
+            weight_threshold=weight_threshold,
+        )
     return CheckpointHealth(
         path=ckpt.path,
         format_label=ckpt.format_label,

@@ -9,8 +9,8 @@ clearing. The checks come from :mod:`health.live_checks`; the counts from
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
 
 from health import thresholds as TH
 from health.live_checks import LEVEL_RANK, REMEDIES, RULE_TITLES, Check
@@ -78,12 +78,19 @@ class AlertTracker:
                 track.falses = 0
                 if track.alert is None and track.trues >= self.raise_after:
                     track.alert = Alert(
-                        id=check.key, rule=check.rule, layer=check.layer, level=check.level,
+                        id=check.key,
+                        rule=check.rule,
+                        layer=check.layer,
+                        level=check.level,
                         title=RULE_TITLES.get(check.rule, check.rule),
-                        message=check.message, remedy=REMEDIES.get(check.rule, ""),
-                        value=check.value, active=True,
+                        message=check.message,
+                        remedy=REMEDIES.get(check.rule, ""),
+                        value=check.value,
+                        active=True,
                         started_step=track.first_true_step,
-                        started_time=track.first_true_time, last_step=int(step))
+                        started_time=track.first_true_time,
+                        last_step=int(step),
+                    )
                 elif track.alert is not None:
                     track.alert.level = check.level
                     track.alert.message = check.message
@@ -96,7 +103,7 @@ class AlertTracker:
                     done = track.alert
                     done.active, done.ended_step, done.ended_time = False, int(step), float(time)
                     self._cleared.insert(0, done)
-                    del self._cleared[self.history:]
+                    del self._cleared[self.history :]
                     track.alert = None
 
     def active(self) -> list[Alert]:

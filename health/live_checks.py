@@ -12,8 +12,8 @@ alerts built from them live in :mod:`health.live_alerts`. Every threshold comes 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -110,33 +110,46 @@ def check_activations(layers: Sequence[Mapping], window: int | None = None) -> l
     checks: list[Check] = []
     for layer in layers:
         name, size = str(layer.get("name", "?")), int(layer.get("size") or 0)
-        if size <= 0 or int(layer.get("window") or 0) < need:
+        samples = int(layer.get("window") or 0)
+        if size <= 0 or samples < need:
             continue
         dead = int(layer.get("dead") or 0)
         share = dead / size
         critical = share > TH.LIVE_DEAD_CRITICAL_SHARE
-        checks.append(Check(
-            DEAD_NEURONS, name, share > TH.LIVE_DEAD_ALERT_SHARE,
-            CRITICAL if critical else WARNING,
-            f"{dead} of {size} neurons in {name} ({_pct(share)}) have not fired "
-            f"(|activation| < {TH.LIVE_DEAD_ACTIVATION:g}) in the last "
-            f"{int(layer.get('window'))} samples; "
-            + (f"more than {_pct(TH.LIVE_DEAD_CRITICAL_SHARE)} dead is critical." if critical else
-               f"more than {_pct(TH.LIVE_DEAD_ALERT_SHARE)} dead is a warning."),
-            share,
-        ))
+        checks.append(
+            Check(
+                DEAD_NEURONS,
+                name,
+                share > TH.LIVE_DEAD_ALERT_SHARE,
+                CRITICAL if critical else WARNING,
+                f"{dead} of {size} neurons in {name} ({_pct(share)}) have not fired "
+                f"(|activation| < {TH.LIVE_DEAD_ACTIVATION:g}) in the last "
+                f"{samples} samples; "
+                + (
+                    f"more than {_pct(TH.LIVE_DEAD_CRITICAL_SHARE)} dead is critical."
+                    if critical
+                    else f"more than {_pct(TH.LIVE_DEAD_ALERT_SHARE)} dead is a warning."
+                ),
+                share,
+            )
+        )
         lo, hi = saturation_limits(str(layer.get("activation", "")))
         if lo is None and hi is None:
             continue
         sat = int(layer.get("saturated") or 0)
         sat_share = sat / size
-        checks.append(Check(
-            SATURATED_NEURONS, name, sat_share > TH.LIVE_SATURATED_ALERT_SHARE, WARNING,
-            f"{sat} of {size} neurons in {name} ({_pct(sat_share)}) stayed at the ends of "
-            f"their range for the whole window; more than "
-            f"{_pct(TH.LIVE_SATURATED_ALERT_SHARE)} saturated is a warning.",
-            sat_share,
-        ))
+        checks.append(
+            Check(
+                SATURATED_NEURONS,
+                name,
+                sat_share > TH.LIVE_SATURATED_ALERT_SHARE,
+                WARNING,
+                f"{sat} of {size} neurons in {name} ({_pct(sat_share)}) stayed at the ends of "
+                f"their range for the whole window; more than "
+                f"{_pct(TH.LIVE_SATURATED_ALERT_SHARE)} saturated is a warning.",
+                sat_share,
+            )
+        )
     return checks
 
 
@@ -181,38 +194,49 @@ def gradient_verdicts(history: Mapping[str, Sequence[float]]) -> list[GradientVe
             continue
         arr = np.asarray([math.nan if v is None else v for v in vals], dtype=np.float64)
         if (~np.isfinite(arr)).any():
-            verdicts.append(GradientVerdict(
-                name, EXPLODING, m, "the gradient became infinite or NaN", CRITICAL))
+            verdicts.append(GradientVerdict(name, EXPLODING, m, "the gradient became infinite or NaN", CRITICAL))
             continue
         if m > TH.LIVE_GRAD_EXPLODING_NORM:
-            verdicts.append(GradientVerdict(
-                name, EXPLODING, m,
-                f"gradient norm {m:.3g} is above the ceiling {TH.LIVE_GRAD_EXPLODING_NORM:g}"))
+            verdicts.append(
+                GradientVerdict(
+                    name, EXPLODING, m, f"gradient norm {m:.3g} is above the ceiling {TH.LIVE_GRAD_EXPLODING_NORM:g}"
+                )
+            )
             continue
         g = TH.LIVE_GRAD_GROWTH_SAMPLES
         full = [v for v in history[name] if v is not None]
         if len(full) >= 2 * g:
-            before, last = _median(full[-2 * g:-g]), _median(full[-g:])
-            if (last > TH.LIVE_GRAD_GROWTH_MIN_NORM and before > 0
-                    and last >= TH.LIVE_GRAD_GROWTH_FACTOR * before):
-                verdicts.append(GradientVerdict(
-                    name, EXPLODING, m,
-                    f"gradient norm grew {last / before:.0f}-fold within {2 * g} samples "
-                    f"(to {last:.3g})"))
+            before, last = _median(full[-2 * g : -g]), _median(full[-g:])
+            if last > TH.LIVE_GRAD_GROWTH_MIN_NORM and before > 0 and last >= TH.LIVE_GRAD_GROWTH_FACTOR * before:
+                verdicts.append(
+                    GradientVerdict(
+                        name,
+                        EXPLODING,
+                        m,
+                        f"gradient norm grew {last / before:.0f}-fold within {2 * g} samples (to {last:.3g})",
+                    )
+                )
                 continue
         if m < TH.LIVE_GRAD_VANISHING_FLOOR:
-            verdicts.append(GradientVerdict(
-                name, VANISHING, m,
-                f"gradient norm {m:.2g} is below the floor {TH.LIVE_GRAD_VANISHING_FLOOR:g}"))
+            verdicts.append(
+                GradientVerdict(
+                    name, VANISHING, m, f"gradient norm {m:.2g} is below the floor {TH.LIVE_GRAD_VANISHING_FLOOR:g}"
+                )
+            )
             continue
         others = [v for other, v in medians.items() if other != name and math.isfinite(v)]
         if others:
             ref = float(np.median(others))
             if ref > 0 and m < TH.LIVE_GRAD_VANISHING_RATIO * ref:
-                verdicts.append(GradientVerdict(
-                    name, VANISHING, m,
-                    f"gradient norm {m:.2g} is {ref / max(m, 1e-300):.0e} times smaller "
-                    f"than the other layers' (median {ref:.2g})"))
+                verdicts.append(
+                    GradientVerdict(
+                        name,
+                        VANISHING,
+                        m,
+                        f"gradient norm {m:.2g} is {ref / max(m, 1e-300):.0e} times smaller "
+                        f"than the other layers' (median {ref:.2g})",
+                    )
+                )
                 continue
         verdicts.append(GradientVerdict(name, HEALTHY, m, f"gradient norm {m:.3g}"))
     return verdicts
@@ -225,13 +249,26 @@ def check_gradients(history: Mapping[str, Sequence[float]]) -> list[Check]:
         if v.verdict == NO_DATA:
             continue
         value = None if not math.isfinite(v.norm) else v.norm
-        checks.append(Check(
-            VANISHING_GRADIENTS, v.layer, v.verdict == VANISHING, WARNING,
-            f"Gradients reaching {v.layer} are vanishing: {v.reason}.", value))
-        checks.append(Check(
-            EXPLODING_GRADIENTS, v.layer, v.verdict == EXPLODING,
-            v.level if v.verdict == EXPLODING else WARNING,
-            f"Gradients in {v.layer} are exploding: {v.reason}.", value))
+        checks.append(
+            Check(
+                VANISHING_GRADIENTS,
+                v.layer,
+                v.verdict == VANISHING,
+                WARNING,
+                f"Gradients reaching {v.layer} are vanishing: {v.reason}.",
+                value,
+            )
+        )
+        checks.append(
+            Check(
+                EXPLODING_GRADIENTS,
+                v.layer,
+                v.verdict == EXPLODING,
+                v.level if v.verdict == EXPLODING else WARNING,
+                f"Gradients in {v.layer} are exploding: {v.reason}.",
+                value,
+            )
+        )
     return checks
 
 
@@ -253,16 +290,22 @@ def check_velocity(history: Mapping[str, Sequence[tuple[float | None, int]]]) ->
             continue
         last = [v for v, _ in moving[-n:]]
         stalled = all(math.isfinite(v) and v < TH.LIVE_VELOCITY_STALL for v in last)
-        checks.append(Check(
-            LEARNING_STALLED, name, stalled, WARNING,
-            f"The weights of {name} changed by less than {TH.LIVE_VELOCITY_STALL:g} of "
-            f"their size in each of the last {n} samples (latest {last[-1]:.2g}), although "
-            f"the optimiser ran.", last[-1]))
+        checks.append(
+            Check(
+                LEARNING_STALLED,
+                name,
+                stalled,
+                WARNING,
+                f"The weights of {name} changed by less than {TH.LIVE_VELOCITY_STALL:g} of "
+                f"their size in each of the last {n} samples (latest {last[-1]:.2g}), although "
+                f"the optimiser ran.",
+                last[-1],
+            )
+        )
     return checks
 
 
-def check_q_values(q_abs_max: Sequence[float], q_bound: float | None = None,
-                   layer: str = "Q-values") -> list[Check]:
+def check_q_values(q_abs_max: Sequence[float], q_bound: float | None = None, layer: str = "Q-values") -> list[Check]:
     """Q-value divergence from the largest |Q| of each acting sample, oldest first.
 
     Critical: any non-finite Q-value among the recent samples. Warning: the recent
@@ -277,20 +320,30 @@ def check_q_values(q_abs_max: Sequence[float], q_bound: float | None = None,
     k = max(1, w // 5)
     recent_vals = values[-k:]
     if any(not math.isfinite(v) for v in recent_vals):
-        return [Check(Q_DIVERGING, layer, True, CRITICAL,
-                      "The network produced an infinite or NaN Q-value.", None)]
+        return [Check(Q_DIVERGING, layer, True, CRITICAL, "The network produced an infinite or NaN Q-value.", None)]
     recent = _median(recent_vals)
     if q_bound is not None and q_bound > 0 and recent > TH.LIVE_Q_BOUND_MARGIN * q_bound:
-        return [Check(Q_DIVERGING, layer, True, WARNING,
-                      f"The largest |Q| is {recent:.3g}, above the highest return the task "
-                      f"allows ({q_bound:.3g}).", recent)]
+        return [
+            Check(
+                Q_DIVERGING,
+                layer,
+                True,
+                WARNING,
+                f"The largest |Q| is {recent:.3g}, above the highest return the task allows ({q_bound:.3g}).",
+                recent,
+            )
+        ]
     if len(values) >= w:
-        earlier = _median(values[-w:-w + k])
-        if (recent > TH.LIVE_Q_GROWTH_MIN and earlier > 0
-                and recent >= TH.LIVE_Q_GROWTH_FACTOR * earlier):
-            return [Check(Q_DIVERGING, layer, True, WARNING,
-                          f"The largest |Q| grew from {earlier:.3g} to {recent:.3g} within "
-                          f"{w} samples.", recent)]
-    return [Check(Q_DIVERGING, layer, False, WARNING,
-                  f"The largest |Q| is {recent:.3g}.", recent)]
-
+        earlier = _median(values[-w : -w + k])
+        if recent > TH.LIVE_Q_GROWTH_MIN and earlier > 0 and recent >= TH.LIVE_Q_GROWTH_FACTOR * earlier:
+            return [
+                Check(
+                    Q_DIVERGING,
+                    layer,
+                    True,
+                    WARNING,
+                    f"The largest |Q| grew from {earlier:.3g} to {recent:.3g} within {w} samples.",
+                    recent,
+                )
+            ]
+    return [Check(Q_DIVERGING, layer, False, WARNING, f"The largest |Q| is {recent:.3g}.", recent)]

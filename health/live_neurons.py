@@ -20,8 +20,21 @@ RELU_FAMILY = frozenset({"relu", "relu6"})
 #: Leaky or smooth activations: a dead neuron's output is constant but need not be zero,
 #: so a near-zero variance over the window also counts as dead.
 LEAKY_OR_SMOOTH = frozenset(
-    {"leaky_relu", "leakyrelu", "prelu", "rrelu", "elu", "selu", "celu", "gelu", "silu",
-     "swish", "mish", "softplus", "hardswish"}
+    {
+        "leaky_relu",
+        "leakyrelu",
+        "prelu",
+        "rrelu",
+        "elu",
+        "selu",
+        "celu",
+        "gelu",
+        "silu",
+        "swish",
+        "mish",
+        "softplus",
+        "hardswish",
+    }
 )
 #: Where an activation saturates (its slope goes flat): (low bound, high bound); None
 #: for a side that does not saturate.
@@ -103,7 +116,9 @@ def always_active(window: np.ndarray) -> np.ndarray:
     window = np.asarray(window, dtype=np.float64)
     if window.ndim != 2 or window.shape[0] == 0:
         return np.zeros(window.shape[-1] if window.ndim else 0, dtype=bool)
-    return np.where(np.isfinite(window), window > TH.LIVE_DEAD_ACTIVATION, False).all(axis=0)
+    # a 2-D window gives an array, one flag per neuron; numpy's annotations for all(axis=...) also
+    # allow a scalar (for 1-D input), so np.asarray (a no-op on an array) states the array type
+    return np.asarray(np.where(np.isfinite(window), window > TH.LIVE_DEAD_ACTIVATION, False).all(axis=0))
 
 
 def summarize_neurons(window: np.ndarray, activation: str) -> dict:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -127,8 +128,9 @@ def _checked_ours(p: Path, obj: Mapping[str, Any], *, allow_newer: bool) -> dict
         raise CheckpointError(p, f"neurodash checkpoint with an unknown format version {version!r}")
     if version > OUR_VERSION:
         if not allow_newer:
-            raise CheckpointError(p, f"checkpoint version {version} is newer than this neurodash reads "
-                                     f"({OUR_VERSION}); upgrade neurodash")
+            raise CheckpointError(
+                p, f"checkpoint version {version} is newer than this neurodash reads ({OUR_VERSION}); upgrade neurodash"
+            )
         notes.append(f"written by a newer neurodash (checkpoint version {version}); read as version {OUR_VERSION}")
     missing = [k for k in _OUR_REQUIRED if k not in data]
     if missing:
@@ -137,7 +139,7 @@ def _checked_ours(p: Path, obj: Mapping[str, Any], *, allow_newer: bool) -> dict
     if not isinstance(networks, Mapping) or not networks:
         raise CheckpointError(p, "neurodash checkpoint without a 'networks' dict")
     if version < 2:
-        data.setdefault("network_layers", {name: data["layers"] for name in networks})
+        data.setdefault("network_layers", dict.fromkeys(networks, data["layers"]))
         data.setdefault("watched", ["q_network"] if "q_network" in networks else [next(iter(networks))])
     data.setdefault("feature_names", [])
     data.setdefault("action_names", [])
@@ -180,8 +182,9 @@ def _interpret_sb3(p: Path, save: Sb3Save, default_activation: str) -> Checkpoin
     return Checkpoint(str(p), "sb3_zip", networks, step=step, metadata=metadata)
 
 
-def _interpret_safetensors(p: Path, tensors: Mapping[str, Any], meta: dict[str, str],
-                           default_activation: str) -> Checkpoint:
+def _interpret_safetensors(
+    p: Path, tensors: Mapping[str, Any], meta: dict[str, str], default_activation: str
+) -> Checkpoint:
     networks = _build_networks(p, group_state_dict(tensors), {}, default_activation)
     env_id = next((meta[k] for k in _ENV_KEYS if isinstance(meta.get(k), str)), None)
     step = None
@@ -215,11 +218,13 @@ def _interpret(p: Path, obj: Any, default_activation: str) -> Checkpoint:
     networks = _build_networks(p, found, {}, default_activation)
     metadata = _plain_metadata(obj)
     env_id = next((obj[k] for k in _ENV_KEYS if isinstance(obj.get(k), str)), None)
-    step = next((int(obj[k]) for k in _STEP_KEYS
-                 if isinstance(obj.get(k), int) and not isinstance(obj.get(k), bool)), None)
+    step = next(
+        (int(obj[k]) for k in _STEP_KEYS if isinstance(obj.get(k), int) and not isinstance(obj.get(k), bool)), None
+    )
     samples = _obs_samples(p, obj.get("obs_samples"))
-    return Checkpoint(str(p), "networks_dict", networks, step=step, env_id=env_id, obs_samples=samples,
-                      metadata=metadata)
+    return Checkpoint(
+        str(p), "networks_dict", networks, step=step, env_id=env_id, obs_samples=samples, metadata=metadata
+    )
 
 
 def _layer_activations(layers: Any) -> dict[str, str]:
@@ -235,7 +240,8 @@ def _layer_activations(layers: Any) -> dict[str, str]:
 def _interpret_ours(p: Path, obj: Mapping[str, Any], default_activation: str) -> Checkpoint:
     obj = _checked_ours(p, obj, allow_newer=True)
     notes = list(obj["notes"])
-    layer_lists = obj.get("network_layers") if isinstance(obj.get("network_layers"), Mapping) else {}
+    raw_layer_lists = obj.get("network_layers")
+    layer_lists: Mapping[str, Any] = raw_layer_lists if isinstance(raw_layer_lists, Mapping) else {}
     found = {}
     for name, sd in obj["networks"].items():
         if isinstance(name, str) and isinstance(sd, Mapping) and _is_state_dict(sd):
@@ -253,8 +259,9 @@ def _interpret_ours(p: Path, obj: Mapping[str, Any], default_activation: str) ->
     step = obj.get("step") if isinstance(obj.get("step"), int) else None
     env_id = obj.get("env_id") if isinstance(obj.get("env_id"), str) else None
     samples = _obs_samples(p, obj.get("obs_samples"))
-    return Checkpoint(str(p), "neurodash", networks, step=step, env_id=env_id, obs_samples=samples,
-                      metadata=metadata, notes=notes)
+    return Checkpoint(
+        str(p), "neurodash", networks, step=step, env_id=env_id, obs_samples=samples, metadata=metadata, notes=notes
+    )
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -313,4 +320,3 @@ def _obs_samples(p: Path, value: Any) -> np.ndarray | None:
         value = value.float()
     samples = value[: TH.OBS_SAMPLES_MAX_ROWS].detach().to("cpu").float().numpy()
     return samples if np.isfinite(samples).all() else samples[np.isfinite(samples).all(axis=1)]
-

@@ -34,9 +34,26 @@ __all__ = ["WW_EXTRA_COLUMNS", "LayerMetrics", "weightwatcher_metrics", "import_
 
 # WeightWatcher columns we copy verbatim next to the main metrics (CSV "every metric").
 WW_EXTRA_COLUMNS = (
-    "N", "M", "rf", "Q", "D", "sigma", "xmin", "xmax", "num_pl_spikes", "lambda_max",
-    "spectral_norm", "norm", "log_alpha_norm", "sv_max", "sv_min", "matrix_rank",
-    "rank_loss", "weak_rank_loss", "entropy", "status",
+    "N",
+    "M",
+    "rf",
+    "Q",
+    "D",
+    "sigma",
+    "xmin",
+    "xmax",
+    "num_pl_spikes",
+    "lambda_max",
+    "spectral_norm",
+    "norm",
+    "log_alpha_norm",
+    "sv_max",
+    "sv_min",
+    "matrix_rank",
+    "rank_loss",
+    "weak_rank_loss",
+    "entropy",
+    "status",
 )
 
 
@@ -91,10 +108,8 @@ def _num(value: Any) -> float | None:
 
 def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
-        try:
+        with contextlib.suppress(ValueError, TypeError):
             value = value.item()
-        except (ValueError, TypeError):
-            pass
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -125,8 +140,9 @@ def weightwatcher_metrics(network: Network) -> list[LayerMetrics]:
     finite_idx = [i for i, layer in enumerate(network.layers) if layer.finite]
     for i, layer in enumerate(network.layers):
         if i not in finite_idx:
-            results[i] = LayerMetrics(i, layer.name, _expected_evals(layer), False,
-                                      "weights contain NaN or infinite values")
+            results[i] = LayerMetrics(
+                i, layer.name, _expected_evals(layer), False, "weights contain NaN or infinite values"
+            )
     if finite_idx:
         module = to_torch_module([network.layers[i] for i in finite_idx])
         sink = io.StringIO()  # weightwatcher prints progress notes ("SMALL N PL FIT")

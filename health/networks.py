@@ -16,10 +16,14 @@ Functions that need torch import it inside, so ``import health`` stays light.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch is imported inside the functions that need it, so `import health` stays light
+    import torch
 
 __all__ = [
     "ACTIVATIONS",
@@ -141,7 +145,7 @@ def _to_numpy(tensor: Any) -> np.ndarray:
     return tensor.detach().to("cpu").float().numpy().copy()
 
 
-def _is_float_tensor(value: Any) -> bool:
+def _is_float_tensor(value: Any) -> TypeGuard[torch.Tensor]:
     import torch
 
     return isinstance(value, torch.Tensor) and value.is_floating_point()
@@ -231,9 +235,7 @@ def derive_graph(network: Network) -> None:
     if any(layer.kind != "linear" for layer in layers):
         for layer in layers:
             layer.parent = None
-        network.graph_problem = (
-            "it has convolution layers, whose stride and padding are not stored in the weights"
-        )
+        network.graph_problem = "it has convolution layers, whose stride and padding are not stored in the weights"
         return
     input_size = layers[0].in_features
     layers[0].parent = -1
@@ -261,9 +263,7 @@ def derive_graph(network: Network) -> None:
             return
 
 
-def group_state_dict(
-    state_dict: Mapping[str, Any], *, sb3: bool = False
-) -> dict[str, dict[str, Any]]:
+def group_state_dict(state_dict: Mapping[str, Any], *, sb3: bool = False) -> dict[str, dict[str, Any]]:
     """Split one flat state dict into named networks.
 
     A flat dict whose weight keys all look like ``<module>.<layer>.weight`` (three or
@@ -310,17 +310,16 @@ def to_torch_module(layers: list[Layer]):
     for i, layer in enumerate(layers):
         w = torch.from_numpy(np.ascontiguousarray(layer.weight, dtype=np.float32))
         has_bias = layer.bias is not None
+        child: nn.Linear | nn.Conv1d | nn.Conv2d
         if layer.kind == "linear":
             child = nn.Linear(layer.in_features, layer.out_features, bias=has_bias)
         elif layer.kind == "conv1d":
             child = nn.Conv1d(layer.in_features, layer.out_features, layer.shape[2], bias=has_bias)
         else:
-            child = nn.Conv2d(
-                layer.in_features, layer.out_features, (layer.shape[2], layer.shape[3]), bias=has_bias
-            )
+            child = nn.Conv2d(layer.in_features, layer.out_features, (layer.shape[2], layer.shape[3]), bias=has_bias)
         with torch.no_grad():
             child.weight.copy_(w)
-            if has_bias:
+            if child.bias is not None:  # built with bias=has_bias: there is one exactly when the layer has one
                 child.bias.copy_(torch.from_numpy(np.ascontiguousarray(layer.bias, dtype=np.float32)))
         module.add_module(f"layer{i}", child)
     return module
@@ -362,7 +361,10 @@ def forward_hidden(network: Network, inputs: np.ndarray) -> dict[int, np.ndarray
     outputs: dict[int, Any] = {}
     with torch.no_grad():
         for i, layer in enumerate(network.layers):
-            source = x if layer.parent == -1 else outputs[layer.parent]
+            parent = layer.parent
+            # derive_graph gives every layer a parent (-1 or an earlier index) whenever the graph is known
+            assert parent is not None, f"layer {layer.name} has no parent in a known graph"
+            source = x if parent == -1 else outputs[parent]
             w = torch.from_numpy(np.ascontiguousarray(layer.weight, dtype=np.float32))
             b = None if layer.bias is None else torch.from_numpy(np.ascontiguousarray(layer.bias, dtype=np.float32))
             z = torch.nn.functional.linear(source, w, b)

@@ -24,9 +24,10 @@ import re
 import struct
 import warnings
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from health import thresholds as TH
 
@@ -108,7 +109,8 @@ def read_zip(p: Path, max_bytes: int) -> Any:
             infos = zf.infolist()
             if len(infos) > TH.ZIP_MAX_MEMBERS:
                 raise CheckpointError(
-                    p, f"zip archive has {len(infos)} members, over the limit of {TH.ZIP_MAX_MEMBERS}")
+                    p, f"zip archive has {len(infos)} members, over the limit of {TH.ZIP_MAX_MEMBERS}"
+                )
             names = {info.filename for info in infos}
             if "policy.pth" in names:
                 policy_bytes = _read_member(p, zf, "policy.pth", max_bytes)
@@ -146,8 +148,9 @@ def _check_zip_sizes(p: Path, infos: Iterable[zipfile.ZipInfo], max_bytes: int, 
     for info in infos:
         if info.file_size > max_bytes:
             raise CheckpointError(
-                p, f"archive member {info.filename!r}{inside} would decompress to {_mb(info.file_size)}, "
-                   f"over the {_mb(max_bytes)} limit"
+                p,
+                f"archive member {info.filename!r}{inside} would decompress to {_mb(info.file_size)}, "
+                f"over the {_mb(max_bytes)} limit",
             )
         total += info.file_size
     if total > max_bytes:
@@ -169,7 +172,8 @@ def _read_member(p: Path, zf: zipfile.ZipFile, name: str, max_bytes: int) -> byt
             total += len(chunk)
             if total > max_bytes:
                 raise CheckpointError(
-                    p, f"archive member {name!r} decompresses to more than the {_mb(max_bytes)} limit")
+                    p, f"archive member {name!r} decompresses to more than the {_mb(max_bytes)} limit"
+                )
     return b"".join(chunks)
 
 
@@ -202,7 +206,8 @@ def read_safetensors(p: Path) -> tuple[dict[str, Any], dict[str, str]]:
         tensors: dict[str, Any] = {}
         with safe_open(str(p), framework="pt") as fh:
             meta = dict(fh.metadata() or {})
-            for key in fh.keys():
+            # safe_open is not a dict: it has keys() but is not iterable, so `in fh` would fail
+            for key in fh.keys():  # noqa: SIM118
                 tensors[key] = fh.get_tensor(key)
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(p, f"not a valid safetensors file ({_first_line(exc)})") from None

@@ -19,8 +19,8 @@ import csv
 import math
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from health import thresholds as TH
 from health.compare import Comparison
@@ -40,8 +40,9 @@ MARK = {"ok": "[ok]  ", "note": "[note]", "warn": "[warn]", "bad": "[BAD] "}
 
 # the band edges as the text prints them
 _LO, _HI, _UNDER = (f"{v:g}" for v in (TH.ALPHA_RECOMMENDED_LOW, TH.ALPHA_RECOMMENDED_HIGH, TH.ALPHA_UNDERTRAINED_HIGH))
-_SR_LOW, _SR_OK_LOW, _SR_OK_HIGH = (f"{v:.0%}" for v in (TH.STABLE_RANK_LOW, TH.STABLE_RANK_HEALTHY_LOW,
-                                                          TH.STABLE_RANK_HEALTHY_HIGH))
+_SR_LOW, _SR_OK_LOW, _SR_OK_HIGH = (
+    f"{v:.0%}" for v in (TH.STABLE_RANK_LOW, TH.STABLE_RANK_HEALTHY_LOW, TH.STABLE_RANK_HEALTHY_HIGH)
+)
 _LSN_OK, _LSN_BAD = (f"{v:g}" for v in (TH.LOG_SPECTRAL_NORM_REASONABLE, TH.LOG_SPECTRAL_NORM_VERY_HIGH))
 _DEAD_OK, _DEAD_BAD = (f"{v:.0%}" for v in (TH.DEAD_RATIO_MODERATE, TH.DEAD_RATIO_CRITICAL))
 
@@ -85,13 +86,13 @@ def _layer_line(lh: LayerHealth, width: int) -> str:
     dead = f"{lh.dead}/{lh.units}" if lh.units is not None else "output"
     if m.analysed:
         av = lh.alpha_verdict
+        assert av is not None  # an analysed layer has a finite alpha (health.metrics), hence a verdict
         verdict = av.label.lower() + (" (weak)" if lh.confidence == "weak" else "")
         alpha = f"{m.alpha:7.3f}  {verdict:<24}"
     else:
         alpha = f"{'  -':7}  {'not analysed':<24}"
     sr = "n/a" if m.stable_rank is None else f"{m.stable_rank:.1f} ({_pct(m.stable_rank_ratio)})"
-    line = (f"    {lh.name:<{width}}  {shape:>10}  {evals:>5}  {alpha} {_f(m.log_spectral_norm):>8}  "
-            f"{sr:<16}  {dead:>9}")
+    line = f"    {lh.name:<{width}}  {shape:>10}  {evals:>5}  {alpha} {_f(m.log_spectral_norm):>8}  {sr:<16}  {dead:>9}"
     if not m.analysed:
         line += f"\n    {'':<{width}}  -> not analysed: {m.reason}"
     return line.rstrip()
@@ -104,14 +105,18 @@ def render_network(h: NetworkHealth) -> str:
     if h.alpha is None:
         out.append("  Overall alpha: n/a (WeightWatcher could not analyse any layer)")
     else:
+        # the overall alpha is the mean of finite layer alphas, so it is finite and has a verdict
+        assert av is not None
         out.append(f"  Overall alpha: {h.alpha:.3f}  -> {MARK[av.severity]} {av.label}: {av.meaning}")
         if av.advice:
             out.append(f"                 what to do: {av.advice}")
         n, weak = len(h.analysed_layers), h.weak_layers
         conf = f"  Based on {n} analysed layer{'s' if n != 1 else ''}"
         if weak:
-            conf += (f"; weak confidence for {', '.join(lh.name for lh in weak)} "
-                     f"(fewer than {TH.MIN_EVALS_CONFIDENT} eigenvalues)")
+            conf += (
+                f"; weak confidence for {', '.join(lh.name for lh in weak)} "
+                f"(fewer than {TH.MIN_EVALS_CONFIDENT} eigenvalues)"
+            )
         if h.alpha_confidence == "weak":
             conf += " -- so this verdict is only a rough guess"
         out.append(conf)
@@ -129,8 +134,11 @@ def render_network(h: NetworkHealth) -> str:
     if d.note:
         out.append(f"    note: {d.note}")
     if d.total:
-        out.append(f"    count: {d.dead}/{d.total} hidden units  ratio: {_pct(d.ratio)}  "
-                   f"-> {MARK[dv.severity]} {dv.label}: {dv.meaning}")
+        assert dv is not None  # with hidden units there is a dead ratio, and every ratio has a verdict
+        out.append(
+            f"    count: {d.dead}/{d.total} hidden units  ratio: {_pct(d.ratio)}  "
+            f"-> {MARK[dv.severity]} {dv.label}: {dv.meaning}"
+        )
         if dv.severity != "ok":
             out.append(f"    what to do: {dv.advice}")
     else:
@@ -147,14 +155,18 @@ def render_network(h: NetworkHealth) -> str:
 
     width = max([len(lh.name) for lh in h.layers] + [5])
     out.append("")
-    out.append(f"    {'layer':<{width}}  {'shape':>10}  {'evals':>5}  {'alpha':>7}  {'verdict':<24} "
-               f"{'log-spec':>8}  {'stable rank':<16}  {'dead':>9}")
+    out.append(
+        f"    {'layer':<{width}}  {'shape':>10}  {'evals':>5}  {'alpha':>7}  {'verdict':<24} "
+        f"{'log-spec':>8}  {'stable rank':<16}  {'dead':>9}"
+    )
     for lh in h.layers:
         out.append(_layer_line(lh, width))
     if h.ignored:
         names = ", ".join(k for k, _, _ in h.ignored[:6]) + (" ..." if len(h.ignored) > 6 else "")
-        out.append(f"    ({len(h.ignored)} tensor{'s' if len(h.ignored) != 1 else ''} that are not layer weights "
-                   f"left out: {names})")
+        out.append(
+            f"    ({len(h.ignored)} tensor{'s' if len(h.ignored) != 1 else ''} that are not layer weights "
+            f"left out: {names})"
+        )
 
     out.append("")
     out.append("  Potential issues:")
@@ -200,8 +212,11 @@ def render_comparison(cmp: Comparison) -> str:
     for net, alphas in cmp.alphas.items():
         out.append(f"  {net:<{width}}  " + "  ".join(f"{_f(a, 2):>{colw}}" for a in alphas))
     if len(cmp.alphas) > 1:
-        out.append(f"  {'overall':<{width}}  " + "  ".join(f"{_f(a, 2):>{colw}}" for a in cmp.overall_alphas)
-                   + "   (mean of the non-target networks)")
+        out.append(
+            f"  {'overall':<{width}}  "
+            + "  ".join(f"{_f(a, 2):>{colw}}" for a in cmp.overall_alphas)
+            + "   (mean of the non-target networks)"
+        )
     out.append("")
     for net, pat in cmp.patterns.items():
         out.append(f"  {net}: {pat.title} -- {pat.meaning}")
@@ -257,8 +272,13 @@ def write_network_plot(h: NetworkHealth, path: str | os.PathLike, title: str | N
 
     ax = axes[0][0]
     valid = [a for a in alphas if a is not None]
-    ax.axvspan(TH.ALPHA_RECOMMENDED_LOW, TH.ALPHA_RECOMMENDED_HIGH, color="tab:green", alpha=0.15,
-               label=f"recommended {TH.ALPHA_RECOMMENDED_LOW:g}-{TH.ALPHA_RECOMMENDED_HIGH:g}")
+    ax.axvspan(
+        TH.ALPHA_RECOMMENDED_LOW,
+        TH.ALPHA_RECOMMENDED_HIGH,
+        color="tab:green",
+        alpha=0.15,
+        label=f"recommended {TH.ALPHA_RECOMMENDED_LOW:g}-{TH.ALPHA_RECOMMENDED_HIGH:g}",
+    )
     ax.axvline(TH.ALPHA_OPTIMAL, color="tab:green", linestyle="--", linewidth=1, label=f"optimal {TH.ALPHA_OPTIMAL:g}")
     if valid:
         ax.hist(valid, bins=min(20, max(5, len(valid))), color="tab:blue", edgecolor="white")
@@ -281,8 +301,13 @@ def write_network_plot(h: NetworkHealth, path: str | os.PathLike, title: str | N
 
     ax = axes[0][1]
     bars(ax, [lh.metrics.log_spectral_norm for lh in h.layers], "tab:purple", "log10 spectral norm")
-    ax.axhline(TH.LOG_SPECTRAL_NORM_REASONABLE, color="tab:orange", linestyle="--", linewidth=1,
-               label=f"reasonable up to {TH.LOG_SPECTRAL_NORM_REASONABLE:g}")
+    ax.axhline(
+        TH.LOG_SPECTRAL_NORM_REASONABLE,
+        color="tab:orange",
+        linestyle="--",
+        linewidth=1,
+        label=f"reasonable up to {TH.LOG_SPECTRAL_NORM_REASONABLE:g}",
+    )
     ax.set_title("Log spectral norm by layer")
     ax.legend(fontsize=8)
 
@@ -295,8 +320,9 @@ def write_network_plot(h: NetworkHealth, path: str | os.PathLike, title: str | N
 
     ax = axes[1][1]
     ax.axhspan(TH.ALPHA_RECOMMENDED_LOW, TH.ALPHA_RECOMMENDED_HIGH, color="tab:green", alpha=0.15, label="recommended")
-    ax.axhspan(TH.ALPHA_RECOMMENDED_HIGH, TH.ALPHA_UNDERTRAINED_HIGH, color="tab:orange", alpha=0.12,
-               label="under-trained")
+    ax.axhspan(
+        TH.ALPHA_RECOMMENDED_HIGH, TH.ALPHA_UNDERTRAINED_HIGH, color="tab:orange", alpha=0.12, label="under-trained"
+    )
     ax.axhline(TH.ALPHA_OPTIMAL, color="tab:green", linestyle="--", linewidth=1)
     bars(ax, alphas, "tab:blue", "alpha")
     for lh in h.layers:
@@ -341,8 +367,11 @@ def write_reports(
         for name, h in res.networks.items():
             safe = _safe_name(name)
             written.append(write_network_csv(h, folder / f"{safe}_details.csv"))
-            written.append(write_network_plot(h, folder / f"{safe}_health_metrics.png",
-                                              title=f"{res.label} / {name}: network health"))
+            written.append(
+                write_network_plot(
+                    h, folder / f"{safe}_health_metrics.png", title=f"{res.label} / {name}: network health"
+                )
+            )
     if comparison is not None and several:
         path = out / "checkpoint_comparison.csv"
         rows = comparison.to_rows()

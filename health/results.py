@@ -234,4 +234,3 @@ class CheckpointHealth:
             "issues": [{"severity": i.severity, "text": i.text} for i in self.issues],
             "networks": networks,
         }
-

@@ -57,8 +57,9 @@ def test_activation_method_works_for_any_activation_function(tmp_path):
     res = analyze_checkpoint(ours, networks=["q_network"])
     dead = res.networks["q_network"].dead
     assert dead.dead_units == PLANTED and dead.samples.source == "checkpoint"
-    assert dead.samples.description == ("800 observations stored in the checkpoint "
-                                        "(the checkpoint holds only 800; 1000 were asked for)")
+    assert dead.samples.description == (
+        "800 observations stored in the checkpoint (the checkpoint holds only 800; 1000 were asked for)"
+    )
 
     leaky = W.mlp([16, 64, 64, 4], seed=3, act=nn.LeakyReLU)
     with torch.no_grad():

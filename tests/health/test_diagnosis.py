@@ -23,28 +23,56 @@ torch.set_num_threads(1)
 
 
 # ----------------------------------------------------------------------------- bands
-@pytest.mark.parametrize("alpha, key", [
-    (1.3, "overfit"), (1.999, "overfit"), (2.0, "optimal"), (2.5, "optimal"), (2.51, "good"), (5.0, "good"),
-    (5.01, "undertrained"), (6.0, "undertrained"), (6.01, "random"), (8.0, "random"),
-])
+@pytest.mark.parametrize(
+    "alpha, key",
+    [
+        (1.3, "overfit"),
+        (1.999, "overfit"),
+        (2.0, "optimal"),
+        (2.5, "optimal"),
+        (2.51, "good"),
+        (5.0, "good"),
+        (5.01, "undertrained"),
+        (6.0, "undertrained"),
+        (6.01, "random"),
+        (8.0, "random"),
+    ],
+)
 def test_alpha_bands(alpha, key):
     assert alpha_verdict(alpha).key == key
     assert alpha_verdict(None) is None and alpha_verdict(float("nan")) is None
 
 
-@pytest.mark.parametrize("ratio, key", [
-    (0.0, "good"), (0.0499, "good"), (0.05, "moderate"), (0.1499, "moderate"), (0.15, "high"),
-    (0.30, "high"), (0.3001, "critical"), (1.0, "critical"),
-])
+@pytest.mark.parametrize(
+    "ratio, key",
+    [
+        (0.0, "good"),
+        (0.0499, "good"),
+        (0.05, "moderate"),
+        (0.1499, "moderate"),
+        (0.15, "high"),
+        (0.30, "high"),
+        (0.3001, "critical"),
+        (1.0, "critical"),
+    ],
+)
 def test_dead_bands_and_remedies(ratio, key):
     verdict = dead_verdict(ratio)
     assert verdict.key == key
     assert verdict.advice  # every band says what to do
 
 
-@pytest.mark.parametrize("ratio, key", [
-    (0.05, "low"), (0.199, "low"), (0.2, "below"), (0.3, "healthy"), (0.8, "healthy"), (0.81, "high"),
-])
+@pytest.mark.parametrize(
+    "ratio, key",
+    [
+        (0.05, "low"),
+        (0.199, "low"),
+        (0.2, "below"),
+        (0.3, "healthy"),
+        (0.8, "healthy"),
+        (0.81, "high"),
+    ],
+)
 def test_stable_rank_bands(ratio, key):
     assert stable_rank_verdict(ratio).key == key
 
@@ -107,8 +135,9 @@ def test_actor_critic_mismatch(tmp_path):
     }
     res = analyze_checkpoint(W.write_sac(tmp_path / "sac.pt", nets), dead_method="weight")
     assert len(res.issues) == 1 and "policy is learning more slowly than the value function" in res.issues[0].text
-    picked = analyze_checkpoint(W.write_sac(tmp_path / "sac2.pt", nets), networks=["actor", "critic_1"],
-                                dead_method="weight")
+    picked = analyze_checkpoint(
+        W.write_sac(tmp_path / "sac2.pt", nets), networks=["actor", "critic_1"], dead_method="weight"
+    )
     assert list(picked.networks) == ["actor", "critic_1"]
 
     swapped = {"actor": nets["critic_1"], "critic_1": nets["actor"]}
@@ -167,8 +196,14 @@ def test_compare_real_checkpoints_overtraining_and_bad_file(tmp_path):
     paths = []
     for i, alpha in enumerate([4.6, 2.8, 2.2, 1.6]):
         model = W.mlp([64, 128, 128], seed=10, alpha=alpha)
-        paths.append(W.write_ours(tmp_path / f"ckpt_{(i + 1) * 1000:09d}.pt", model, names=["fc1", "q_out"],
-                                  obs_samples=torch.randn(100, 64).numpy()))
+        paths.append(
+            W.write_ours(
+                tmp_path / f"ckpt_{(i + 1) * 1000:09d}.pt",
+                model,
+                names=["fc1", "q_out"],
+                obs_samples=torch.randn(100, 64).numpy(),
+            )
+        )
     bad = tmp_path / "ckpt_broken.pt"
     bad.write_bytes(b"\x80\x02garbage")
     cmp = compare_checkpoints([paths[0], paths[1], bad, paths[2], paths[3]], dead_method="weight")

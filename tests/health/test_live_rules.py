@@ -61,8 +61,14 @@ def test_neuron_states_empty_and_nan_input():
 
 # --------------------------------------------------------------------------- activation checks
 def _layer(dead, saturated=0, size=64, window=100, activation="relu"):
-    return {"name": "fc1", "size": size, "dead": dead, "saturated": saturated,
-            "window": window, "activation": activation}
+    return {
+        "name": "fc1",
+        "size": size,
+        "dead": dead,
+        "saturated": saturated,
+        "window": window,
+        "activation": activation,
+    }
 
 
 def test_dead_share_above_ten_percent_fires_and_thirty_is_critical():

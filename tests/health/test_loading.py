@@ -119,8 +119,9 @@ def test_sb3_zip_sac_and_ppo_layouts_rebuild_their_graphs(tmp_path):
 
 def test_safetensors_file(tmp_path):
     model = W.mlp([4, 32, 2], seed=5)
-    path = W.write_safetensors(tmp_path / "policy.safetensors", dict(model.state_dict()),
-                               metadata={"env_id": "CartPole-v1", "step": "777"})
+    path = W.write_safetensors(
+        tmp_path / "policy.safetensors", dict(model.state_dict()), metadata={"env_id": "CartPole-v1", "step": "777"}
+    )
     ckpt = load_checkpoint(path)
     assert ckpt.format == "safetensors"
     assert list(ckpt.networks) == ["model"]
@@ -131,9 +132,15 @@ def test_safetensors_file(tmp_path):
 def test_conv_layers_are_recognised_and_norm_layers_ignored(tmp_path):
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(4, 16, 8, stride=4), torch.nn.ReLU(), torch.nn.BatchNorm2d(16),
-        torch.nn.Conv2d(16, 32, 4, stride=2), torch.nn.ReLU(), torch.nn.Flatten(),
-        torch.nn.Linear(32 * 9 * 9, 64), torch.nn.ReLU(), torch.nn.Linear(64, 3),
+        torch.nn.Conv2d(4, 16, 8, stride=4),
+        torch.nn.ReLU(),
+        torch.nn.BatchNorm2d(16),
+        torch.nn.Conv2d(16, 32, 4, stride=2),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(32 * 9 * 9, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 3),
     )
     ckpt = load_checkpoint(W.write_state_dict(tmp_path / "cnn.pt", net))
     model = ckpt.networks["model"]
@@ -148,7 +155,11 @@ def test_find_checkpoints_orders_by_step_then_others(tmp_path):
     for name in ("best.pt", "ckpt_000100000.pt", "ckpt_000020000.pt", "notes.txt", "ckpt_000003000.pt"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in find_checkpoints(tmp_path)] == [
-        "ckpt_000003000.pt", "ckpt_000020000.pt", "ckpt_000100000.pt", "best.pt"]
+        "ckpt_000003000.pt",
+        "ckpt_000020000.pt",
+        "ckpt_000100000.pt",
+        "best.pt",
+    ]
 
 
 # ----------------------------------------------------------------------------- bad files
@@ -233,8 +244,7 @@ def test_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path, how):
 def test_whole_pickled_module_is_refused(tmp_path):
     path = tmp_path / "module.pt"
     torch.save(W.mlp([4, 8, 2]), path)
-    _assert_refused(path, "whole pickled PyTorch module", "torch.nn.modules.container.Sequential",
-                    "state_dict()")
+    _assert_refused(path, "whole pickled PyTorch module", "torch.nn.modules.container.Sequential", "state_dict()")
 
 
 def test_numpy_arrays_and_non_dicts_are_refused(tmp_path):
@@ -289,8 +299,9 @@ def test_zip_member_paths_are_never_extracted(tmp_path):
     work.mkdir(parents=True)
     evil_target = tmp_path / "evil"
     sd = W.sb3_policy_state_dict("dqn")
-    path = W.write_sb3_zip(work / "model.zip", sd,
-                           extra={"../../evil": b"should never be written", "/abs_evil": b"nor this"})
+    path = W.write_sb3_zip(
+        work / "model.zip", sd, extra={"../../evil": b"should never be written", "/abs_evil": b"nor this"}
+    )
     before = sorted(p for p in tmp_path.rglob("*"))
     cwd_before = sorted(os.listdir(os.getcwd()))
     ckpt = load_checkpoint(path)  # a hostile member name does not stop a good save loading

@@ -90,16 +90,18 @@ def test_our_checkpoint_figures_equal_weightwatcher(tmp_path):
 def test_state_dict_and_safetensors_figures_equal_weightwatcher(tmp_path):
     model = _trained_like([16, 96, 64, 4], seed=2, alpha=3.4)
     a = analyze_checkpoint(W.write_state_dict(tmp_path / "m.pt", model), dead_samples=100)
-    b = analyze_checkpoint(W.write_safetensors(tmp_path / "m.safetensors", dict(model.state_dict())),
-                           dead_samples=100)
+    b = analyze_checkpoint(W.write_safetensors(tmp_path / "m.safetensors", dict(model.state_dict())), dead_samples=100)
     for result in (a, b):
         assert_matches_weightwatcher(result.networks["model"], model)
     assert a.networks["model"].rows() == b.networks["model"].rows()
 
 
 def test_sac_dict_figures_equal_weightwatcher(tmp_path):
-    nets = {"actor": _trained_like([12, 64, 64, 2], 3), "critic_1": _trained_like([14, 64, 64, 1], 4, 4.2),
-            "target_critic_1": _trained_like([14, 64, 64, 1], 5, 4.4)}
+    nets = {
+        "actor": _trained_like([12, 64, 64, 2], 3),
+        "critic_1": _trained_like([14, 64, 64, 1], 4, 4.2),
+        "target_critic_1": _trained_like([14, 64, 64, 1], 5, 4.4),
+    }
     result = analyze_checkpoint(W.write_sac(tmp_path / "sac.pt", nets, step=10), dead_samples=100)
     for name, model in nets.items():
         assert_matches_weightwatcher(result.networks[name], model)
@@ -115,8 +117,17 @@ def test_sb3_zip_figures_equal_weightwatcher(tmp_path):
 
 def test_conv_network_figures_equal_weightwatcher(tmp_path):
     torch.manual_seed(7)
-    model = nn.Sequential(nn.Conv2d(4, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Conv2d(16, 32, 3), nn.ReLU(),
-                          nn.Flatten(), nn.Linear(32 * 6 * 6, 64), nn.ReLU(), nn.Linear(64, 3))
+    model = nn.Sequential(
+        nn.Conv2d(4, 16, 3),
+        nn.ReLU(),
+        nn.BatchNorm2d(16),
+        nn.Conv2d(16, 32, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * 6 * 6, 64),
+        nn.ReLU(),
+        nn.Linear(64, 3),
+    )
     result = analyze_checkpoint(W.write_state_dict(tmp_path / "cnn.pt", model))
     health = result.networks["model"]
     assert_matches_weightwatcher(health, model)

@@ -30,20 +30,34 @@ def run_cli(argv, capsys):
 
 
 def test_help_explains_every_flag():
-    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "neurodash"), "health", "--help"],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "neurodash"), "health", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
-    for flag in ("--checkpoint", "--networks", "--output-dir", "--dead-neuron-method", "--dead-neuron-samples",
-                 "--activation", "--dead-variance-threshold", "--dead-weight-threshold", "--seed", "--no-explain"):
+    for flag in (
+        "--checkpoint",
+        "--networks",
+        "--output-dir",
+        "--dead-neuron-method",
+        "--dead-neuron-samples",
+        "--activation",
+        "--dead-variance-threshold",
+        "--dead-weight-threshold",
+        "--seed",
+        "--no-explain",
+    ):
         assert flag in text
     assert "examples:" in text and "neurodash health --checkpoint best.pt --dead-neuron-method weight" in text
     assert "weights_only=True" in text
 
 
 def test_cli_module_does_not_import_torch():
-    code = ("import sys, health.cli, dashapp.cli; "
-            "print('torch' in sys.modules, 'weightwatcher' in sys.modules)")
+    code = "import sys, health.cli, dashapp.cli; print('torch' in sys.modules, 'weightwatcher' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.stdout.split() == ["False", "False"], proc.stderr
 
@@ -58,9 +72,17 @@ def test_single_checkpoint_report_and_files(tmp_path, capsys):
     out_dir = tmp_path / "reports"
     code, out, err = run_cli(["--checkpoint", ckpt, "--networks", "q_network", "--output-dir", out_dir], capsys)
     assert code == 0, err
-    for heading in ("Overall alpha:", "Dead neurons (activation-based):", "Layer statistics (WeightWatcher):",
-                    "alpha range:", "alpha mean:", "log spectral norm mean:", "stable rank mean:",
-                    "Potential issues:", "How to read this report"):
+    for heading in (
+        "Overall alpha:",
+        "Dead neurons (activation-based):",
+        "Layer statistics (WeightWatcher):",
+        "alpha range:",
+        "alpha mean:",
+        "log spectral norm mean:",
+        "stable rank mean:",
+        "Potential issues:",
+        "How to read this report",
+    ):
         assert heading in out
     assert "inputs: 500 observations stored in the checkpoint" in out
     api = analyze_checkpoint(ckpt, networks=["q_network"]).networks["q_network"]
@@ -123,8 +145,11 @@ def test_several_checkpoints_compare_and_a_bad_file_does_not_stop_the_others(tmp
     assert len(comparison) == 6
     for stem in ("ckpt_000010000", "ckpt_000020000", "ckpt_000030000"):
         assert sorted(p.name for p in (out_dir / stem).iterdir()) == [
-            "q_network_details.csv", "q_network_health_metrics.png",
-            "target_network_details.csv", "target_network_health_metrics.png"]
+            "q_network_details.csv",
+            "q_network_health_metrics.png",
+            "target_network_details.csv",
+            "target_network_health_metrics.png",
+        ]
 
 
 def test_only_bad_files_exit_non_zero_with_one_line_each(tmp_path, capsys):
@@ -206,9 +231,13 @@ def test_progress_bar_over_several_checkpoints_on_a_terminal(tmp_path):
         W.write_state_dict(tmp_path / f"gen{(i + 1) * 100}.pt", W.mlp([8, 32, 2], seed=i))
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "neurodash"), "health", "-c", str(tmp_path),
-                             "--dead-neuron-method", "weight"],
-                            stdout=subprocess.DEVNULL, stderr=slave, cwd=ROOT, close_fds=True)
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "neurodash"), "health", "-c", str(tmp_path), "--dead-neuron-method", "weight"],
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        cwd=ROOT,
+        close_fds=True,
+    )
     os.close(slave)
     data = b""
     while True:

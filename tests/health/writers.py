@@ -34,8 +34,9 @@ def heavy_tailed(n_out: int, n_in: int, alpha: float, seed: int, cap: float | No
     return torch.tensor((u * np.sqrt(lam)) @ v.T, dtype=torch.float32)
 
 
-def mlp(sizes: list[int], seed: int = 0, act=nn.ReLU, alpha: float | None = None,
-        cap: float | None = None) -> nn.Sequential:
+def mlp(
+    sizes: list[int], seed: int = 0, act=nn.ReLU, alpha: float | None = None, cap: float | None = None
+) -> nn.Sequential:
     """Linear layers of the given sizes with ``act`` between them (PyTorch's default init,
     or heavy-tailed weights with exponent ``alpha`` for every layer)."""
     torch.manual_seed(seed)
@@ -55,7 +56,7 @@ def linears(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def named_state_dict(model: nn.Module, names: list[str]) -> "OrderedDict[str, torch.Tensor]":
+def named_state_dict(model: nn.Module, names: list[str]) -> OrderedDict[str, torch.Tensor]:
     """The model's Linear layers under readable names (``fc1``, ``fc2``, ``q_out``)."""
     sd: OrderedDict[str, torch.Tensor] = OrderedDict()
     for name, lin in zip(names, linears(model)):
@@ -83,20 +84,41 @@ def ww_summary(model: nn.Module) -> dict:
 
 
 # ----------------------------------------------------------------------------- formats
-def write_ours(path: Path, model: nn.Sequential, *, names=None, activation="relu", step=50_000,
-               env_id="neurodash/Breakout-v0", obs_samples=None, target: nn.Module | None = None) -> Path:
+def write_ours(
+    path: Path,
+    model: nn.Sequential,
+    *,
+    names=None,
+    activation="relu",
+    step=50_000,
+    env_id="neurodash/Breakout-v0",
+    obs_samples=None,
+    target: nn.Module | None = None,
+) -> Path:
     """Our run checkpoint format, as rl/checkpoints.py writes it."""
     lins = linears(model)
     names = names or [f"fc{i + 1}" for i in range(len(lins) - 1)] + ["q_out"]
     layers = []
     for i, (name, lin) in enumerate(zip(names, lins)):
-        layers.append({"name": name, "in_features": lin.in_features, "out_features": lin.out_features,
-                       "activation": activation if i < len(lins) - 1 else None})
+        layers.append(
+            {
+                "name": name,
+                "in_features": lin.in_features,
+                "out_features": lin.out_features,
+                "activation": activation if i < len(lins) - 1 else None,
+            }
+        )
     ckpt = {
-        "format": "neurodash-checkpoint", "version": 1, "step": step, "env_id": env_id, "agent": "dqn",
+        "format": "neurodash-checkpoint",
+        "version": 1,
+        "step": step,
+        "env_id": env_id,
+        "agent": "dqn",
         "config": {"hidden_sizes": [lin.out_features for lin in lins[:-1]], "learning_rate": 1e-3},
-        "networks": {"q_network": named_state_dict(model, names),
-                     "target_network": named_state_dict(target or model, names)},
+        "networks": {
+            "q_network": named_state_dict(model, names),
+            "target_network": named_state_dict(target or model, names),
+        },
         "layers": layers,
         "feature_names": [f"x{i}" for i in range(lins[0].in_features)],
         "action_names": [f"action {i}" for i in range(lins[-1].out_features)],
@@ -160,9 +182,15 @@ def sb3_policy_state_dict(layout: str, obs_dim: int = 8, n_actions: int = 3, hid
     return sd
 
 
-def write_sb3_zip(path: Path, policy_state_dict=None, *, policy_bytes: bytes | None = None,
-                  extra: dict[str, bytes] | None = None, num_timesteps: int = 12_345,
-                  compression=zipfile.ZIP_DEFLATED) -> Path:
+def write_sb3_zip(
+    path: Path,
+    policy_state_dict=None,
+    *,
+    policy_bytes: bytes | None = None,
+    extra: dict[str, bytes] | None = None,
+    num_timesteps: int = 12_345,
+    compression=zipfile.ZIP_DEFLATED,
+) -> Path:
     """A Stable-Baselines3-style save built by hand (no stable-baselines3 needed):
     ``data`` (JSON), ``policy.pth`` (torch.save of the policy state dict),
     ``pytorch_variables.pth`` and ``_stable_baselines3_version``."""
@@ -174,7 +202,10 @@ def write_sb3_zip(path: Path, policy_state_dict=None, *, policy_bytes: bytes | N
     torch.save({}, vars_buf)
     data = {
         "policy_class": {":type:": "<class 'abc.ABCMeta'>", ":serialized:": "gAWVAAAA", "__module__": "x"},
-        "num_timesteps": num_timesteps, "learning_rate": 0.0001, "gamma": 0.99, "n_envs": 1,
+        "num_timesteps": num_timesteps,
+        "learning_rate": 0.0001,
+        "gamma": 0.99,
+        "n_envs": 1,
     }
     with zipfile.ZipFile(path, "w", compression=compression) as zf:
         zf.writestr("data", json.dumps(data))
