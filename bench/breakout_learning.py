@@ -26,14 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from rl.agents.dqn import DQNAgent, config_for_env  # noqa: E402
-from rl.agents.evaluate import LearningCurve, evaluate, random_policy_scores  # noqa: E402
-from rl.callbacks import Callback  # noqa: E402
-from rl.envs import BREAKOUT_ID, make_env  # noqa: E402
-from rl.worker import train  # noqa: E402
+from rl.agents.dqn import DQNAgent, config_for_env
+from rl.agents.evaluate import LearningCurve, evaluate, random_policy_scores
+from rl.callbacks import Callback
+from rl.envs import BREAKOUT_ID, make_env
+from rl.worker import train
 
 EVAL_SEED = 10_000  # evaluation episodes use seeds the training never reset with
 
@@ -65,8 +65,11 @@ class Budget(Callback):
                 "epsilon": round(step.decision.exploration["epsilon"], 3),
             }
             self.rows.append(row)
-            print(f"{row['step']:>8} {row['seconds']:>8.1f} {row['greedy_score']:>8.2f} "
-                  f"{row['train_score_last50']:>10.2f} {row['epsilon']:>6.3f}", flush=True)
+            print(
+                f"{row['step']:>8} {row['seconds']:>8.1f} {row['greedy_score']:>8.2f} "
+                f"{row['train_score_last50']:>10.2f} {row['epsilon']:>6.3f}",
+                flush=True,
+            )
         return self.training_seconds() < self.seconds
 
 
@@ -87,7 +90,7 @@ def measure_speeds(seconds: float = 3.0) -> dict[str, float]:
     agent = DQNAgent(obs.shape[0], 3, config_for_env(BREAKOUT_ID), total_steps=10**6, seed=0)
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        for i in range(1000):
+        for _ in range(1000):
             agent.act(obs, 10**6)
         n += 1000
     act_per_s = n / (time.perf_counter() - t0)
@@ -111,28 +114,42 @@ def parse_overrides(items: list[str]) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="training-time budget (default 300)")
-    parser.add_argument("--steps", type=int, default=1_000_000,
-                        help="step budget; also sets the epsilon schedule's length")
+    parser.add_argument(
+        "--steps", type=int, default=1_000_000, help="step budget; also sets the epsilon schedule's length"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=10_000, help="greedy evaluation every N steps")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--final-episodes", type=int, default=50)
     parser.add_argument("--margin", type=float, default=2.0, help="required lead of the trained agent over random")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
     speeds = measure_speeds()
-    print(f"environment alone: {speeds['env_steps_per_s']:,} steps/s; "
-          f"act() alone: {speeds['act_calls_per_s']:,} calls/s")
+    print(
+        f"environment alone: {speeds['env_steps_per_s']:,} steps/s; act() alone: {speeds['act_calls_per_s']:,} calls/s"
+    )
     print(f"training {BREAKOUT_ID} for up to {args.seconds:.0f} s / {args.steps:,} steps, seed {args.seed}")
     print(f"{'step':>8} {'seconds':>8} {'greedy':>8} {'train(50)':>10} {'eps':>6}")
     curve = LearningCurve()
     budget = Budget(args.seconds, args.eval_every, args.eval_episodes, curve)
-    summary = train(BREAKOUT_ID, "dqn", steps=args.steps, seed=args.seed, telemetry=False,
-                    overrides=parse_overrides(args.set), callbacks=[curve, budget])
+    summary = train(
+        BREAKOUT_ID,
+        "dqn",
+        steps=args.steps,
+        seed=args.seed,
+        telemetry=False,
+        overrides=parse_overrides(args.set),
+        callbacks=[curve, budget],
+    )
     train_seconds = budget.training_seconds()
     training_sps = summary.steps / train_seconds
 
@@ -156,13 +173,16 @@ def main(argv=None) -> int:
         "best_eval": best,
         "curve": budget.rows,
     }
-    print(f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training "
-          f"({training_sps:,.0f} steps/s, headless, 1 thread)")
+    print(
+        f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training "
+        f"({training_sps:,.0f} steps/s, headless, 1 thread)"
+    )
     print(f"trained agent (greedy, {args.final_episodes} episodes): {trained_mean:.2f} +- {np.std(trained):.2f}")
     print(f"random policy (200 episodes):                 {random_mean:.2f} +- {np.std(random_scores):.2f}")
     if best:
-        print(f"best evaluation on the way: {best['greedy_score']:.2f} at step {best['step']:,} "
-              f"({best['seconds']:.0f} s)")
+        print(
+            f"best evaluation on the way: {best['greedy_score']:.2f} at step {best['step']:,} ({best['seconds']:.0f} s)"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))

@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from bench.breakout_learning import parse_overrides  # noqa: E402  (one parser for --set)
-from rl.agents.evaluate import LearningCurve, evaluate  # noqa: E402
-from rl.callbacks import Callback  # noqa: E402
-from rl.worker import train  # noqa: E402
+from bench.breakout_learning import parse_overrides
+from rl.agents.evaluate import LearningCurve, evaluate
+from rl.callbacks import Callback
+from rl.worker import train
 
 ENV_ID = "CartPole-v1"
 TARGET = 475.0
@@ -71,8 +71,11 @@ class Tracker(Callback):
                 "epsilon": round(step.decision.exploration["epsilon"], 3),
             }
             self.rows.append(row)
-            print(f"{row['step']:>8} {row['seconds']:>8.1f} {row['train_mean20']:>10.1f} {row['greedy_mean']:>8.1f} "
-                  f"{row['epsilon']:>6.3f}", flush=True)
+            print(
+                f"{row['step']:>8} {row['seconds']:>8.1f} {row['train_mean20']:>10.1f} {row['greedy_mean']:>8.1f} "
+                f"{row['epsilon']:>6.3f}",
+                flush=True,
+            )
         return True
 
 
@@ -83,8 +86,13 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-every", type=int, default=25_000)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -93,8 +101,15 @@ def main(argv=None) -> int:
     curve = LearningCurve()
     tracker = Tracker(args.eval_every, args.eval_episodes, curve)
     started = time.perf_counter()
-    summary = train(ENV_ID, "dqn", steps=args.steps, seed=args.seed, telemetry=False,
-                    overrides=parse_overrides(args.set), callbacks=[curve, tracker])
+    summary = train(
+        ENV_ID,
+        "dqn",
+        steps=args.steps,
+        seed=args.seed,
+        telemetry=False,
+        overrides=parse_overrides(args.set),
+        callbacks=[curve, tracker],
+    )
     train_seconds = time.perf_counter() - started - tracker.eval_time
     final_greedy = evaluate(curve.agent, ENV_ID, 20, EVAL_SEED)
     result = {
@@ -112,8 +127,9 @@ def main(argv=None) -> int:
         "first_step_greedy_ge_475": tracker.first_eval_step,
         "curve": tracker.rows,
     }
-    print(f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training "
-          f"({result['training_steps_per_s']:,} steps/s)")
+    print(
+        f"\n{summary.steps:,} steps in {train_seconds:.0f} s of training ({result['training_steps_per_s']:,} steps/s)"
+    )
     print(f"last 20 training episodes: {result['final_train_mean20']}; last 100: {result['final_train_mean100']}")
     print(f"greedy evaluation (20 episodes): {result['final_greedy_mean20']}")
     print(f"first step with a training mean(20) >= {TARGET:.0f}: {tracker.first_train_step}")

@@ -24,14 +24,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from rl import telemetry as T  # noqa: E402
-from bench.internals_poll import probe_tabs_callbacks  # noqa: E402  (the probe's variant)
+from bench.internals_poll import probe_tabs_callbacks
+from rl import telemetry as T
 
 POLL_INTERVAL_S = 1.0
 TARGET_RATIO = 0.95
@@ -130,8 +131,13 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, workdir: Path
     timer = _loop_timer()
     try:
         summary = train(
-            env_id, "dqn", steps, seed=seed, run_dir=run_dir if variant.telemetry else None,
-            telemetry=variant.telemetry, overrides=variant.overrides,
+            env_id,
+            "dqn",
+            steps,
+            seed=seed,
+            run_dir=run_dir if variant.telemetry else None,
+            telemetry=variant.telemetry,
+            overrides=variant.overrides,
             callbacks=[timer, *(variant.callbacks() if variant.callbacks else ())],
         )
     finally:
@@ -140,22 +146,39 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, workdir: Path
             stop.set()
             polled = results.get(timeout=30)
             poller.join(timeout=30)
-    return {"variant": variant.name, "sps": summary.steps / timer.wall, "cpu_sps": summary.steps / timer.cpu,
-            "seconds": timer.wall, "cpu_seconds": timer.cpu, "steps": summary.steps,
-            "episodes": summary.episodes, **({"poll": polled} if polled else {})}
+    return {
+        "variant": variant.name,
+        "sps": summary.steps / timer.wall,
+        "cpu_sps": summary.steps / timer.cpu,
+        "seconds": timer.wall,
+        "cpu_seconds": timer.cpu,
+        "steps": summary.steps,
+        "episodes": summary.episodes,
+        **({"poll": polled} if polled else {}),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--env", default="neurodash/Breakout-v0", help="environment id")
     parser.add_argument("--steps", type=int, default=20_000, help="training steps per run")
     parser.add_argument("--rounds", type=int, default=3, help="how many times each variant runs (interleaved)")
     parser.add_argument("--seed", type=int, default=0, help="the same seed for every run")
-    parser.add_argument("--warmup-steps", type=int, default=1_000,
-                        help="one unmeasured run of each variant first (imports, caches); 0 to skip")
-    parser.add_argument("--variants", nargs="+", default=[v.name for v in VARIANTS],
-                        choices=[v.name for v in VARIANTS], help="which variants to run (the first is the baseline)")
+    parser.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=1_000,
+        help="one unmeasured run of each variant first (imports, caches); 0 to skip",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=[v.name for v in VARIANTS],
+        choices=[v.name for v in VARIANTS],
+        help="which variants to run (the first is the baseline)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -167,32 +190,42 @@ def main(argv: list[str] | None = None) -> int:
                 run_once(variant, args.env, args.warmup_steps, args.seed, Path(tmp))
         for round_no in range(args.rounds):
             # A B, then B A, ...: a drift in machine load during a pair of rounds cancels out
-            for variant in (variants if round_no % 2 == 0 else variants[::-1]):
+            for variant in variants if round_no % 2 == 0 else variants[::-1]:
                 result = run_once(variant, args.env, args.steps, args.seed, Path(tmp))
                 result["round"] = round_no
                 runs.append(result)
                 poll = result.get("poll", {})
                 extra = f", {poll['polls']} polls" if poll else ""
-                print(f"round {round_no + 1}/{args.rounds}  {variant.name:<12} {result['sps']:8.0f} steps/s "
-                      f"{result['cpu_sps']:8.0f} steps/CPU-s  ({result['seconds']:.1f} s{extra})", flush=True)
+                print(
+                    f"round {round_no + 1}/{args.rounds}  {variant.name:<12} {result['sps']:8.0f} steps/s "
+                    f"{result['cpu_sps']:8.0f} steps/CPU-s  ({result['seconds']:.1f} s{extra})",
+                    flush=True,
+                )
 
     report = summarize(runs, [v.name for v in variants])
     print()
     base = variants[0].name
     for name, row in report["variants"].items():
-        print(f"{name:<12} median {row['median_sps']:6.0f} steps/s, {row['median_cpu_sps']:6.0f} steps/CPU-s;"
-              f"  ratio to {base}: wall {row['ratio']:.3f} (per round {row['round_ratio']:.3f}),"
-              f" CPU {row['cpu_ratio']:.3f}")
+        print(
+            f"{name:<12} median {row['median_sps']:6.0f} steps/s, {row['median_cpu_sps']:6.0f} steps/CPU-s;"
+            f"  ratio to {base}: wall {row['ratio']:.3f} (per round {row['round_ratio']:.3f}),"
+            f" CPU {row['cpu_ratio']:.3f}"
+        )
         if "bytes_per_poll_mean" in row:
-            print(f"{'':<12} bytes/poll mean {row['bytes_per_poll_mean']:.0f}, max {row['bytes_per_poll_max']};"
-                  f" poll time mean {row['poll_ms_mean']:.1f} ms")
+            print(
+                f"{'':<12} bytes/poll mean {row['bytes_per_poll_mean']:.0f}, max {row['bytes_per_poll_max']};"
+                f" poll time mean {row['poll_ms_mean']:.1f} ms"
+            )
     others = [row for name, row in report["variants"].items() if name != base]
     if others:
-        print(f"\nworst ratio: wall-clock {min(r['ratio'] for r in others):.3f}, "
-              f"CPU time {min(r['cpu_ratio'] for r in others):.3f} (target >= {TARGET_RATIO})")
+        print(
+            f"\nworst ratio: wall-clock {min(r['ratio'] for r in others):.3f}, "
+            f"CPU time {min(r['cpu_ratio'] for r in others):.3f} (target >= {TARGET_RATIO})"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs,
-                                         **report}, indent=2))
+        args.json.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs, **report}, indent=2)
+        )
     return 0
 
 
@@ -204,14 +237,20 @@ def summarize(runs: list[dict], names: list[str]) -> dict:
     base_runs = {r["round"]: r for r in runs if r["variant"] == names[0]}
     for name in names:
         mine = [r for r in runs if r["variant"] == name]
-        out[name] = {"median_sps": statistics.median(r["sps"] for r in mine),
-                     "median_cpu_sps": statistics.median(r["cpu_sps"] for r in mine), "runs": len(mine),
-                     "round_ratio": statistics.median(r["sps"] / base_runs[r["round"]]["sps"] for r in mine)}
+        out[name] = {
+            "median_sps": statistics.median(r["sps"] for r in mine),
+            "median_cpu_sps": statistics.median(r["cpu_sps"] for r in mine),
+            "runs": len(mine),
+            "round_ratio": statistics.median(r["sps"] / base_runs[r["round"]]["sps"] for r in mine),
+        }
         sizes = [b for r in mine for b in r.get("poll", {}).get("bytes", [])]
         times = [s for r in mine for s in r.get("poll", {}).get("seconds", [])]
         if sizes:
-            out[name].update(bytes_per_poll_mean=statistics.mean(sizes), bytes_per_poll_max=max(sizes),
-                             poll_ms_mean=1000 * statistics.mean(times))
+            out[name].update(
+                bytes_per_poll_mean=statistics.mean(sizes),
+                bytes_per_poll_max=max(sizes),
+                poll_ms_mean=1000 * statistics.mean(times),
+            )
     base, base_cpu = out[names[0]]["median_sps"], out[names[0]]["median_cpu_sps"]
     for row in out.values():
         row["ratio"] = row["median_sps"] / base

@@ -33,8 +33,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,8 +43,8 @@ from torch import nn
 
 from rl import telemetry as T
 from rl.callbacks import Callback, RunContext, StepInfo
-from rl.schedule import Throttle
 from rl.layers import hidden_linear_layers  # the probe's rule for hidden layers, so both name the same
+from rl.schedule import Throttle
 
 #: Gauss-Legendre nodes for integrated gradients (Captum's default ``n_steps``).
 IG_STEPS = 50
@@ -59,7 +60,6 @@ DEFAULT_PUBLISH_S = 1.0
 #: The attribution method the neuron inspector shows, named in every record.
 CONTRIBUTION_METHOD = "gradient x activation"
 IG_METHOD = "gausslegendre"
-
 
 
 class AttributionError(ValueError):
@@ -110,18 +110,26 @@ def trace_hidden_layers(network: nn.Module, x: torch.Tensor) -> tuple[torch.Tens
     """
     hidden = hidden_linear_layers(network)
     outputs: dict[int, torch.Tensor] = {}
-    handles = [w.act_module.register_forward_hook(lambda _m, _inp, out, k=k: outputs.__setitem__(k, out))
-               for k, w in enumerate(hidden) if w.act_module is not None]
+    handles = [
+        w.act_module.register_forward_hook(lambda _m, _inp, out, k=k: outputs.__setitem__(k, out))
+        for k, w in enumerate(hidden)
+        if w.act_module is not None
+    ]
     try:
         q = network(x)
     finally:
         for handle in handles:
             handle.remove()
     if not isinstance(q, torch.Tensor) or q.dim() != 2:
-        raise AttributionError(f"the network must return a (batch, actions) tensor, got {type(q).__name__}"
-                               + (f" of shape {tuple(q.shape)}" if isinstance(q, torch.Tensor) else ""))
-    return q, [HiddenLayer(w.name, w.activation, outputs[k]) for k, w in enumerate(hidden)
-               if isinstance(outputs.get(k), torch.Tensor)]
+        raise AttributionError(
+            f"the network must return a (batch, actions) tensor, got {type(q).__name__}"
+            + (f" of shape {tuple(q.shape)}" if isinstance(q, torch.Tensor) else "")
+        )
+    return q, [
+        HiddenLayer(w.name, w.activation, outputs[k])
+        for k, w in enumerate(hidden)
+        if isinstance(outputs.get(k), torch.Tensor)
+    ]
 
 
 def _as_batch(obs, n_features: int | None = None) -> torch.Tensor:
@@ -147,20 +155,25 @@ def neuron_contributions(network: nn.Module, obs) -> dict:
         n_actions = q.shape[1]
         per_action = []
         for a in range(n_actions):
-            grads = torch.autograd.grad(q[0, a], outputs, retain_graph=a < n_actions - 1,
-                                        allow_unused=True) if outputs else []
-            per_action.append([
-                (torch.zeros_like(o) if g is None else g * o)[0].detach().numpy() for g, o in zip(grads, outputs)
-            ])
-    result = {"q": q[0].detach().numpy().astype(np.float64), "layers": []}
+            grads = (
+                torch.autograd.grad(q[0, a], outputs, retain_graph=a < n_actions - 1, allow_unused=True)
+                if outputs
+                else []
+            )
+            per_action.append(
+                [(torch.zeros_like(o) if g is None else g * o)[0].detach().numpy() for g, o in zip(grads, outputs)]
+            )
+    layers_out: list[dict[str, Any]] = []
     for i, layer in enumerate(layers):
-        result["layers"].append({
-            "name": layer.name,
-            "activation": layer.activation,
-            "values": layer.output[0].detach().numpy().astype(np.float64),
-            "contribution": np.stack([per_action[a][i] for a in range(n_actions)]).astype(np.float64),
-        })
-    return result
+        layers_out.append(
+            {
+                "name": layer.name,
+                "activation": layer.activation,
+                "values": layer.output[0].detach().numpy().astype(np.float64),
+                "contribution": np.stack([per_action[a][i] for a in range(n_actions)]).astype(np.float64),
+            }
+        )
+    return {"q": q[0].detach().numpy().astype(np.float64), "layers": layers_out}
 
 
 def saliency(network: nn.Module, obs, targets: Sequence[int] | None = None) -> np.ndarray:
@@ -181,8 +194,9 @@ def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (1 + nodes), 0.5 * weights
 
 
-def integrated_gradients(network: nn.Module, obs, baseline, targets: Sequence[int] | None = None,
-                         n_steps: int = IG_STEPS) -> np.ndarray:
+def integrated_gradients(
+    network: nn.Module, obs, baseline, targets: Sequence[int] | None = None, n_steps: int = IG_STEPS
+) -> np.ndarray:
     """Integrated gradients of Q for each target action; shape (A, F).
 
     ``(x - b) * sum_k w_k * dQ_a/dx(b + t_k (x - b))`` with Gauss-Legendre nodes ``t_k``
@@ -220,8 +234,9 @@ def feature_ranges(recent: np.ndarray, obs) -> tuple[np.ndarray, np.ndarray]:
     return both.min(axis=0), both.max(axis=0)
 
 
-def feature_response(network: nn.Module, obs, low, high,
-                     points: int = RESPONSE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def feature_response(
+    network: nn.Module, obs, low, high, points: int = RESPONSE_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
     """Sweep each feature over ``[low_i, high_i]`` with the others held at ``obs``.
 
     Returns ``values`` (F, P) and ``q`` (F, P, A). A feature whose range is a single
@@ -240,10 +255,19 @@ def feature_response(network: nn.Module, obs, low, high,
 
 
 # --------------------------------------------------------------------------- the record
-def compute_attribution(network: nn.Module, obs, recent_obs=None, recent_actions=None, *,
-                        step: int = 0, taken: int | None = None, ig_steps: int = IG_STEPS,
-                        baseline: str = "mean", response_points: int = RESPONSE_POINTS,
-                        copy_network: bool = True) -> T.AttributionRecord:
+def compute_attribution(
+    network: nn.Module,
+    obs,
+    recent_obs=None,
+    recent_actions=None,
+    *,
+    step: int = 0,
+    taken: int | None = None,
+    ig_steps: int = IG_STEPS,
+    baseline: str = "mean",
+    response_points: int = RESPONSE_POINTS,
+    copy_network: bool = True,
+) -> T.AttributionRecord:
     """Everything the network view needs about one state, as a telemetry record.
 
     ``recent_obs`` (N, F) and ``recent_actions`` (N,) are the recent states and the
@@ -253,10 +277,14 @@ def compute_attribution(network: nn.Module, obs, recent_obs=None, recent_actions
     """
     net = private_copy(network) if copy_network else network
     x = np.asarray(obs, dtype=np.float32).reshape(-1)
-    recent = (np.asarray(recent_obs, dtype=np.float32).reshape(-1, x.size)
-              if recent_obs is not None and np.size(recent_obs) else np.empty((0, x.size), np.float32))
-    actions = (np.asarray(recent_actions, dtype=np.int64).reshape(-1)
-               if recent_actions is not None else np.empty(0, np.int64))
+    recent = (
+        np.asarray(recent_obs, dtype=np.float32).reshape(-1, x.size)
+        if recent_obs is not None and np.size(recent_obs)
+        else np.empty((0, x.size), np.float32)
+    )
+    actions = (
+        np.asarray(recent_actions, dtype=np.int64).reshape(-1) if recent_actions is not None else np.empty(0, np.int64)
+    )
     if actions.size != recent.shape[0]:
         raise AttributionError(f"{recent.shape[0]} recent observations but {actions.size} recent actions")
 
@@ -283,15 +311,23 @@ def compute_attribution(network: nn.Module, obs, recent_obs=None, recent_actions
         taken=greedy if taken is None else int(taken),
         input=[float(v) for v in x],
         contribution_method=CONTRIBUTION_METHOD,
-        layers=[T.AttributionLayer(name=layer["name"], activation=layer["activation"],
-                                   values=T.encode_array(layer["values"]),
-                                   contribution=T.encode_array(layer["contribution"]))
-                for layer in contrib["layers"]],
+        layers=[
+            T.AttributionLayer(
+                name=layer["name"],
+                activation=layer["activation"],
+                values=T.encode_array(layer["values"]),
+                contribution=T.encode_array(layer["contribution"]),
+            )
+            for layer in contrib["layers"]
+        ],
         saliency=T.encode_array(saliency(net, x)),
         integrated_gradients=T.encode_array(ig),
         ig={
-            "method": IG_METHOD, "steps": int(ig_steps), "baseline": [float(v) for v in base],
-            "baseline_kind": baseline, "baseline_label": baseline_label,
+            "method": IG_METHOD,
+            "steps": int(ig_steps),
+            "baseline": [float(v) for v in base],
+            "baseline_kind": baseline,
+            "baseline_label": baseline_label,
             "q_baseline": [float(v) for v in q_base],
             # completeness residual: sum_i IG[a, i] - (Q_a(x) - Q_a(baseline))
             "delta": [float(v) for v in ig.sum(axis=1) - (q - q_base)],
@@ -314,9 +350,16 @@ class AttributionCallback(Callback):
     game agree. A failure is reported once on stderr and never stops training.
     """
 
-    def __init__(self, publish_every_s: float = DEFAULT_PUBLISH_S, every: int = 1,
-                 recent: int = RECENT_OBSERVATIONS, ig_steps: int = IG_STEPS, baseline: str = "mean",
-                 response_points: int = RESPONSE_POINTS, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        publish_every_s: float = DEFAULT_PUBLISH_S,
+        every: int = 1,
+        recent: int = RECENT_OBSERVATIONS,
+        ig_steps: int = IG_STEPS,
+        baseline: str = "mean",
+        response_points: int = RESPONSE_POINTS,
+        clock=time.monotonic,
+    ) -> None:
         if not publish_every_s >= 0:
             raise ValueError(f"publish_every_s must be >= 0, got {publish_every_s!r}")
         if every < 1:
@@ -396,9 +439,17 @@ class AttributionCallback(Callback):
                 self._clone.load_state_dict(ctx.network.state_dict())
             recent_obs, recent_actions = self.recent()
             record = compute_attribution(
-                self._clone, step.obs, recent_obs, recent_actions, step=step.step, taken=step.action,
-                ig_steps=self.ig_steps, baseline=self.baseline, response_points=self.response_points,
-                copy_network=False)
+                self._clone,
+                step.obs,
+                recent_obs,
+                recent_actions,
+                step=step.step,
+                taken=step.action,
+                ig_steps=self.ig_steps,
+                baseline=self.baseline,
+                response_points=self.response_points,
+                copy_network=False,
+            )
             record = dataclasses.replace(record, network=ctx.watched[0] if ctx.watched else record.network)
             ctx.store.put_many({T.ATTRIBUTION: record.to_dict(), T.ATTRIBUTION_STEP: int(step.step)})
         except Exception as exc:  # a diagnostic must never stop training

@@ -14,8 +14,9 @@ Order of calls per environment step::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -30,8 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 class RunContext:
     """What every callback can see of the run. Owned and updated by the worker."""
 
-    store: "Store"
-    meta: "RunMeta"
+    store: Store
+    meta: RunMeta
     #: the agent (any ``rl.agents.base.Agent``).
     agent: Any = None
     #: the training configuration (a dataclass instance).
@@ -46,7 +47,7 @@ class RunContext:
     watched: tuple[str, ...] = ()
 
     @property
-    def network(self) -> "torch.nn.Module":
+    def network(self) -> torch.nn.Module:
         """The network shown first (the first watched one: a DQN's q_network)."""
         return self.networks[self.watched[0] if self.watched else next(iter(self.networks))]
 
@@ -58,10 +59,10 @@ class StepInfo:
 
     step: int
     episode: int
-    obs: "np.ndarray"
-    decision: "Decision"
+    obs: np.ndarray
+    decision: Decision
     reward: float
-    next_obs: "np.ndarray"
+    next_obs: np.ndarray
     terminated: bool
     truncated: bool
 
@@ -80,7 +81,7 @@ class UpdateInfo:
     The gradients of the networks it changed are still in ``p.grad``."""
 
     step: int
-    update: "Update"
+    update: Update
 
 
 @dataclass

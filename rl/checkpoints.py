@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -35,8 +36,18 @@ from rl.agents.base import agent_spec
 from rl.callbacks import Callback, RunContext
 from rl.store import CHECKPOINT_DIR
 
-__all__ = ["BEST_NAME", "CheckpointError", "CheckpointSaver", "FORMAT", "VERSION", "agent_from_checkpoint",
-           "checkpoint_path", "load_checkpoint", "save_checkpoint", "save_run_checkpoint"]
+__all__ = [
+    "BEST_NAME",
+    "CheckpointError",
+    "CheckpointSaver",
+    "FORMAT",
+    "VERSION",
+    "agent_from_checkpoint",
+    "checkpoint_path",
+    "load_checkpoint",
+    "save_checkpoint",
+    "save_run_checkpoint",
+]
 
 FORMAT = "neurodash-checkpoint"
 VERSION = 2
@@ -154,8 +165,9 @@ def _spaces(checkpoint: Mapping[str, Any], where: str):
     raise CheckpointError(where, f"has an action space of kind {action.get('kind')!r} that no agent drives")
 
 
-def agent_from_checkpoint(checkpoint: Mapping[str, Any] | str | os.PathLike, total_steps: int = 1,
-                          agent: str | None = None):
+def agent_from_checkpoint(
+    checkpoint: Mapping[str, Any] | str | os.PathLike, total_steps: int = 1, agent: str | None = None
+):
     """The agent a checkpoint holds, its networks loaded (for evaluation, a demo, or
     carrying on training). ``checkpoint`` is a path or a dict from :func:`load_checkpoint`;
     with ``agent``, a checkpoint of another agent is refused."""
@@ -180,8 +192,9 @@ def agent_from_checkpoint(checkpoint: Mapping[str, Any] | str | os.PathLike, tot
         learner.load_state_dict({"networks": checkpoint["networks"]})
     except (RuntimeError, KeyError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(where, f"weights do not fit the networks its config and spaces describe ({reason})") \
-            from None
+        raise CheckpointError(
+            where, f"weights do not fit the networks its config and spaces describe ({reason})"
+        ) from None
     return learner
 
 
@@ -196,8 +209,9 @@ class CheckpointSaver(Callback):
     ``save(run_dir, ctx) -> path`` writes one (default: :func:`save_run_checkpoint`).
     """
 
-    def __init__(self, run_dir: str | os.PathLike, every: int,
-                 save: Callable[[Path, RunContext], Any] = save_run_checkpoint) -> None:
+    def __init__(
+        self, run_dir: str | os.PathLike, every: int, save: Callable[[Path, RunContext], Any] = save_run_checkpoint
+    ) -> None:
         self.run_dir, self.every = Path(run_dir), int(every)
         self._save = save
         self._last_saved = -1

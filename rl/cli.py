@@ -78,7 +78,11 @@ def fields_from_source(path: str | Path, class_name: str) -> list[FieldSpec]:
                 default = ast.unparse(node.value)
         doc = ""
         following = body[i + 1] if i + 1 < len(body) else None
-        if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
+        if (
+            isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
             doc = " ".join(following.value.value.split())
         specs.append(FieldSpec(node.target.id, annotation, default, doc))
     return specs
@@ -89,7 +93,9 @@ def worker_fields() -> list[FieldSpec]:
     import rl.worker
 
     real = {f.name: f.default for f in dataclasses.fields(WorkerConfig)}
-    return [dataclasses.replace(s, default=real[s.name]) for s in fields_from_source(rl.worker.__file__, "WorkerConfig")]
+    return [
+        dataclasses.replace(s, default=real[s.name]) for s in fields_from_source(rl.worker.__file__, "WorkerConfig")
+    ]
 
 
 def agent_fields(agent: str) -> list[FieldSpec]:
@@ -116,7 +122,7 @@ def _argument_kwargs(field: FieldSpec) -> dict[str, Any]:
     optional = annotation.endswith("|None") or annotation.startswith("Optional[")
     base = annotation.removesuffix("|None")
     if base.startswith("Optional["):
-        base = base[len("Optional["):-1]
+        base = base[len("Optional[") : -1]
     scalars = {"int": int, "float": float, "str": str}
     if base == "bool":
         return {"action": argparse.BooleanOptionalAction}
@@ -130,7 +136,7 @@ def _argument_kwargs(field: FieldSpec) -> dict[str, Any]:
         if item in scalars:
             return {"type": scalars[item], "nargs": "+", "metavar": item.upper()}
     if base.startswith("Literal["):
-        choices = ast.literal_eval("(" + base[len("Literal["):-1] + ",)")
+        choices = ast.literal_eval("(" + base[len("Literal[") : -1] + ",)")
         return {"choices": list(choices)}
     raise TypeError(f"no command-line form for field {field.name}: {field.annotation}")
 
@@ -145,21 +151,32 @@ def _add_field(group, field: FieldSpec) -> None:
     help_text = field.doc or field.name.replace("_", " ")
     if field.default is not dataclasses.MISSING:
         help_text += f" (default: {_show_default(field.default)})"
-    group.add_argument(field.flag, dest=field.name, default=argparse.SUPPRESS,
-                       help=help_text.replace("%", "%%"), **_argument_kwargs(field))
+    group.add_argument(
+        field.flag,
+        dest=field.name,
+        default=argparse.SUPPRESS,
+        help=help_text.replace("%", "%%"),
+        **_argument_kwargs(field),
+    )
 
 
 # --------------------------------------------------------------------------- parser
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``neurodash train``'s flags on ``parser`` (no torch import)."""
     fields_by_name: dict[str, FieldSpec] = {}
-    parser.add_argument("--env", default=DEFAULT_ENV,
-                        help="Gymnasium environment id with discrete actions and a vector observation "
-                        "(our Breakout, CartPole-v1, Acrobot-v1, ...)")
+    parser.add_argument(
+        "--env",
+        default=DEFAULT_ENV,
+        help="Gymnasium environment id with discrete actions and a vector observation "
+        "(our Breakout, CartPole-v1, Acrobot-v1, ...)",
+    )
     parser.add_argument("--agent", default="dqn", choices=sorted(AGENTS), help="the learning algorithm")
-    parser.add_argument("--run-dir", default=argparse.SUPPRESS,
-                        help="folder for telemetry and checkpoints: a new or empty folder, or an earlier run "
-                        "of ours (default: a new folder runs/<env>-<date-time>)")
+    parser.add_argument(
+        "--run-dir",
+        default=argparse.SUPPRESS,
+        help="folder for telemetry and checkpoints: a new or empty folder, or an earlier run "
+        "of ours (default: a new folder runs/<env>-<date-time>)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
 
     worker = worker_fields()
@@ -213,8 +230,7 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _terminate)  # a terminated worker reports "stopped", not a silent death
     try:
-        summary = train(env_id=args.env, agent=args.agent, run_dir=run_dir, overrides=settings,
-                        progress=not args.quiet)
+        summary = train(env_id=args.env, agent=args.agent, run_dir=run_dir, overrides=settings, progress=not args.quiet)
     except TrainingFailed as exc:
         if not _is_setting_error(exc.__cause__):  # a bug, not a setting: show where it happened
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
@@ -224,8 +240,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not args.quiet:
-        print(f"{summary.state} after {summary.steps} steps and {summary.episodes} episodes in "
-              f"{summary.seconds:.1f} s ({summary.sps:.0f} steps/s); run folder: {run_dir}")
+        print(
+            f"{summary.state} after {summary.steps} steps and {summary.episodes} episodes in "
+            f"{summary.seconds:.1f} s ({summary.sps:.0f} steps/s); run folder: {run_dir}"
+        )
     return 0
 
 
@@ -250,10 +268,8 @@ def _explain(exc: Exception, run_dir: Path) -> str:
     message = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, (RunDirError, T.SchemaError)):
         return message
-    try:
-        from rl.envs import EnvError
-    except ImportError:  # pragma: no cover
-        EnvError = ()  # noqa: N806
+    from rl.envs import EnvError
+
     if isinstance(exc, EnvError):
         if "e.g." not in message:
             sep = " " if message.endswith(("?", ".")) else "; "
@@ -265,5 +281,5 @@ def _explain(exc: Exception, run_dir: Path) -> str:
     head, _, rest = message.partition(": ")
     field = rest.split(" ", 1)[0]
     if head.endswith("Config") and field.isidentifier():
-        message = "--" + field.replace("_", "-") + rest[len(field):]
+        message = "--" + field.replace("_", "-") + rest[len(field) :]
     return f"{message}; see `{PROG} --help`"

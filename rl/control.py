@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from rl import telemetry as T
 from rl.callbacks import Callback, RunContext
@@ -33,8 +34,13 @@ class WorkerControl(Callback):
     callback has then seen that step.
     """
 
-    def __init__(self, config, flush: Sequence[Callable[[RunContext], None]] = (),
-                 clock: Clock = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        config,
+        flush: Sequence[Callable[[RunContext], None]] = (),
+        clock: Clock = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.config, self.flush_hooks = config, list(flush)
         self.clock, self.sleep = clock, sleep
         self.speed = config.speed
@@ -81,10 +87,19 @@ class WorkerControl(Callback):
         now = self.clock() if now is None else now
         elapsed = now - self._beat_time
         sps = (ctx.step - self._beat_step) / elapsed if elapsed > 0 and self.state == T.RUNNING else 0.0
-        ctx.store.put(T.HEARTBEAT, T.Heartbeat(
-            time=time.time(), step=ctx.step, state=self.state, pid=os.getpid(), speed=self.speed,
-            sps=round(sps, 1), total_steps=self.config.steps, message=self.message,
-        ).to_dict())
+        ctx.store.put(
+            T.HEARTBEAT,
+            T.Heartbeat(
+                time=time.time(),
+                step=ctx.step,
+                state=self.state,
+                pid=os.getpid(),
+                speed=self.speed,
+                sps=round(sps, 1),
+                total_steps=self.config.steps,
+                message=self.message,
+            ).to_dict(),
+        )
         self._beat_step, self._beat_time = ctx.step, now
         self._beats.start(now, due_now=False)
 

@@ -17,11 +17,24 @@ import torch
 from torch import nn
 
 _ACTIVATION_KINDS: dict[type, str] = {
-    nn.ReLU: "relu", nn.ReLU6: "relu6", nn.LeakyReLU: "leaky_relu", nn.PReLU: "prelu",
-    nn.RReLU: "rrelu", nn.ELU: "elu", nn.SELU: "selu", nn.CELU: "celu", nn.GELU: "gelu",
-    nn.SiLU: "silu", nn.Mish: "mish", nn.Softplus: "softplus", nn.Hardswish: "hardswish",
-    nn.Tanh: "tanh", nn.Hardtanh: "hardtanh", nn.Softsign: "softsign",
-    nn.Sigmoid: "sigmoid", nn.Hardsigmoid: "hardsigmoid",
+    nn.ReLU: "relu",
+    nn.ReLU6: "relu6",
+    nn.LeakyReLU: "leaky_relu",
+    nn.PReLU: "prelu",
+    nn.RReLU: "rrelu",
+    nn.ELU: "elu",
+    nn.SELU: "selu",
+    nn.CELU: "celu",
+    nn.GELU: "gelu",
+    nn.SiLU: "silu",
+    nn.Mish: "mish",
+    nn.Softplus: "softplus",
+    nn.Hardswish: "hardswish",
+    nn.Tanh: "tanh",
+    nn.Hardtanh: "hardtanh",
+    nn.Softsign: "softsign",
+    nn.Sigmoid: "sigmoid",
+    nn.Hardsigmoid: "hardsigmoid",
 }
 _LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -32,7 +45,7 @@ class ProbeError(ValueError):
 
 
 def activation_kind(module: nn.Module) -> str | None:
-    """"relu", "tanh", ... for an elementwise activation module, else None."""
+    """ "relu", "tanh", ... for an elementwise activation module, else None."""
     for cls in type(module).__mro__:
         if cls in _ACTIVATION_KINDS:
             return _ACTIVATION_KINDS[cls]
@@ -48,6 +61,18 @@ class WatchedLayer:
     activation: str  # "relu", ... ; "linear" for an output layer
     act_module: nn.Module | None  # the activation module whose output is the layer's activation
     hidden: bool
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The layer's weight (every Linear and Conv module has one)."""
+        weight = self.module.weight
+        assert isinstance(weight, torch.Tensor)
+        return weight
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        bias = getattr(self.module, "bias", None)
+        return bias if isinstance(bias, torch.Tensor) else None
 
 
 def discover_layers(network: nn.Module) -> list[WatchedLayer]:
@@ -80,9 +105,11 @@ def plant_dead_layer(network: nn.Module, layer: str, bias: float = -10.0) -> Non
     found = {w.name: w for w in discover_layers(network)}
     hidden = [n for n, w in found.items() if w.hidden]
     if layer not in found or not found[layer].hidden:
-        raise ProbeError(f"dead_init_layer {layer!r} is not a hidden layer of this network; "
-                         f"choose one of: {', '.join(hidden) or '(none)'}")
-    bias_param = getattr(found[layer].module, "bias", None)
+        raise ProbeError(
+            f"dead_init_layer {layer!r} is not a hidden layer of this network; "
+            f"choose one of: {', '.join(hidden) or '(none)'}"
+        )
+    bias_param = found[layer].bias
     if bias_param is None:
         raise ProbeError(f"dead_init_layer {layer!r} has no bias to set")
     with torch.no_grad():

@@ -55,7 +55,8 @@ def run_loop(env, agent: Agent, ctx: RunContext, callbacks: Callback, total_step
         ctx.step = global_step + 1
         tally.add_step(reward)
         keep_going = callbacks.on_step(
-            ctx, StepInfo(ctx.step, ctx.episode, obs, decision, float(reward), next_obs, terminated, truncated))
+            ctx, StepInfo(ctx.step, ctx.episode, obs, decision, float(reward), next_obs, terminated, truncated)
+        )
 
         # Learn: one learning step when the agent says it is due.
         update = agent.learn(global_step)
@@ -67,10 +68,18 @@ def run_loop(env, agent: Agent, ctx: RunContext, callbacks: Callback, total_step
         obs = next_obs
         if terminated or truncated:
             now = time.perf_counter()
-            callbacks.on_episode_end(ctx, EpisodeInfo(
-                episode=ctx.episode, step=ctx.step, score=tally.score, length=tally.length,
-                losses=tally.mean_losses(), exploration=dict(decision.exploration),
-                sps=tally.length / max(now - tally.started, 1e-9)))
+            callbacks.on_episode_end(
+                ctx,
+                EpisodeInfo(
+                    episode=ctx.episode,
+                    step=ctx.step,
+                    score=tally.score,
+                    length=tally.length,
+                    losses=tally.mean_losses(),
+                    exploration=dict(decision.exploration),
+                    sps=tally.length / max(now - tally.started, 1e-9),
+                ),
+            )
             ctx.episode += 1
             obs, _ = env.reset()
             tally = EpisodeTally(now)

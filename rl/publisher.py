@@ -12,7 +12,8 @@ import base64
 import io
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,11 +37,17 @@ def step_record(step: StepInfo) -> T.StepRecord:
     """The record of one step: the action and what the agent knew about it."""
     d = step.decision
     action = plain_action(d.action)
-    action = action if isinstance(action, int) else _shorts(action)
     return T.StepRecord(
-        step=step.step, action=action, reward=short(step.reward), episode=step.episode,
-        explored=None if d.explored is None else bool(d.explored), q=_shorts(d.q), probs=_shorts(d.probs),
-        mean=_shorts(d.mean), std=_shorts(d.std), value=None if d.value is None else short(d.value),
+        step=step.step,
+        action=action if isinstance(action, int) else [short(v) for v in action],
+        reward=short(step.reward),
+        episode=step.episode,
+        explored=None if d.explored is None else bool(d.explored),
+        q=_shorts(d.q),
+        probs=_shorts(d.probs),
+        mean=_shorts(d.mean),
+        std=_shorts(d.std),
+        value=None if d.value is None else short(d.value),
         advantages=_shorts(d.advantages),
     )
 
@@ -96,11 +103,17 @@ class TelemetryPublisher(Callback):
         return True
 
     def on_episode_end(self, ctx, episode):
-        self._episodes.append(T.EpisodeRecord(
-            episode=episode.episode, step=episode.step, score=float(episode.score), length=int(episode.length),
-            sps=float(episode.sps), losses={k: short(v) for k, v in episode.losses.items()},
-            exploration={k: short(v) for k, v in episode.exploration.items()},
-        ).to_dict())
+        self._episodes.append(
+            T.EpisodeRecord(
+                episode=episode.episode,
+                step=episode.step,
+                score=float(episode.score),
+                length=int(episode.length),
+                sps=float(episode.sps),
+                losses={k: short(v) for k, v in episode.losses.items()},
+                exploration={k: short(v) for k, v in episode.exploration.items()},
+            ).to_dict()
+        )
 
     def flush(self, ctx: RunContext) -> None:
         """Write every buffered record, the latest step and the current frame now."""

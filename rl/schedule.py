@@ -12,7 +12,7 @@ training speed.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 Clock = Callable[[], float]
 
@@ -34,7 +34,7 @@ class Throttle:
         self.next_at = 0.0 if due_now else clock() + self.period
 
     @classmethod
-    def per_second(cls, rate: float | None, clock: Clock = time.monotonic, *, due_now: bool = True) -> "Throttle":
+    def per_second(cls, rate: float | None, clock: Clock = time.monotonic, *, due_now: bool = True) -> Throttle:
         """At most ``rate`` times a second (None or 0: no limit)."""
         return cls(1.0 / rate if rate else 0.0, clock, due_now=due_now)
 

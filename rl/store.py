@@ -20,8 +20,9 @@ import json
 import os
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from rl import telemetry as T
 
@@ -72,8 +73,8 @@ class Store(ABC):
     def put_many(self, values: Mapping[str, Any]) -> None:
         """Write several keys in one atomic step."""
 
-    def close(self) -> None:  # pragma: no cover - trivial
-        pass
+    def close(self) -> None:  # noqa: B027 - a store with nothing to release need not override it
+        """Release what the store holds open (nothing, for an in-memory store)."""
 
     # ---- conveniences shared by every backend
     def write_meta(self, meta: T.RunMeta) -> None:
@@ -257,8 +258,7 @@ def create_run_dir(path: str | os.PathLike, meta: T.RunMeta) -> DiskStore:
         raise RunDirError(f"{path} exists and is not a folder; choose another --run-dir")
     if path.is_dir() and any(path.iterdir()) and not is_run_dir(path):
         raise RunDirError(
-            f"{path} already holds files that are not a neurodash run; "
-            "choose an empty or new folder for --run-dir"
+            f"{path} already holds files that are not a neurodash run; choose an empty or new folder for --run-dir"
         )
     if is_run_dir(path):
         # Reusing one of our folders: never write into a run a newer neurodash made.
@@ -316,7 +316,17 @@ def iter_new(store: Store, series: str, cursor: int, limit: int | None = None) -
     return rows, (rows[-1]["seq"] if rows else cursor)
 
 
-__all__: Iterable[str] = [
-    "Store", "MemoryStore", "DiskStore", "RunDirError", "create_run_dir", "open_run",
-    "find_runs", "is_run_dir", "iter_new", "RUN_MARKER", "STORE_DIR", "CHECKPOINT_DIR",
+__all__: list[str] = [
+    "Store",
+    "MemoryStore",
+    "DiskStore",
+    "RunDirError",
+    "create_run_dir",
+    "open_run",
+    "find_runs",
+    "is_run_dir",
+    "iter_new",
+    "RUN_MARKER",
+    "STORE_DIR",
+    "CHECKPOINT_DIR",
 ]

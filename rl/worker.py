@@ -20,9 +20,10 @@ import dataclasses
 import importlib
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from rl import telemetry as T
 from rl.agents.base import agent_spec
@@ -55,11 +56,13 @@ class WorkerConfig:
     seed: int | None = None
     """random seed for the environment, the network's initial weights and exploration (None: random)"""
     speed: Literal["full", "watch"] = T.SPEED_FULL
-    """'full' trains as fast as the machine allows; 'watch' paces training to watch_sps so a class can follow the game (the dashboard can switch it while training runs)"""
+    """'full' trains as fast as the machine allows; 'watch' paces training to watch_sps so a class can
+    follow the game (the dashboard can switch it while training runs)"""
     watch_sps: float = 30.0
     """environment steps per second at 'watch' speed"""
     step_records_per_s: float = 50.0
-    """most step records (Q-values, action, reward) published per second, sampled by wall clock; at 'watch' speed every step fits. 0 publishes every step"""
+    """most step records (Q-values, action, reward) published per second, sampled by wall clock; at
+    'watch' speed every step fits. 0 publishes every step"""
     publish_interval: float = 0.25
     """seconds between batched writes of step and episode records to the store"""
     publish_batch: int = 1_000
@@ -81,9 +84,11 @@ class WorkerConfig:
     probe: bool = True
     """capture activations, gradients and weights for the network views (read by the probe's callbacks)"""
     probe_every: int = 100
-    """sample the layers' weights every this many environment steps (activations and gradients have their own sampling in rl.probe.ProbeConfig)"""
+    """sample the layers' weights every this many environment steps (activations and gradients have
+    their own sampling in rl.probe.ProbeConfig)"""
     dead_init_layer: str | None = None
-    """teaching demo of dying ReLUs: start this hidden layer (e.g. fc1) with strongly negative biases so its neurons are silent, and watch the dead-neuron alerts fire (None: normal start)"""
+    """teaching demo of dying ReLUs: start this hidden layer (e.g. fc1) with strongly negative biases so
+    its neurons are silent, and watch the dead-neuron alerts fire (None: normal start)"""
     torch_threads: int = 1
     """CPU threads torch may use; small networks gain nothing from more, and the dashboard needs a core"""
 
@@ -134,8 +139,13 @@ def resolve_configs(
     return worker_config, make_config(env_id, **agent_values)
 
 
-def default_callbacks(config: WorkerConfig, *, run_dir: str | os.PathLike | None,
-                      render: Callable[[], Any] | None = None, extra: Iterable[Callback] = ()) -> list[Callback]:
+def default_callbacks(
+    config: WorkerConfig,
+    *,
+    run_dir: str | os.PathLike | None,
+    render: Callable[[], Any] | None = None,
+    extra: Iterable[Callback] = (),
+) -> list[Callback]:
     """The callbacks of a published run, in order. To add yours, add one line below.
 
     A callback with a ``flush(ctx)`` method gets it called before the worker waits
@@ -143,8 +153,11 @@ def default_callbacks(config: WorkerConfig, *, run_dir: str | os.PathLike | None
     """
     callbacks: list[Callback] = [
         TelemetryPublisher(config, render=render),
-        *([importlib.import_module("rl.checkpoints").CheckpointSaver(run_dir, config.checkpoint_every)]
-          if run_dir is not None else []),
+        *(
+            [importlib.import_module("rl.checkpoints").CheckpointSaver(run_dir, config.checkpoint_every)]
+            if run_dir is not None
+            else []
+        ),
         *importlib.import_module("rl.probe").probe_callbacks(config),  # the probe (lazy: imports torch)
         *importlib.import_module("rl.attribution").attribution_callbacks(config),  # why it acts (lazy: torch)
         *extra,
@@ -205,7 +218,9 @@ def train(
     before any training. If training itself raises, the heartbeat says "failed" with
     the error and :class:`TrainingFailed` is raised from it.
     """
-    shortcuts = {k: v for k, v in {"steps": steps, "seed": seed, "speed": speed, "probe": probe}.items() if v is not None}
+    shortcuts = {
+        k: v for k, v in {"steps": steps, "seed": seed, "speed": speed, "probe": probe}.items() if v is not None
+    }
     worker_config, agent_config = resolve_configs(env_id, agent, {**dict(overrides or {}), **shortcuts}, config)
 
     import torch
@@ -221,8 +236,13 @@ def train(
         problem = agent_class.unsupported(env.observation_space, env.action_space)
         if problem:
             raise EnvError(f"environment {env_id!r} {problem}")
-        learner = agent_class.build(env.observation_space, env.action_space, agent_config,
-                                    total_steps=worker_config.steps, seed=worker_config.seed)
+        learner = agent_class.build(
+            env.observation_space,
+            env.action_space,
+            agent_config,
+            total_steps=worker_config.steps,
+            seed=worker_config.seed,
+        )
         run_id = Path(run_dir).name if run_dir is not None else f"run-{os.getpid()}-{int(time.time())}"
         meta = run_meta(run_id, env, env_id, agent, learner, worker_config)
         owns_store = store is None
@@ -251,16 +271,30 @@ def run_meta(run_id: str, env, env_id: str, agent: str, learner, worker_config: 
     infos = learner.network_infos(features, actions)
     primary = next((info for info in infos if info.watched), infos[0])
     return T.RunMeta(
-        run_id=run_id, env_id=env_id, agent=agent, action_names=actions, feature_names=features,
-        layers=list(primary.layers), config={"worker": worker_config.to_dict(), "agent": _config_dict(learner.config)},
-        created=time.time(), seed=worker_config.seed, network=primary.name, networks=infos,
+        run_id=run_id,
+        env_id=env_id,
+        agent=agent,
+        action_names=actions,
+        feature_names=features,
+        layers=list(primary.layers),
+        config={"worker": worker_config.to_dict(), "agent": _config_dict(learner.config)},
+        created=time.time(),
+        seed=worker_config.seed,
+        network=primary.name,
+        networks=infos,
         action_space=action_space_info(env.action_space),
     )
 
 
 def _train_in(env, learner, store, meta, worker_config, run_dir, publish, extra_callbacks, progress) -> TrainSummary:
-    ctx = RunContext(store=store, meta=meta, agent=learner, config=worker_config, networks=learner.networks(),
-                     watched=tuple(meta.watched))
+    ctx = RunContext(
+        store=store,
+        meta=meta,
+        agent=learner,
+        config=worker_config,
+        networks=learner.networks(),
+        watched=tuple(meta.watched),
+    )
     extra = [*extra_callbacks, *([ProgressBar(worker_config.steps)] if progress else [])]
     if publish:
         callback_objects = default_callbacks(worker_config, run_dir=run_dir, render=env.render, extra=extra)
@@ -285,9 +319,15 @@ def _train_in(env, learner, store, meta, worker_config, run_dir, publish, extra_
         state, message = T.FINISHED, f"finished {ctx.step} steps"
     _final_heartbeat(store, ctx, worker_config, state, message, started)
     saved = tuple(p for cb in callback_objects for p in getattr(cb, "saved", ()))
-    return TrainSummary(state=state, steps=ctx.step, episodes=ctx.episode, seconds=seconds,
-                        sps=ctx.step / seconds if seconds > 0 else 0.0,
-                        run_dir=Path(run_dir) if run_dir is not None else None, checkpoints=saved)
+    return TrainSummary(
+        state=state,
+        steps=ctx.step,
+        episodes=ctx.episode,
+        seconds=seconds,
+        sps=ctx.step / seconds if seconds > 0 else 0.0,
+        run_dir=Path(run_dir) if run_dir is not None else None,
+        checkpoints=saved,
+    )
 
 
 def _refuse_live_run(run_dir: Path) -> None:
@@ -313,17 +353,27 @@ def _refuse_live_run(run_dir: Path) -> None:
         )
 
 
-def _final_heartbeat(store: Store, ctx: RunContext, config: WorkerConfig, state: str, message: str,
-                     started: float) -> None:
+def _final_heartbeat(
+    store: Store, ctx: RunContext, config: WorkerConfig, state: str, message: str, started: float
+) -> None:
     """The last heartbeat: keeps what the worker last reported (speed) and says how it ended."""
     elapsed = time.perf_counter() - started
     try:
         last = store.get(T.HEARTBEAT)
         speed = last.get("speed", config.speed) if isinstance(last, dict) else config.speed
-        store.put(T.HEARTBEAT, T.Heartbeat(
-            time=time.time(), step=ctx.step, state=state, pid=os.getpid(), speed=speed,
-            sps=round(ctx.step / elapsed, 1) if elapsed > 0 else 0.0, total_steps=config.steps, message=message,
-        ).to_dict())
+        store.put(
+            T.HEARTBEAT,
+            T.Heartbeat(
+                time=time.time(),
+                step=ctx.step,
+                state=state,
+                pid=os.getpid(),
+                speed=speed,
+                sps=round(ctx.step / elapsed, 1) if elapsed > 0 else 0.0,
+                total_steps=config.steps,
+                message=message,
+            ).to_dict(),
+        )
     except Exception:  # the store itself may be what failed; the exception still propagates
         if state != T.FAILED:
             raise

@@ -30,7 +30,7 @@ def field_docs(cls) -> dict[str, str]:
     gives ``{"gamma": "the discount factor"}``. Fields without a docstring are missing
     from the result.
     """
-    if not dataclasses.is_dataclass(cls):
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise TypeError(f"{cls!r} is not a dataclass")
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     class_def = next(node for node in ast.walk(tree) if isinstance(node, ast.ClassDef))

@@ -20,8 +20,9 @@ No torch at import: the command line lists agents without loading it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -94,23 +95,22 @@ class Agent(Protocol):
     #: the agent's config dataclass (saved with the run and the checkpoints)
     config: Any
 
-    def act(self, obs: "np.ndarray", step: int) -> Decision:
+    def act(self, obs: np.ndarray, step: int) -> Decision:
         """The action for ``obs`` at (0-based) ``step``, with what the agent knew."""
 
-    def observe(self, obs: "np.ndarray", action: Action, reward: float, next_obs: "np.ndarray",
-                terminated: bool) -> None:
+    def observe(self, obs: np.ndarray, action: Action, reward: float, next_obs: np.ndarray, terminated: bool) -> None:
         """Remember one transition (``terminated`` only: a time limit is not an end)."""
 
     def learn(self, step: int) -> Update | None:
         """One learning step when one is due, else None."""
 
-    def networks(self) -> dict[str, "nn.Module"]:
+    def networks(self) -> dict[str, nn.Module]:
         """Every network by name, the one shown first first."""
 
-    def network_infos(self, feature_names: Sequence[str], action_names: Sequence[str]) -> list["NetworkInfo"]:
+    def network_infos(self, feature_names: Sequence[str], action_names: Sequence[str]) -> list[NetworkInfo]:
         """Each network's layers and the names of its inputs and outputs; which are watched."""
 
-    def obs_samples(self, n: int = 1000) -> "np.ndarray":
+    def obs_samples(self, n: int = 1000) -> np.ndarray:
         """Up to ``n`` recent observations (for dead-neuron checks of a checkpoint)."""
 
     def state_dict(self) -> dict[str, Any]:
@@ -118,6 +118,18 @@ class Agent(Protocol):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (networks at least)."""
+
+
+class AgentClass(Protocol):
+    """What the worker asks of an agent *class* (its classmethods), before an agent exists."""
+
+    name: str
+
+    def unsupported(self, observation_space: Any, action_space: Any) -> str | None: ...
+
+    def build(
+        self, observation_space: Any, action_space: Any, config: Any, *, total_steps: int, seed: int | None = None
+    ) -> Agent: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +144,7 @@ class AgentSpec:
     config_class: str
     make_config: str
 
-    def load(self) -> tuple[type, type, Any]:
+    def load(self) -> tuple[AgentClass, Any, Any]:
         """(agent class, config class, make_config) -- imports the module (and torch)."""
         import importlib
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -73,14 +74,18 @@ class DQNConfig:
     train_frequency: int = 2
     """run one optimisation step every this many environment steps"""
     huber_delta: float = 1.0
-    """the Huber loss is quadratic for TD errors below this size and linear above it; pick it near the size of typical TD errors (1 suits rewards of about 1 per event, as in Breakout)"""
+    """the Huber loss is quadratic for TD errors below this size and linear above it; pick it near the
+    size of typical TD errors (1 suits rewards of about 1 per event, as in Breakout)"""
     max_grad_norm: float | None = 10.0
     """clip the gradient's total norm to this value before each step (None: no clipping)"""
 
     def __post_init__(self) -> None:
         self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
         checks = [
-            (len(self.hidden_sizes) >= 1 and all(h >= 1 for h in self.hidden_sizes), "hidden_sizes needs at least one positive width"),
+            (
+                len(self.hidden_sizes) >= 1 and all(h >= 1 for h in self.hidden_sizes),
+                "hidden_sizes needs at least one positive width",
+            ),
             (self.learning_rate > 0, "learning_rate must be > 0"),
             (self.buffer_size >= 1, "buffer_size must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
@@ -105,7 +110,7 @@ class DQNConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], strict: bool = True) -> "DQNConfig":
+    def from_dict(cls, data: dict[str, Any], strict: bool = True) -> DQNConfig:
         """Inverse of :meth:`to_dict`. Unknown keys raise ``ValueError`` unless ``strict=False``."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
@@ -179,10 +184,14 @@ class QNetwork(nn.Module):
             raise ValueError(f"QNetwork needs obs_dim >= 1 and n_actions >= 1, got {obs_dim}, {n_actions}")
         self.obs_dim, self.n_actions, self.dueling = int(obs_dim), int(n_actions), bool(dueling)
         self.hidden_names: list[str] = []
+        # (Linear, ReLU) pairs, registered as fcN and reluN; the list only keeps them in order
+        self._hidden: list[tuple[nn.Linear, nn.ReLU]] = []
         width = self.obs_dim
         for i, size in enumerate(hidden_sizes, start=1):
-            self.add_module(f"fc{i}", nn.Linear(width, int(size)))
-            self.add_module(f"relu{i}", nn.ReLU())
+            linear, relu = nn.Linear(width, int(size)), nn.ReLU()
+            self.add_module(f"fc{i}", linear)
+            self.add_module(f"relu{i}", relu)
+            self._hidden.append((linear, relu))
             self.hidden_names.append(f"fc{i}")
             width = int(size)
         if self.dueling:
@@ -194,8 +203,8 @@ class QNetwork(nn.Module):
     def forward(self, x: torch.Tensor, return_parts: bool = False):
         """Q-values, shape (batch, n_actions). With ``return_parts`` (dueling only):
         ``(q, value, advantages)`` with shapes (batch, n), (batch, 1), (batch, n)."""
-        for i in range(1, len(self.hidden_names) + 1):
-            x = self._modules[f"relu{i}"](self._modules[f"fc{i}"](x))
+        for linear, relu in self._hidden:
+            x = relu(linear(x))
         if not self.dueling:
             q = self.q_out(x)
             return (q, None, None) if return_parts else q
@@ -206,15 +215,16 @@ class QNetwork(nn.Module):
 
     def layer_infos(self) -> list[LayerInfo]:
         """The Linear layers, input to output, as the dashboard labels them."""
-        infos = []
-        for name in self.hidden_names:
-            layer = self._modules[name]
-            infos.append(LayerInfo(name, layer.in_features, layer.out_features, "relu"))
-        heads = ("value_out", "advantage_out") if self.dueling else ("q_out",)
-        for name in heads:
-            layer = self._modules[name]
-            infos.append(LayerInfo(name, layer.in_features, layer.out_features, "linear"))
-        return infos
+        infos = [
+            LayerInfo(name, linear.in_features, linear.out_features, "relu")
+            for name, (linear, _relu) in zip(self.hidden_names, self._hidden)
+        ]
+        heads = (
+            [("value_out", self.value_out), ("advantage_out", self.advantage_out)]
+            if self.dueling
+            else [("q_out", self.q_out)]
+        )
+        return infos + [LayerInfo(name, head.in_features, head.out_features, "linear") for name, head in heads]
 
 
 # --------------------------------------------------------------------------- math
@@ -249,7 +259,9 @@ class DQNAgent:
 
     name = "dqn"
 
-    def __init__(self, obs_dim: int, n_actions: int, config: DQNConfig, total_steps: int, seed: int | None = None) -> None:
+    def __init__(
+        self, obs_dim: int, n_actions: int, config: DQNConfig, total_steps: int, seed: int | None = None
+    ) -> None:
         if total_steps < 1:
             raise ValueError(f"total_steps must be >= 1, got {total_steps}")
         self.config = config
@@ -269,8 +281,8 @@ class DQNAgent:
         for p in self.target_network.parameters():
             p.requires_grad_(False)
         # parameter lists fetched once: parameters() walks the module tree on every call
-        self._params = list(self.q_network.parameters())
-        self._target_params = list(self.target_network.parameters())
+        self._params: list[torch.Tensor] = list(self.q_network.parameters())
+        self._target_params: list[torch.Tensor] = list(self.target_network.parameters())
         self.optimizer = torch.optim.Adam(self._params, lr=config.learning_rate)
         self.replay_buffer = ReplayBuffer(config.buffer_size, obs_dim, seed=seed)
         self._rng = random.Random(seed)
@@ -284,13 +296,16 @@ class DQNAgent:
         discrete set), or None when it can."""
         if not isinstance(action_space, spaces.Discrete):
             kind = "continuous" if isinstance(action_space, spaces.Box) else type(action_space).__name__
-            return (f"has a {kind} action space ({action_space}); the DQN agent needs a discrete one "
-                    "(gymnasium.spaces.Discrete), e.g. CartPole-v1 or neurodash/Breakout-v0")
+            return (
+                f"has a {kind} action space ({action_space}); the DQN agent needs a discrete one "
+                "(gymnasium.spaces.Discrete), e.g. CartPole-v1 or neurodash/Breakout-v0"
+            )
         return None
 
     @classmethod
-    def build(cls, observation_space, action_space, config: DQNConfig, *, total_steps: int,
-              seed: int | None = None) -> "DQNAgent":
+    def build(
+        cls, observation_space, action_space, config: DQNConfig, *, total_steps: int, seed: int | None = None
+    ) -> DQNAgent:
         """A fresh agent for an environment with these spaces (see :meth:`unsupported`)."""
         problem = cls.unsupported(observation_space, action_space)
         if problem:
@@ -320,8 +335,9 @@ class DQNAgent:
             action = self._rng.randrange(self.n_actions)
         else:
             action = max(range(len(q)), key=q.__getitem__)
-        return Decision(action, explored=explored, q=q, value=value, advantages=advantages,
-                        exploration={"epsilon": epsilon})
+        return Decision(
+            action, explored=explored, q=q, value=value, advantages=advantages, exploration={"epsilon": epsilon}
+        )
 
     def observe(self, obs, action: int, reward: float, next_obs, terminated: bool) -> None:
         """Store one transition. Pass ``terminated`` only (not ``truncated``): a time limit
@@ -360,8 +376,11 @@ class DQNAgent:
             self.updates += 1
             update = Update(
                 losses={"loss": float(loss.detach())},
-                stats={"q_mean": float(q_taken.detach().mean()), "td_target_mean": float(target.mean()),
-                       "grad_norm": grad_norm},
+                stats={
+                    "q_mean": float(q_taken.detach().mean()),
+                    "td_target_mean": float(target.mean()),
+                    "grad_norm": grad_norm,
+                },
                 networks=("q_network",),
             )
         if step % c.target_network_frequency == 0:
@@ -389,8 +408,10 @@ class DQNAgent:
         features, outputs one Q-value per action."""
         layers = self.layer_infos()
         inputs, outputs = feature_labels(feature_names, self.obs_dim), action_labels(action_names, self.n_actions)
-        return [NetworkInfo("q_network", layers, inputs, outputs, watched=True),
-                NetworkInfo("target_network", layers, inputs, outputs, watched=False, target_of="q_network")]
+        return [
+            NetworkInfo("q_network", layers, inputs, outputs, watched=True),
+            NetworkInfo("target_network", layers, inputs, outputs, watched=False, target_of="q_network"),
+        ]
 
     def obs_samples(self, n: int = 1000) -> np.ndarray:
         """Up to ``n`` recent observations from the replay buffer (for dead-neuron checks)."""
@@ -414,7 +435,6 @@ class DQNAgent:
         self.updates = int(state.get("updates", self.updates))
 
 
-def _grad_norm(params: list[torch.Tensor]) -> float:
+def _grad_norm(params: Sequence[torch.Tensor]) -> float:
     norms = [p.grad.detach().norm() for p in params if p.grad is not None]
     return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
-

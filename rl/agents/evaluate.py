@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from gymnasium import spaces
 
 from rl.callbacks import Callback
 
@@ -20,6 +21,8 @@ def evaluate(agent, env_id: str, episodes: int = 20, seed: int = 0, epsilon: flo
 
     env = make_env(env_id)
     rng = np.random.default_rng(seed)
+    if not isinstance(env.action_space, spaces.Discrete):
+        raise ValueError(f"evaluate() plays discrete actions; {env_id} has {env.action_space}")
     n_actions = int(env.action_space.n)
     scores = []
     try:

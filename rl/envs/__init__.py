@@ -17,8 +17,7 @@ from gymnasium import spaces
 from rl.envs.breakout import ACTION_NAMES, BreakoutEnv
 from rl.telemetry import ActionSpace, action_labels, feature_labels
 
-__all__ = ["BREAKOUT_ID", "BreakoutEnv", "EnvError", "action_names", "action_space_info", "feature_names",
-           "make_env"]
+__all__ = ["BREAKOUT_ID", "BreakoutEnv", "EnvError", "action_names", "action_space_info", "feature_names", "make_env"]
 
 BREAKOUT_ID = "neurodash/Breakout-v0"
 
@@ -150,6 +149,10 @@ def action_space_info(space: gym.Space) -> ActionSpace:
     if isinstance(space, spaces.Discrete):
         return ActionSpace("discrete", n=int(space.n))
     if isinstance(space, spaces.Box):
-        return ActionSpace("box", shape=[int(n) for n in space.shape],
-                           low=[float(v) for v in np.ravel(space.low)], high=[float(v) for v in np.ravel(space.high)])
+        return ActionSpace(
+            "box",
+            shape=[int(n) for n in space.shape],
+            low=[float(v) for v in np.ravel(space.low)],
+            high=[float(v) for v in np.ravel(space.high)],
+        )
     return ActionSpace(type(space).__name__.lower())

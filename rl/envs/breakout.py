@@ -182,11 +182,7 @@ class BreakoutEnv(gym.Env):
                     self.ball_vx = -self.ball_vx  # came from the side
 
         # 4. the paddle returns a falling ball; where it hits sets the outgoing angle
-        if (
-            self.ball_vy > 0
-            and prev_y + r <= PADDLE_Y <= y + r
-            and abs(x - self.paddle_x) <= half + r
-        ):
+        if self.ball_vy > 0 and prev_y + r <= PADDLE_Y <= y + r and abs(x - self.paddle_x) <= half + r:
             offset = min(max((x - self.paddle_x) / half, -1.0), 1.0)
             angle = offset * MAX_BOUNCE_ANGLE
             self.ball_vx = BALL_SPEED * math.sin(angle)

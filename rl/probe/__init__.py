@@ -30,6 +30,18 @@ from rl.probe.capture import Capture
 from rl.probe.config import ProbeConfig, probe_config_from
 from rl.probe.probe import Probe, ProbeOutput, publish
 
-__all__ = ["Capture", "Probe", "ProbeCallback", "ProbeConfig", "ProbeError", "ProbeOutput", "WatchedLayer",
-           "activation_kind", "discover_layers", "plant_dead_layer", "probe_callbacks", "probe_config_from",
-           "publish"]
+__all__ = [
+    "Capture",
+    "Probe",
+    "ProbeCallback",
+    "ProbeConfig",
+    "ProbeError",
+    "ProbeOutput",
+    "WatchedLayer",
+    "activation_kind",
+    "discover_layers",
+    "plant_dead_layer",
+    "probe_callbacks",
+    "probe_config_from",
+    "publish",
+]

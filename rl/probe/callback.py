@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rl import telemetry as T
 from rl.agents.base import plain_action
 from rl.callbacks import Callback, RunContext, StepInfo, UpdateInfo
 from rl.layers import plant_dead_layer
 from rl.probe.config import ProbeConfig, probe_config_from
-from rl.probe.probe import Probe, publish
+from rl.probe.probe import Probe, ProbeOutput, publish
 from rl.schedule import Throttle
 
 
@@ -60,9 +61,18 @@ class ProbeCallback(Callback):
             probe.capture.step = ctx.step
             self.probes[name] = probe
             self._seen_samples[name] = 0
-        ctx.store.put(T.PROBE_CONFIG, T.ProbeSettings(config=self.config.to_dict(), layers={
-            name: [{"name": w.name, "activation": w.activation, "hidden": w.hidden} for w in probe.capture.layers]
-            for name, probe in self.probes.items()}).to_dict())
+        ctx.store.put(
+            T.PROBE_CONFIG,
+            T.ProbeSettings(
+                config=self.config.to_dict(),
+                layers={
+                    name: [
+                        {"name": w.name, "activation": w.activation, "hidden": w.hidden} for w in probe.capture.layers
+                    ]
+                    for name, probe in self.probes.items()
+                },
+            ).to_dict(),
+        )
         for probe in self.probes.values():
             probe.capture.sample_weights()
             probe.capture.arm_activations()  # the first acting pass is always sampled
@@ -101,9 +111,13 @@ class ProbeCallback(Callback):
 
     def _publish(self, ctx: RunContext) -> None:
         started = time.monotonic()
-        outputs = {}
+        outputs: dict[str, ProbeOutput] = {}
         for name, probe in list(self.probes.items()):
-            self._guard(name, lambda probe=probe, name=name: outputs.__setitem__(name, probe.collect()))
+
+            def collect(name: str = name, probe: Probe = probe) -> None:
+                outputs[name] = probe.collect()
+
+            self._guard(name, collect)
         self._guard(None, lambda: publish(ctx.store, outputs, ctx.step))
         # publishing may take max_publish_share of the time: a slow publish pushes the next
         # one back, even when a full buffer asks for it (samples are dropped meanwhile)

@@ -102,7 +102,7 @@ class Capture:
         self.full = False
 
     # ---- attach / detach
-    def attach(self, network: nn.Module, *, count_passes: bool = True) -> "Capture":
+    def attach(self, network: nn.Module, *, count_passes: bool = True) -> Capture:
         """Watch ``network``. Raises :class:`~rl.layers.ProbeError` when it has no layers.
 
         Capturing hooks are installed only for a sampled pass and removed right after it.
@@ -119,19 +119,24 @@ class Capture:
             raise ProbeError(f"{type(network).__name__} has no Linear or Conv layers to watch")
         self.network, self.layers = network, layers
         self._rings = [None] * len(layers)
-        self._act_hooks = [(layer.act_module, self._activation_hook(i))
-                           for i, layer in enumerate(layers) if layer.hidden and layer.act_module is not None]
+        self._act_hooks = [
+            (layer.act_module, self._activation_hook(i))
+            for i, layer in enumerate(layers)
+            if layer.hidden and layer.act_module is not None
+        ]
         self._grad_params, offset = [], 0
         for i, layer in enumerate(layers):
             for p in layer.module.parameters(recurse=False):
                 if p.requires_grad:
                     self._grad_params.append((i, p, offset, offset + p.numel()))
                     offset += p.numel()
-        self._grad_hooks = [(p, self._gradient_hook(j, start)) for j, (_, p, start, _end) in enumerate(self._grad_params)]
+        self._grad_hooks = [
+            (p, self._gradient_hook(j, start)) for j, (_, p, start, _end) in enumerate(self._grad_params)
+        ]
         self._grad_buf = torch.zeros(self._slots(offset), max(offset, 1))
         self._weight_slices, offset = [], 0
         for layer in layers:
-            n = layer.module.weight.numel()
+            n = layer.weight.numel()
             self._weight_slices.append((offset, offset + n))
             offset += n
         self._weight_buf = torch.zeros(self._slots(offset), offset)
@@ -251,6 +256,7 @@ class Capture:
             if ring is None or ring.shape[1] != row.shape[0]:
                 ring = self._rings[index] = torch.zeros(self.config.history, row.shape[0])
             ring[self._slot].copy_(row)
+
         return hook
 
     def _on_forward(self, module, args, output) -> None:
@@ -274,8 +280,9 @@ class Capture:
             row = len(self._grad_meta) - 1
             if self._grad_seen[row][pindex]:
                 return  # its own backward has been caught; a later one is another loss's
-            self._grad_buf[row, start:start + param.numel()].copy_(param.grad.detach().reshape(-1))
+            self._grad_buf[row, start : start + param.numel()].copy_(param.grad.detach().reshape(-1))
             self._grad_seen[row][pindex] = True
+
         return hook
 
     # ---- weights
@@ -291,7 +298,7 @@ class Capture:
         buf = self._weight_buf[row]
         with torch.no_grad():
             for layer, (a, b) in zip(self.layers, self._weight_slices):
-                buf[a:b].copy_(layer.module.weight.detach().reshape(-1))
+                buf[a:b].copy_(layer.weight.detach().reshape(-1))
         self._weight_meta.append((self.step, self.updates - self._updates_at_weights))
         self._updates_at_weights = self.updates
         if len(self._weight_meta) >= self._weight_slots:
@@ -304,8 +311,8 @@ class Capture:
         count = min(count, n, self.samples)
         start = self._slot - count
         if start >= 0:
-            return ring[start:self._slot]
-        return torch.cat([ring[n + start:], ring[:self._slot]])
+            return ring[start : self._slot]
+        return torch.cat([ring[n + start :], ring[: self._slot]])
 
     def activation_rings(self) -> list[tuple[WatchedLayer, torch.Tensor]]:
         """Each hidden layer that has been sampled, with its ring of activations."""

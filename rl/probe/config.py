@@ -56,8 +56,15 @@ class ProbeConfig:
     """the bias value dead_init_layer starts from (strongly negative: every ReLU silent)"""
 
     def __post_init__(self) -> None:
-        for name in ("activation_every", "gradient_every", "weight_every", "history",
-                     "acting_batch_max", "activation_bins", "weight_bins"):
+        for name in (
+            "activation_every",
+            "gradient_every",
+            "weight_every",
+            "history",
+            "acting_batch_max",
+            "activation_bins",
+            "weight_bins",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ProbeConfig: {name} must be a whole number >= 1, got {value!r}")
@@ -81,8 +88,7 @@ def probe_config_from(settings: Any) -> ProbeConfig:
     ``probe`` switches it on or off, ``probe_every`` is the weight-sampling interval in
     steps, and any other attribute named like a ProbeConfig field (``dead_init_layer``,
     ``activation_max_per_s``, ...) is taken as is."""
-    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ProbeConfig)
-              if hasattr(settings, f.name)}
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ProbeConfig) if hasattr(settings, f.name)}
     if hasattr(settings, "probe"):
         values["enabled"] = bool(settings.probe)
     if hasattr(settings, "probe_every") and "weight_every" not in values:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 import numpy as np
 from torch import nn
@@ -22,6 +22,7 @@ from torch import nn
 from health import live_rules as R
 from health import thresholds as TH
 from rl import telemetry as T
+from rl.layers import WatchedLayer
 from rl.probe import stats
 from rl.probe.capture import Capture
 from rl.probe.config import ProbeConfig
@@ -39,9 +40,9 @@ class ProbeOutput:
     alerts: list[T.AlertEntry] = field(default_factory=list)
 
 
-def _encoded_weight_and_bias(module: nn.Module) -> tuple[dict, dict]:
-    w = module.weight.detach().float()
-    bias = getattr(module, "bias", None)
+def _encoded_weight_and_bias(layer: WatchedLayer) -> tuple[dict, dict]:
+    w = layer.weight.detach().float()
+    bias = layer.bias
     b = bias.detach().float().numpy() if bias is not None else np.zeros(w.shape[0], np.float32)
     return T.encode_array(w.reshape(w.shape[0], -1).numpy()), T.encode_array(b)
 
@@ -67,7 +68,7 @@ class Probe:
         self.publishes = 0
         self.publish_seconds = 0.0
 
-    def attach(self, module: nn.Module, *, count_passes: bool = True) -> "Probe":
+    def attach(self, module: nn.Module, *, count_passes: bool = True) -> Probe:
         """Watch ``module`` (see :meth:`rl.probe.capture.Capture.attach`)."""
         self.capture.attach(module, count_passes=count_passes)
         names = [w.name for w in self.capture.layers]
@@ -85,15 +86,28 @@ class Probe:
         if new <= 0:
             return None
         window_n = min(cap.samples, self.config.history, TH.LIVE_DEAD_WINDOW)
-        layers = [stats.activation_layer(layer.name, layer.activation, cap.recent(ring, new),
-                                         cap.recent(ring, window_n).numpy(), self.config.activation_bins)
-                  for layer, ring in cap.activation_rings()]
+        layers = [
+            stats.activation_layer(
+                layer.name,
+                layer.activation,
+                cap.recent(ring, new),
+                cap.recent(ring, window_n).numpy(),
+                self.config.activation_bins,
+            )
+            for layer, ring in cap.activation_rings()
+        ]
         largest = mean = None
         if cap.output_ring is not None:
             per_sample, largest, mean = stats.output_summary(cap.recent(cap.output_ring, new))
             self._output_history.extend(per_sample)
-        return T.ActivationRecord(step=cap.step, samples=cap.samples, layers=layers, network=self.network,
-                                  output_abs_max=largest, output_mean=mean)
+        return T.ActivationRecord(
+            step=cap.step,
+            samples=cap.samples,
+            layers=layers,
+            network=self.network,
+            output_abs_max=largest,
+            output_mean=mean,
+        )
 
     def _gradient_records(self) -> list[T.GradientRecord]:
         rows, seen, meta = self.capture.take_gradients()
@@ -104,11 +118,13 @@ class Probe:
         records = []
         for (step, update), layers, total in zip(meta, per_sample, totals):
             for layer in layers:
-                self._grad_history[layer.name].append(layer.norm if layer.finite and layer.norm is not None
-                                                      else math.nan)
+                self._grad_history[layer.name].append(
+                    layer.norm if layer.finite and layer.norm is not None else math.nan
+                )
             if layers:  # a sampled forward pass that was never followed by a backward has none
-                records.append(T.GradientRecord(step=step, update=update, layers=layers, total_norm=total,
-                                                network=self.network))
+                records.append(
+                    T.GradientRecord(step=step, update=update, layers=layers, total_norm=total, network=self.network)
+                )
         return records
 
     def _weight_records(self) -> list[T.WeightRecord]:
@@ -132,20 +148,35 @@ class Probe:
         layers = []
         for layer, ring in cap.activation_rings():
             history = np.clip(np.nan_to_num(cap.recent(ring, n).numpy(), nan=0.0), -65000.0, 65000.0)
-            weight, bias = _encoded_weight_and_bias(layer.module)
-            layers.append(T.NeuronLayer(
-                name=layer.name, activation=layer.activation, size=int(ring.shape[1]),
-                current=[stats.finite_or_none(v) for v in ring[last].tolist()],
-                history=T.encode_array(history, "float16"), weight=weight, bias=bias))
+            weight, bias = _encoded_weight_and_bias(layer)
+            layers.append(
+                T.NeuronLayer(
+                    name=layer.name,
+                    activation=layer.activation,
+                    size=int(ring.shape[1]),
+                    current=[stats.finite_or_none(v) for v in ring[last].tolist()],
+                    history=T.encode_array(history, "float16"),
+                    weight=weight,
+                    bias=bias,
+                )
+            )
         outputs = [w for w in cap.layers if not w.hidden]
         output_layer = None
         if outputs:
-            weight, bias = _encoded_weight_and_bias(outputs[-1].module)
+            weight, bias = _encoded_weight_and_bias(outputs[-1])
             output_layer = T.OutputLayer(name=outputs[-1].name, weight=weight, bias=bias)
         out = [] if cap.output_ring is None else [stats.finite_or_none(v) for v in cap.output_ring[last].tolist()]
         inp = [] if cap.input is None else [stats.finite_or_none(v) for v in cap.input.tolist()]
-        return T.NeuronsRecord(step=cap.sample_step(last), layers=layers, output_layer=output_layer, input=inp,
-                               output=out, action=self.last_action, samples=cap.samples, network=self.network)
+        return T.NeuronsRecord(
+            step=cap.sample_step(last),
+            layers=layers,
+            output_layer=output_layer,
+            input=inp,
+            output=out,
+            action=self.last_action,
+            samples=cap.samples,
+            network=self.network,
+        )
 
     def collect(self) -> ProbeOutput:
         """Everything new since the last call, as records, and the rules re-evaluated.
@@ -201,4 +232,3 @@ def publish(store, outputs: Mapping[str, ProbeOutput], step: int) -> None:
     alerts.sort(key=lambda a: (not a.active, order.get(a.level, 3)))
     keys[T.ALERTS] = T.AlertsRecord(step=step, time=time.time(), alerts=alerts).to_dict()
     store.put_many(keys)
-

@@ -9,7 +9,7 @@ calls these.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -34,8 +34,9 @@ def batched_histograms(rows: torch.Tensor, bins: int) -> tuple[torch.Tensor, tor
     return counts, lo, lo + span
 
 
-def activation_layer(name: str, activation: str, fresh: torch.Tensor, window: np.ndarray,
-                     bins: int) -> T.ActivationLayer:
+def activation_layer(
+    name: str, activation: str, fresh: torch.Tensor, window: np.ndarray, bins: int
+) -> T.ActivationLayer:
     """One hidden layer's record from its ``fresh`` samples since the last publish
     ((new, size)) and the ``window`` of recent samples its neuron states rest on."""
     flat = fresh.reshape(-1)
@@ -43,15 +44,29 @@ def activation_layer(name: str, activation: str, fresh: torch.Tensor, window: np
     mean = std = mn = mx = lo = hi = None
     hist = [0] * bins
     if finite.numel():
-        mean, std, mn, mx = torch.stack([finite.mean(), finite.std(unbiased=False), finite.min(), finite.max()]).tolist()
+        mean, std, mn, mx = torch.stack(
+            [finite.mean(), finite.std(unbiased=False), finite.min(), finite.max()]
+        ).tolist()
         lo, hi = (mn - 0.5, mx + 0.5) if mx <= mn else (mn, mx)
         hist = [int(c) for c in torch.histc(finite, bins=bins, min=lo, max=hi).tolist()]
     summary = R.summarize_neurons(window, activation)
     return T.ActivationLayer(
-        name=name, activation=activation, size=int(fresh.shape[1]), samples=int(fresh.shape[0]),
-        mean=mean, std=std, min=mn, max=mx, hist=hist, hist_lo=lo, hist_hi=hi,
-        window=summary["window"], dead=summary["dead"], saturated=summary["saturated"],
-        always_active=summary["always_active"], states=summary["states"],
+        name=name,
+        activation=activation,
+        size=int(fresh.shape[1]),
+        samples=int(fresh.shape[0]),
+        mean=mean,
+        std=std,
+        min=mn,
+        max=mx,
+        hist=hist,
+        hist_lo=lo,
+        hist_hi=hi,
+        window=summary["window"],
+        dead=summary["dead"],
+        saturated=summary["saturated"],
+        always_active=summary["always_active"],
+        states=summary["states"],
         nonfinite=int(flat.numel() - finite.numel()),
     )
 
@@ -65,8 +80,9 @@ def output_summary(outputs: torch.Tensor) -> tuple[list[float], float | None, fl
     return per_sample.tolist(), largest, float(finite.mean()) if finite.numel() else None
 
 
-def gradient_layers(rows: torch.Tensor, seen: torch.Tensor, params: Sequence[tuple[int, int, int]],
-                    names: Sequence[str]) -> tuple[list[list[T.GradientLayer]], list[float | None]]:
+def gradient_layers(
+    rows: torch.Tensor, seen: torch.Tensor, params: Sequence[tuple[int, int, int]], names: Sequence[str]
+) -> tuple[list[list[T.GradientLayer]], list[float | None]]:
     """Per gradient sample (a row of ``rows``: every parameter's gradient, flattened side by
     side), each layer's gradient figures and the total norm.
 
@@ -94,41 +110,75 @@ def gradient_layers(rows: torch.Tensor, seen: torch.Tensor, params: Sequence[tup
         for j, name in enumerate(names):
             if has[r][j]:
                 norm, mean_abs, max_abs, sd = table[r][j]
-                layers.append(T.GradientLayer(name=name, norm=finite_or_none(norm), mean_abs=finite_or_none(mean_abs),
-                                              max_abs=finite_or_none(max_abs), std=finite_or_none(sd),
-                                              finite=math.isfinite(norm)))
+                layers.append(
+                    T.GradientLayer(
+                        name=name,
+                        norm=finite_or_none(norm),
+                        mean_abs=finite_or_none(mean_abs),
+                        max_abs=finite_or_none(max_abs),
+                        std=finite_or_none(sd),
+                        finite=math.isfinite(norm),
+                    )
+                )
         samples.append(layers)
     return samples, [finite_or_none(t) for t in totals]
 
 
-def weight_layers(rows: torch.Tensor, previous: torch.Tensor | None, slices: Sequence[tuple[int, int]],
-                  names: Sequence[str], bins: int) -> list[list[T.WeightLayer]]:
+def weight_layers(
+    rows: torch.Tensor,
+    previous: torch.Tensor | None,
+    slices: Sequence[tuple[int, int]],
+    names: Sequence[str],
+    bins: int,
+) -> list[list[T.WeightLayer]]:
     """Per weight sample (a row of ``rows``: every layer's weights side by side), each
     layer's weight figures; the update velocity is measured against the sample before
     (``previous`` for the first row; None: there was none)."""
     k = rows.shape[0]
-    prev = torch.cat([previous[None] if previous is not None else torch.full((1, rows.shape[1]), float("nan")),
-                      rows[:-1]])
+    prev = torch.cat(
+        [previous[None] if previous is not None else torch.full((1, rows.shape[1]), float("nan")), rows[:-1]]
+    )
     per_layer = []
     for a, b in slices:
         seg, before = rows[:, a:b], prev[:, a:b]
         norm = torch.linalg.vector_norm(seg, dim=1)
         velocity = torch.linalg.vector_norm(seg - before, dim=1) / torch.linalg.vector_norm(before, dim=1)
         counts, lo, hi = batched_histograms(seg, bins)
-        stats = torch.stack([seg.mean(dim=1), seg.std(dim=1, unbiased=False) if b - a > 1 else torch.zeros(k),
-                             seg.amin(dim=1), seg.amax(dim=1),
-                             (seg.abs() < TH.LIVE_NEAR_ZERO_WEIGHT).sum(dim=1).float(), norm, velocity,
-                             lo, hi], dim=1)
+        stats = torch.stack(
+            [
+                seg.mean(dim=1),
+                seg.std(dim=1, unbiased=False) if b - a > 1 else torch.zeros(k),
+                seg.amin(dim=1),
+                seg.amax(dim=1),
+                (seg.abs() < TH.LIVE_NEAR_ZERO_WEIGHT).sum(dim=1).float(),
+                norm,
+                velocity,
+                lo,
+                hi,
+            ],
+            dim=1,
+        )
         per_layer.append((stats.tolist(), counts.tolist()))
     samples = []
     for r in range(k):
         layers = []
         for j, name in enumerate(names):
             mean, std, mn, mx, near_zero, norm, velocity, lo, hi = per_layer[j][0][r]
-            layers.append(T.WeightLayer(
-                name=name, size=int(slices[j][1] - slices[j][0]), mean=finite_or_none(mean),
-                std=finite_or_none(std), min=finite_or_none(mn), max=finite_or_none(mx), near_zero=int(near_zero),
-                norm=finite_or_none(norm), velocity=finite_or_none(velocity),
-                hist=[int(c) for c in per_layer[j][1][r]], hist_lo=finite_or_none(lo), hist_hi=finite_or_none(hi)))
+            layers.append(
+                T.WeightLayer(
+                    name=name,
+                    size=int(slices[j][1] - slices[j][0]),
+                    mean=finite_or_none(mean),
+                    std=finite_or_none(std),
+                    min=finite_or_none(mn),
+                    max=finite_or_none(mx),
+                    near_zero=int(near_zero),
+                    norm=finite_or_none(norm),
+                    velocity=finite_or_none(velocity),
+                    hist=[int(c) for c in per_layer[j][1][r]],
+                    hist_lo=finite_or_none(lo),
+                    hist_hi=finite_or_none(hi),
+                )
+            )
         samples.append(layers)
     return samples

@@ -5,7 +5,8 @@ numpy only -- no torch here."""
 from __future__ import annotations
 
 import base64
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

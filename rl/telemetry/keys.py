@@ -15,6 +15,8 @@ data under the plain names.
 
 from __future__ import annotations
 
+from typing import Final
+
 # --------------------------------------------------------------------------- series
 #: one record per environment step (or per sampled step): the action and what the agent
 #: knew when it chose it (Q-values, probabilities, a policy's mean and std, ...).
@@ -92,7 +94,8 @@ RUNNING, PAUSED, STOPPED, FINISHED, FAILED = "running", "paused", "stopped", "fi
 CMD_PAUSE, CMD_RESUME, CMD_STEP, CMD_STOP, CMD_SPEED = "pause", "resume", "step", "stop", "speed"
 COMMANDS_ACCEPTED = (CMD_PAUSE, CMD_RESUME, CMD_STEP, CMD_STOP, CMD_SPEED)
 #: Speed settings: "watch" paces training so a class can follow it; "full" does not pace.
-SPEED_WATCH, SPEED_FULL = "watch", "full"
+SPEED_WATCH: Final = "watch"
+SPEED_FULL: Final = "full"
 SPEEDS = (SPEED_WATCH, SPEED_FULL)
 
 #: A running or paused worker beats every ``heartbeat_interval`` (0.5 s by default); a

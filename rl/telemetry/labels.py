@@ -4,7 +4,7 @@ agree ("x3", "action 2")."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def feature_label(index: int) -> str:

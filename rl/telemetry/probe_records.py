@@ -13,8 +13,9 @@ screen. Arrays of per-neuron numbers use :func:`rl.telemetry.arrays.encode_array
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from rl.telemetry.records import Part, Record
 

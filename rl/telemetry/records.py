@@ -14,8 +14,9 @@ them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 from rl.telemetry.keys import HEARTBEAT_STALE_S, PAUSED, RUNNING, SPEED_FULL
 from rl.telemetry.labels import action_labels, feature_labels
@@ -45,7 +46,7 @@ class Part:
     """A typed piece of a record. Fields hold plain data, or parts of the types named in
     ``NESTED`` (one part, or a list of them)."""
 
-    NESTED: ClassVar[Mapping[str, type["Part"]]] = {}
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         """The part as plain data (a shallow copy: lists and dicts of numbers are shared)."""
@@ -170,8 +171,11 @@ class RunMeta(Record):
     watched one); ``networks`` lists every network the agent has."""
 
     KIND: ClassVar[str] = "meta"
-    NESTED: ClassVar[Mapping[str, type[Part]]] = {"networks": NetworkInfo, "action_space": ActionSpace,
-                                                  "layers": LayerInfo}
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {
+        "networks": NetworkInfo,
+        "action_space": ActionSpace,
+        "layers": LayerInfo,
+    }
     run_id: str
     env_id: str
     agent: str
@@ -189,8 +193,17 @@ class RunMeta(Record):
     def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
         # schema 1: one watched network (`network`, `layers`) with discrete actions
         features, actions = list(data.get("feature_names") or []), list(data.get("action_names") or [])
-        data.setdefault("networks", [{"name": data.get("network", "q_network"), "layers": data.get("layers") or [],
-                                      "inputs": features, "outputs": actions}])
+        data.setdefault(
+            "networks",
+            [
+                {
+                    "name": data.get("network", "q_network"),
+                    "layers": data.get("layers") or [],
+                    "inputs": features,
+                    "outputs": actions,
+                }
+            ],
+        )
         data.setdefault("action_space", {"kind": "discrete", "n": len(actions)})
         return data
 

@@ -10,8 +10,12 @@ from rl.store import MemoryStore
 def run_context(store=None, networks=None, *, watched=None, meta=None) -> RunContext:
     """A run over ``networks`` (by name) whose probe watches ``watched`` (default: all of them)."""
     networks = dict(networks or {})
-    return RunContext(store=MemoryStore() if store is None else store, meta=meta, networks=networks,
-                      watched=tuple(networks if watched is None else watched))
+    return RunContext(
+        store=MemoryStore() if store is None else store,
+        meta=meta,
+        networks=networks,
+        watched=tuple(networks if watched is None else watched),
+    )
 
 
 def step_info(step, action=0, *, obs=None, q=None) -> StepInfo:

@@ -81,8 +81,9 @@ def test_contribution_of_a_silent_neuron_is_zero():
 
 def test_contribution_two_hidden_layers_by_hand():
     # 1 -> 2 -> 1 -> 1, every neuron active: h1 = (2x, 3x), h2 = h1_0 + h1_1 = 5x, Q = 4*h2
-    net = nn.Sequential(nn.Linear(1, 2, bias=False), nn.ReLU(), nn.Linear(2, 1, bias=False), nn.ReLU(),
-                        nn.Linear(1, 1, bias=False))
+    net = nn.Sequential(
+        nn.Linear(1, 2, bias=False), nn.ReLU(), nn.Linear(2, 1, bias=False), nn.ReLU(), nn.Linear(1, 1, bias=False)
+    )
     with torch.no_grad():
         net[0].weight.copy_(torch.tensor([[2.0], [3.0]]))
         net[2].weight.copy_(torch.tensor([[1.0, 1.0]]))
@@ -115,8 +116,10 @@ def test_integrated_gradients_by_hand_across_a_kink():
     # integral = (1/3)(1, -1) + (2/3)(2, 3) = (5/3, 5/3); times x = (2, 1) -> (10/3, 5/3).
     # Quadrature of a step function converges slowly: the error shrinks with the steps.
     exact = np.array([10 / 3, 5 / 3])
-    errors = [np.abs(A.integrated_gradients(Tiny(), X, [0.0, 0.0], targets=[0], n_steps=n)[0] - exact).max()
-              for n in (10, 100, 1000)]
+    errors = [
+        np.abs(A.integrated_gradients(Tiny(), X, [0.0, 0.0], targets=[0], n_steps=n)[0] - exact).max()
+        for n in (10, 100, 1000)
+    ]
     assert errors[2] < 2e-3 and errors[2] < errors[1] < errors[0]
     # completeness: sum = Q0(x) - Q0(0) = 5.1 - 0.1
     ig = A.integrated_gradients(Tiny(), X, [0.0, 0.0], targets=[0], n_steps=1000)
@@ -133,8 +136,11 @@ def test_gauss_legendre_nodes_and_weights():
         A.gauss_legendre(0)
 
 
-@pytest.mark.parametrize("net", [mlp([12, 256, 256, 3]), mlp([6, 16, 16, 16, 2], activation=nn.Tanh), Dueling()],
-                         ids=["dqn-12-256-256-3", "tanh-mlp", "dueling"])
+@pytest.mark.parametrize(
+    "net",
+    [mlp([12, 256, 256, 3]), mlp([6, 16, 16, 16, 2], activation=nn.Tanh), Dueling()],
+    ids=["dqn-12-256-256-3", "tanh-mlp", "dueling"],
+)
 def test_saliency_and_ig_match_captum(net):
     from captum.attr import IntegratedGradients, Saliency
 
@@ -166,9 +172,9 @@ def test_captum_match_with_zero_baseline_and_other_step_count():
 
 def test_trace_finds_hidden_layers_not_output_heads():
     _, layers = A.trace_hidden_layers(Dueling(), torch.zeros(1, 4))
-    assert [(l.name, l.activation, l.output.shape[1]) for l in layers] == [("fc1", "relu", 8), ("fc2", "relu", 8)]
+    assert [(h.name, h.activation, h.output.shape[1]) for h in layers] == [("fc1", "relu", 8), ("fc2", "relu", 8)]
     _, layers = A.trace_hidden_layers(mlp([3, 4, 5, 2], activation=nn.Tanh), torch.zeros(1, 3))
-    assert [(l.name, l.activation) for l in layers] == [("0", "tanh"), ("2", "tanh")]
+    assert [(h.name, h.activation) for h in layers] == [("0", "tanh"), ("2", "tanh")]
 
 
 def test_rejects_bad_observations_and_outputs():
@@ -274,8 +280,16 @@ def test_compute_attribution_without_history_and_with_zero_baseline():
 
 
 def _meta():
-    return T.RunMeta(run_id="t", env_id="x", agent="dqn", action_names=["L", "S", "R"],
-                     feature_names=["a", "b", "c", "d"], layers=[], config={}, created=0.0)
+    return T.RunMeta(
+        run_id="t",
+        env_id="x",
+        agent="dqn",
+        action_names=["L", "S", "R"],
+        feature_names=["a", "b", "c", "d"],
+        layers=[],
+        config={},
+        created=0.0,
+    )
 
 
 def _step(i, obs, q):
@@ -371,8 +385,15 @@ def test_callback_publishes_by_wall_clock_and_flushes_the_paused_state():
 
 
 def test_callback_validates_its_settings():
-    for kwargs in ({"every": 0}, {"recent": 0}, {"baseline": "x"}, {"publish_every_s": -1},
-                   {"publish_every_s": float("nan")}, {"ig_steps": 0}, {"response_points": 1}):
+    for kwargs in (
+        {"every": 0},
+        {"recent": 0},
+        {"baseline": "x"},
+        {"publish_every_s": -1},
+        {"publish_every_s": float("nan")},
+        {"ig_steps": 0},
+        {"response_points": 1},
+    ):
         with pytest.raises(ValueError):
             A.AttributionCallback(**kwargs)
 
@@ -383,9 +404,14 @@ def test_a_real_training_run_publishes_attribution(tmp_path):
     from rl.worker import train
 
     run = tmp_path / "run"
-    summary = train("neurodash/Breakout-v0", "dqn", steps=300, run_dir=run, seed=0,
-                    overrides={"hidden_sizes": (16, 8), "learning_starts": 50, "checkpoint_every": 0,
-                               "frame_fps": 0})
+    summary = train(
+        "neurodash/Breakout-v0",
+        "dqn",
+        steps=300,
+        run_dir=run,
+        seed=0,
+        overrides={"hidden_sizes": (16, 8), "learning_starts": 50, "checkpoint_every": 0, "frame_fps": 0},
+    )
     assert summary.steps == 300
     with open_run(run) as store:
         rec = T.AttributionRecord.from_dict(store.get(T.ATTRIBUTION))

@@ -215,8 +215,9 @@ def test_a_ball_tracking_policy_scores_far_above_random():
         return score
 
     random_scores = [play(lambda o: int(rng.integers(3))) for _ in range(30)]
-    tracker_scores = [play(lambda o: LEFT if o[0] < o[4] - 0.02 else RIGHT if o[0] > o[4] + 0.02 else STAY)
-                      for _ in range(5)]
+    tracker_scores = [
+        play(lambda o: LEFT if o[0] < o[4] - 0.02 else RIGHT if o[0] > o[4] + 0.02 else STAY) for _ in range(5)
+    ]
     assert np.mean(random_scores) < 1.5
     assert np.mean(tracker_scores) > 10.0
 

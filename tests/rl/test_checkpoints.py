@@ -47,8 +47,14 @@ def trained_agent(n_transitions=1500, **config) -> DQNAgent:
 
 def test_round_trip_with_weights_only(tmp_path):
     agent = trained_agent(dueling=True)
-    path = save_checkpoint(checkpoint_path(tmp_path, 1500), agent, 1500, "neurodash/Breakout-v0",
-                           feature_names=FEATURES, action_names=ACTIONS)
+    path = save_checkpoint(
+        checkpoint_path(tmp_path, 1500),
+        agent,
+        1500,
+        "neurodash/Breakout-v0",
+        feature_names=FEATURES,
+        action_names=ACTIONS,
+    )
     assert path == tmp_path / "checkpoints" / "ckpt_000001500.pt" and path.is_file()
     assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary file left behind"
 
@@ -66,7 +72,12 @@ def test_round_trip_with_weights_only(tmp_path):
     assert raw["network_layers"] == {"q_network": raw["layers"], "target_network": raw["layers"]}
     assert raw["watched"] == ["q_network"]
     assert raw["observation_shape"] == [3] and raw["action_space"] == {
-        "kind": "discrete", "n": 3, "shape": [], "low": [], "high": []}
+        "kind": "discrete",
+        "n": 3,
+        "shape": [],
+        "low": [],
+        "high": [],
+    }
     samples = raw["obs_samples"]
     assert samples.dtype == torch.float32 and samples.shape == (1000, 3)
     torch.testing.assert_close(samples, torch.from_numpy(agent.obs_samples(1000)))
@@ -88,8 +99,16 @@ def test_round_trip_with_weights_only(tmp_path):
 
 def test_names_come_from_run_meta_or_default(tmp_path):
     agent = trained_agent(n_transitions=20)
-    meta = RunMeta(run_id="r", env_id="e", agent="dqn", action_names=ACTIONS, feature_names=FEATURES,
-                   layers=[], config={}, created=time.time())
+    meta = RunMeta(
+        run_id="r",
+        env_id="e",
+        agent="dqn",
+        action_names=ACTIONS,
+        feature_names=FEATURES,
+        layers=[],
+        config={},
+        created=time.time(),
+    )
     data = load_checkpoint(save_checkpoint(tmp_path / "a.pt", agent, 20, "e", meta=meta))
     assert data["feature_names"] == FEATURES and data["action_names"] == ACTIONS
     data = load_checkpoint(save_checkpoint(tmp_path / "b.pt", agent, 20, "e", meta=meta.to_dict()))
@@ -206,5 +225,6 @@ def test_a_version_1_checkpoint_of_the_old_neurodash_still_loads(tmp_path):
         for name in ("q_network", "target_network"):
             expected = _dueling_q(raw["networks"][name], x)
             torch.testing.assert_close(agent.networks()[name](x), expected)
-        assert not torch.allclose(_dueling_q(raw["networks"]["q_network"], x),
-                                  _dueling_q(raw["networks"]["target_network"], x)), "two different networks"
+        assert not torch.allclose(
+            _dueling_q(raw["networks"]["q_network"], x), _dueling_q(raw["networks"]["target_network"], x)
+        ), "two different networks"

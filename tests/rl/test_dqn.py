@@ -345,8 +345,7 @@ def test_dqn_learns_breakout_better_than_random():
     from rl.worker import train
 
     curve = LearningCurve()
-    summary = train(BREAKOUT_ID, "dqn", steps=LEARNING_STEPS, seed=LEARNING_SEED, telemetry=False,
-                    callbacks=[curve])
+    summary = train(BREAKOUT_ID, "dqn", steps=LEARNING_STEPS, seed=LEARNING_SEED, telemetry=False, callbacks=[curve])
     assert summary.steps == LEARNING_STEPS and curve.agent is not None
     random_mean = float(np.mean(random_policy_scores(BREAKOUT_ID, episodes=100, seed=1000)))
     trained_mean = float(np.mean(evaluate(curve.agent, BREAKOUT_ID, episodes=20, seed=1000)))

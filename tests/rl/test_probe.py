@@ -61,8 +61,15 @@ def train_steps(net, n, opt, dim=6, seed=2, loss_scale=1.0):
 
 
 def cfg(**kw):
-    base = dict(activation_every=1, gradient_every=1, weight_every=1, history=200,
-                activation_max_per_s=None, gradient_max_per_s=None, weight_max_per_s=None)
+    base = dict(
+        activation_every=1,
+        gradient_every=1,
+        weight_every=1,
+        history=200,
+        activation_max_per_s=None,
+        gradient_max_per_s=None,
+        weight_max_per_s=None,
+    )
     base.update(kw)
     return ProbeConfig(**base)
 
@@ -77,7 +84,11 @@ def small_buffers(monkeypatch):
 def test_discovers_hidden_and_output_layers_in_order():
     layers = discover_layers(MLP())
     assert [(w.name, w.hidden, w.activation) for w in layers] == [
-        ("fc1", True, "relu"), ("fc2", True, "relu"), ("fc3", True, "relu"), ("out", False, "linear")]
+        ("fc1", True, "relu"),
+        ("fc2", True, "relu"),
+        ("fc3", True, "relu"),
+        ("out", False, "linear"),
+    ]
     tanh = discover_layers(MLP(act=nn.Tanh))
     assert tanh[0].activation == "tanh"
 
@@ -137,8 +148,9 @@ def test_callback_driven_probe_leaves_no_hook_on_unsampled_passes():
     opt = torch.optim.SGD(net.parameters(), lr=0.0)
 
     def hooks():
-        return (sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in net.modules())
-                + sum(len(getattr(p, "_post_accumulate_grad_hooks", None) or {}) for p in net.parameters()))
+        return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in net.modules()) + sum(
+            len(getattr(p, "_post_accumulate_grad_hooks", None) or {}) for p in net.parameters()
+        )
 
     counts = []
     for step in range(1, 13):
@@ -455,8 +467,11 @@ def test_non_finite_q_values_are_a_critical_alert_and_records_stay_json_clean():
     (alert,) = [a for a in out.alerts if a.rule == R.Q_DIVERGING]
     assert alert.level == R.CRITICAL and alert.active
     assert out.activations.output_abs_max is None
-    published = [*store.read(T.probe_key(T.ACTIVATIONS, "q_network")), store.get(T.probe_key(T.NEURONS, "q_network")),
-                 store.get(T.ALERTS)]
+    published = [
+        *store.read(T.probe_key(T.ACTIVATIONS, "q_network")),
+        store.get(T.probe_key(T.NEURONS, "q_network")),
+        store.get(T.ALERTS),
+    ]
     assert published[-1]["alerts"][0]["rule"] == R.Q_DIVERGING
     for record in published:
         json.dumps(record, allow_nan=False)
@@ -483,9 +498,17 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     config = DQNConfig(learning_starts=64, batch_size=32, train_frequency=2)
     agent = DQNAgent.build(env.observation_space, env.action_space, config, total_steps=600, seed=0)
     store = DiskStore(tmp_path / "telemetry")
-    probe_config = ProbeConfig(activation_every=2, gradient_every=2, weight_every=50, publish_every_s=0.0,
-                               max_publish_share=1.0, weight_max_per_s=None,
-                               activation_max_per_s=None, gradient_max_per_s=None, dead_init_layer="fc2")
+    probe_config = ProbeConfig(
+        activation_every=2,
+        gradient_every=2,
+        weight_every=50,
+        publish_every_s=0.0,
+        max_publish_share=1.0,
+        weight_max_per_s=None,
+        activation_max_per_s=None,
+        gradient_max_per_s=None,
+        dead_init_layer="fc2",
+    )
     callbacks = CallbackList([ProbeCallback(probe_config)])
     ctx = RunContext(store=store, meta=None, agent=agent, networks=agent.networks(), watched=("q_network",))
     callbacks.on_training_start(ctx)
@@ -593,6 +616,6 @@ def test_a_later_backward_through_the_network_is_not_taken_for_its_own():
     assert (rec.step, rec.update) == (5, 1)
     assert rec.total_norm == pytest.approx(float(own.norm()), rel=1e-5)
     fc1 = next(layer for layer in rec.layers if layer.name == "fc1")
-    own_fc1 = own[:net.fc1.weight.numel() + net.fc1.bias.numel()]
+    own_fc1 = own[: net.fc1.weight.numel() + net.fc1.bias.numel()]
     assert fc1.norm == pytest.approx(float(own_fc1.norm()), rel=1e-5)
     assert all(not getattr(p, "_post_accumulate_grad_hooks", None) for p in net.parameters())

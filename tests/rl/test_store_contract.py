@@ -287,7 +287,11 @@ def test_records_of_schema_1_are_upgraded_when_read(store):
     assert meta.layers == _meta().layers and meta.watched == ["q_network"]
     (network,) = meta.networks
     assert (network.name, network.layers, network.inputs, network.outputs) == (
-        "q_network", meta.layers, ["ball x"], ["LEFT", "STAY", "RIGHT"])
+        "q_network",
+        meta.layers,
+        ["ball x"],
+        ["LEFT", "STAY", "RIGHT"],
+    )
     assert meta.action_space == T.ActionSpace("discrete", n=3)
     episode = {"kind": "episode", "episode": 2, "step": 40, "score": 1.0, "length": 20, "sps": 9.0}
     store.append(T.EPISODES, [dict(episode, loss=0.25, epsilon=0.5), dict(episode, v=1, loss=None, epsilon=0.4)])

@@ -314,11 +314,13 @@ def _control_config(**kw):
 def test_pause_holds_the_step_count_while_the_heartbeat_goes_on_and_step_advances_one():
     clock = Clock()
     store = RecordingStore()
-    dash = Dashboard(store, clock, [(2.0, "step", None), (3.0, "step", None), (3.0, "step", None),
-                                    (6.0, "resume", None)])
+    dash = Dashboard(
+        store, clock, [(2.0, "step", None), (3.0, "step", None), (3.0, "step", None), (6.0, "resume", None)]
+    )
     pause_at = AtStep(100, lambda ctx: ctx.store.send_command(T.CMD_PAUSE))
-    stopped, ctx, store, control, *_ = fake_run(_control_config(), clock=clock, sleep=dash.sleep, store=store,
-                                                extra=[pause_at])
+    stopped, ctx, store, control, *_ = fake_run(
+        _control_config(), clock=clock, sleep=dash.sleep, store=store, extra=[pause_at]
+    )
     assert stopped is False and ctx.step == 3000
     beats = store.heartbeats()
     paused = [b for b in beats if b["state"] == T.PAUSED]
@@ -328,8 +330,9 @@ def test_pause_holds_the_step_count_while_the_heartbeat_goes_on_and_step_advance
     # ~6 s paused with a heartbeat every 0.5 s
     assert len(paused) >= 12
     # the dashboard hears "paused" only once the step paused on is in the store
-    first_paused = next(i for i, e in enumerate(store.log)
-                        if e[:2] == ("put", T.HEARTBEAT) and e[2]["state"] == T.PAUSED)
+    first_paused = next(
+        i for i, e in enumerate(store.log) if e[:2] == ("put", T.HEARTBEAT) and e[2]["state"] == T.PAUSED
+    )
     last_append = [e for e in store.log[:first_paused] if e[:2] == ("append", T.STEPS)][-1]
     assert last_append[2] == first
     # the step count moved only by the three single steps, one step each
@@ -356,8 +359,9 @@ def test_flush_before_waiting_publishes_the_paused_step(records_per_s):
             store.send_command(T.CMD_STOP)
 
     config = _control_config(publish_interval=10.0, step_records_per_s=records_per_s, frame_fps=1)
-    stopped, ctx, *_ = fake_run(config, clock=clock, sleep=sleep, store=store,
-                                extra=[AtStep(10, lambda c: c.store.send_command(T.CMD_PAUSE))])
+    stopped, ctx, *_ = fake_run(
+        config, clock=clock, sleep=sleep, store=store, extra=[AtStep(10, lambda c: c.store.send_command(T.CMD_PAUSE))]
+    )
     assert stopped is True and ctx.step > 50
     # while paused, the store already held the step paused on, and its frame
     last = store.read(T.STEPS)[-1]
@@ -370,8 +374,13 @@ def test_stop_while_paused_ends_training():
     clock = Clock()
     store = RecordingStore()
     dash = Dashboard(store, clock, [(1.0, "stop", None)])
-    stopped, ctx, store, control, *_ = fake_run(_control_config(), clock=clock, sleep=dash.sleep, store=store,
-                                                extra=[AtStep(5, lambda c: c.store.send_command(T.CMD_PAUSE))])
+    stopped, ctx, store, control, *_ = fake_run(
+        _control_config(),
+        clock=clock,
+        sleep=dash.sleep,
+        store=store,
+        extra=[AtStep(5, lambda c: c.store.send_command(T.CMD_PAUSE))],
+    )
     assert stopped is True and control.stop_requested and ctx.step < 300
     assert control.message == "stopped from the dashboard"
 
@@ -386,7 +395,8 @@ def test_stop_while_running_ends_training_at_the_next_poll():
 def test_commands_are_polled_every_n_steps_even_when_the_clock_stands_still():
     clock = Clock(dt=0.0)
     stopped, ctx, *_ = fake_run(
-        _control_config(command_poll_steps=50), clock=clock,
+        _control_config(command_poll_steps=50),
+        clock=clock,
         extra=[AtStep(120, lambda c: c.store.send_command(T.CMD_STOP))],
     )
     assert stopped is True and 120 <= ctx.step <= 150
@@ -468,7 +478,8 @@ def test_default_callbacks_put_control_last_and_collect_flush_hooks(tmp_path):
     control.flush_hooks[1](None)
     assert Extra.flushed == 1
     assert [type(cb) for cb in default_callbacks(WorkerConfig(probe=False), run_dir=None)] == [
-        TelemetryPublisher, WorkerControl,
+        TelemetryPublisher,
+        WorkerControl,
     ]
     # the probe and the attribution publisher join when the probe is on, still before control
     with_probe = default_callbacks(WorkerConfig(probe=True), run_dir=None, extra=[extra])
@@ -558,8 +569,14 @@ def _load_checkpoint(path):
 
 def test_train_on_breakout_publishes_records_and_checkpoints(tmp_path):
     run_dir = tmp_path / "run"
-    summary = train(BREAKOUT, "dqn", 400, run_dir=run_dir, seed=0,
-                    overrides={**SMALL, "checkpoint_every": 200, "step_records_per_s": 0, "frame_fps": 50})
+    summary = train(
+        BREAKOUT,
+        "dqn",
+        400,
+        run_dir=run_dir,
+        seed=0,
+        overrides={**SMALL, "checkpoint_every": 200, "step_records_per_s": 0, "frame_fps": 50},
+    )
     assert (summary.state, summary.steps) == (T.FINISHED, 400) and summary.episodes >= 1
     got = _read_run(run_dir)
 
@@ -568,7 +585,9 @@ def test_train_on_breakout_publishes_records_and_checkpoints(tmp_path):
     assert meta.action_names == ["LEFT", "STAY", "RIGHT"] and meta.feature_names[:2] == ["ball x", "ball y"]
     assert [layer.name for layer in meta.layers] == ["fc1", "q_out"]
     assert [(n.name, n.watched, n.target_of) for n in meta.networks] == [
-        ("q_network", True, None), ("target_network", False, "q_network")]
+        ("q_network", True, None),
+        ("target_network", False, "q_network"),
+    ]
     assert meta.watched == ["q_network"] and meta.network_info().layers == meta.layers
     assert meta.network_info().inputs == meta.feature_names and meta.network_info().outputs == meta.action_names
     assert meta.action_space == T.ActionSpace("discrete", n=3)
@@ -620,8 +639,15 @@ def test_headless_and_published_runs_do_the_same_work(tmp_path):
     store = MemoryStore()
     a = train(BREAKOUT, "dqn", 250, seed=3, telemetry=False, store=store, overrides=SMALL, callbacks=[headless])
     assert store.read(T.STEPS) == [] and store.get(T.FRAME) is None  # nothing published
-    b = train(BREAKOUT, "dqn", 250, seed=3, run_dir=tmp_path / "r", overrides={**SMALL, "checkpoint_every": 0},
-              callbacks=[published])
+    b = train(
+        BREAKOUT,
+        "dqn",
+        250,
+        seed=3,
+        run_dir=tmp_path / "r",
+        overrides={**SMALL, "checkpoint_every": 0},
+        callbacks=[published],
+    )
     assert headless.actions == published.actions and a.episodes == b.episodes
 
 
@@ -642,8 +668,15 @@ def test_a_failure_during_training_leaves_a_failed_heartbeat(tmp_path):
 # =========================================================================== the command line
 def _cli(*args, **kw):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "dashapp.cli", "train", *map(str, args)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dashapp.cli", "train", *map(str, args)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def _wait_for(predicate, timeout, what, proc=None):
@@ -665,9 +698,31 @@ def _beat(store):
 
 def test_cli_worker_obeys_pause_step_resume_speed_and_stop(tmp_path):
     run_dir = tmp_path / "run"
-    proc = _cli("--env", BREAKOUT, "--steps", 20_000, "--run-dir", run_dir, "--seed", 1, "--speed", "watch",
-                "--watch-sps", 40, "--hidden-sizes", 16, 16, "--dueling", "--learning-starts", 50,
-                "--batch-size", 16, "--checkpoint-every", 0, "--quiet")
+    proc = _cli(
+        "--env",
+        BREAKOUT,
+        "--steps",
+        20_000,
+        "--run-dir",
+        run_dir,
+        "--seed",
+        1,
+        "--speed",
+        "watch",
+        "--watch-sps",
+        40,
+        "--hidden-sizes",
+        16,
+        16,
+        "--dueling",
+        "--learning-starts",
+        50,
+        "--batch-size",
+        16,
+        "--checkpoint-every",
+        0,
+        "--quiet",
+    )
     try:
         _wait_for(lambda: (run_dir / RUN_MARKER).exists(), 60, "the run folder", proc)
         with open_run(run_dir) as store:
@@ -694,8 +749,9 @@ def test_cli_worker_obeys_pause_step_resume_speed_and_stop(tmp_path):
 
             # resume at watch speed (~40 steps/s), then full speed
             store.send_command(T.CMD_RESUME)
-            resumed = _wait_for(lambda: _beat(store) if _beat(store)["step"] >= paused["step"] + 20 else None, 10,
-                                "resume", proc)
+            resumed = _wait_for(
+                lambda: _beat(store) if _beat(store)["step"] >= paused["step"] + 20 else None, 10, "resume", proc
+            )
             assert resumed["state"] == T.RUNNING
             store.send_command(T.CMD_SPEED, T.SPEED_FULL)
             fast = _wait_for(lambda: _beat(store) if _beat(store)["sps"] > 100 else None, 15, "full speed", proc)
@@ -721,8 +777,19 @@ def test_cli_worker_obeys_pause_step_resume_speed_and_stop(tmp_path):
 
 def test_cli_worker_terminated_reports_stopped(tmp_path):
     run_dir = tmp_path / "run"
-    proc = _cli("--steps", 100_000, "--run-dir", run_dir, "--speed", "watch", "--hidden-sizes", 8,
-                "--checkpoint-every", 0, "--quiet")
+    proc = _cli(
+        "--steps",
+        100_000,
+        "--run-dir",
+        run_dir,
+        "--speed",
+        "watch",
+        "--hidden-sizes",
+        8,
+        "--checkpoint-every",
+        0,
+        "--quiet",
+    )
     try:
         _wait_for(lambda: (run_dir / RUN_MARKER).exists(), 60, "the run folder", proc)
         with open_run(run_dir) as store:
@@ -739,8 +806,9 @@ def test_cli_worker_terminated_reports_stopped(tmp_path):
 
 
 def _meta_for_tests():
-    return T.RunMeta(run_id="x", env_id=BREAKOUT, agent="dqn", action_names=[], feature_names=[], layers=[],
-                     config={}, created=0.0)
+    return T.RunMeta(
+        run_id="x", env_id=BREAKOUT, agent="dqn", action_names=[], feature_names=[], layers=[], config={}, created=0.0
+    )
 
 
 def _newer_run(path):
@@ -804,8 +872,20 @@ def test_a_setting_that_fails_once_training_starts_gets_one_line_not_a_traceback
     from dashapp.cli import main
 
     run_dir = tmp_path / "run"
-    code = main(["train", "--steps", "50", "--quiet", "--hidden-sizes", "8", "--dead-init-layer", "nosuch",
-                 "--run-dir", str(run_dir)])
+    code = main(
+        [
+            "train",
+            "--steps",
+            "50",
+            "--quiet",
+            "--hidden-sizes",
+            "8",
+            "--dead-init-layer",
+            "nosuch",
+            "--run-dir",
+            str(run_dir),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
     (line,) = err.strip().splitlines()
@@ -823,8 +903,20 @@ def test_a_run_folder_whose_worker_has_gone_quiet_can_be_reused(tmp_path):
 
 
 def test_bad_input_through_the_console_script(tmp_path):
-    proc = subprocess.run([str(Path(sys.executable).with_name("neurodash")), "train", "--env", "Pendulum-v1",
-                           "--run-dir", str(tmp_path / "r"), "--quiet"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("neurodash")),
+            "train",
+            "--env",
+            "Pendulum-v1",
+            "--run-dir",
+            str(tmp_path / "r"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert proc.stderr.startswith("neurodash train: environment 'Pendulum-v1' has a continuous action space")
@@ -864,11 +956,17 @@ def test_flags_come_from_the_config_fields_with_their_docstrings():
     assert "--hidden-sizes INT [INT ...]" in text and "(default: 64 64)" in text
     assert "--speed {full,watch}" in text and "--dueling, --no-dueling" in text
 
-    args = parser.parse_args(["--hidden-sizes", "32", "16", "--dueling", "--max-grad-norm", "none",
-                              "--speed", "watch", "--steps", "10"])
+    args = parser.parse_args(
+        ["--hidden-sizes", "32", "16", "--dueling", "--max-grad-norm", "none", "--speed", "watch", "--steps", "10"]
+    )
     settings = {n: getattr(args, n) for n in args._settings if hasattr(args, n)}
-    assert settings == {"hidden_sizes": [32, 16], "dueling": True, "max_grad_norm": None, "speed": "watch",
-                        "steps": 10}  # only what was given: presets and defaults fill in the rest
+    assert settings == {
+        "hidden_sizes": [32, 16],
+        "dueling": True,
+        "max_grad_norm": None,
+        "speed": "watch",
+        "steps": 10,
+    }  # only what was given: presets and defaults fill in the rest
     worker, agent = resolve_configs(BREAKOUT, "dqn", settings)
     assert agent.hidden_sizes == (32, 16) and agent.dueling and agent.max_grad_norm is None
     assert worker.speed == "watch" and worker.steps == 10
@@ -890,8 +988,14 @@ def test_dead_init_layer_flag_plants_dying_relus_that_the_probe_reports(tmp_path
     assert worker.dead_init_layer == "fc1"
 
     run_dir = tmp_path / "dead"
-    train(BREAKOUT, "dqn", 600, run_dir=run_dir, seed=0,
-          overrides={**SMALL, "hidden_sizes": [16, 16], "dead_init_layer": "fc1", "checkpoint_every": 0})
+    train(
+        BREAKOUT,
+        "dqn",
+        600,
+        run_dir=run_dir,
+        seed=0,
+        overrides={**SMALL, "hidden_sizes": [16, 16], "dead_init_layer": "fc1", "checkpoint_every": 0},
+    )
     with open_run(run_dir) as store:
         layers = {}
         for record in store.read(T.probe_key(T.ACTIVATIONS, "q_network")):
