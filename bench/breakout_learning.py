@@ -111,6 +111,17 @@ def parse_overrides(items: list[str]) -> dict:
     return overrides
 
 
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """``--set FIELD=VALUE`` (repeatable), read by :func:`parse_overrides`."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)",
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="training-time budget (default 300)")
@@ -123,13 +134,7 @@ def main(argv=None) -> int:
     parser.add_argument("--final-episodes", type=int, default=50)
     parser.add_argument("--margin", type=float, default=2.0, help="required lead of the trained agent over random")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)",
-    )
+    add_set_argument(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import numpy as np
 import torch
 
-from bench.breakout_learning import parse_overrides
+from bench.breakout_learning import add_set_argument, parse_overrides
 from rl.agents.evaluate import LearningCurve, evaluate
 from rl.callbacks import Callback
 from rl.worker import train
@@ -86,13 +86,7 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-every", type=int, default=25_000)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)",
-    )
+    add_set_argument(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 

@@ -20,10 +20,15 @@ from typing import Any, ClassVar
 from rl.telemetry.records import Part, Record
 
 
-def _add_network(data: dict[str, Any], version: int) -> dict[str, Any]:
-    # schema 1 watched one network, the DQN's q_network
-    data.setdefault("network", "q_network")
-    return data
+@dataclass(frozen=True)
+class NetworkRecord(Record):
+    """A record about one watched network (its subclasses declare the ``network`` field)."""
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        # schema 1 watched one network, the DQN's q_network
+        data.setdefault("network", "q_network")
+        return data
 
 
 # --------------------------------------------------------------------------- activations
@@ -59,7 +64,7 @@ class ActivationLayer(Part):
 
 
 @dataclass(frozen=True)
-class ActivationRecord(Record):
+class ActivationRecord(NetworkRecord):
     """Activation statistics of each hidden layer of ``network``, input to output.
 
     ``output_abs_max``/``output_mean``: the largest |output| and the mean output over the
@@ -79,7 +84,7 @@ class ActivationRecord(Record):
     def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
         data.setdefault("output_abs_max", data.pop("q_abs_max", None))
         data.setdefault("output_mean", data.pop("q_mean", None))
-        return _add_network(data, version)
+        return super().upgrade(data, version)
 
 
 # --------------------------------------------------------------------------- gradients
@@ -98,7 +103,7 @@ class GradientLayer(Part):
 
 
 @dataclass(frozen=True)
-class GradientRecord(Record):
+class GradientRecord(NetworkRecord):
     KIND: ClassVar[str] = "gradients"
     NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": GradientLayer}
     step: int
@@ -106,10 +111,6 @@ class GradientRecord(Record):
     layers: list[GradientLayer]
     total_norm: float | None
     network: str = "q_network"
-
-    @classmethod
-    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
-        return _add_network(data, version)
 
 
 # --------------------------------------------------------------------------- weights
@@ -135,17 +136,13 @@ class WeightLayer(Part):
 
 
 @dataclass(frozen=True)
-class WeightRecord(Record):
+class WeightRecord(NetworkRecord):
     KIND: ClassVar[str] = "weights"
     NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": WeightLayer}
     step: int
     updates: int  # optimisation steps between the previous sample and this one
     layers: list[WeightLayer]
     network: str = "q_network"
-
-    @classmethod
-    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
-        return _add_network(data, version)
 
 
 # --------------------------------------------------------------------------- neurons
@@ -174,7 +171,7 @@ class OutputLayer(Part):
 
 
 @dataclass(frozen=True)
-class NeuronsRecord(Record):
+class NeuronsRecord(NetworkRecord):
     """The per-neuron detail of ``network`` (its NEURONS key): hidden ``layers``, the
     ``output`` layer, the current ``input`` and the network's ``output`` for it (a DQN's
     Q-values), the ``action`` taken, and ``samples`` = acting samples taken so far (the
@@ -197,7 +194,7 @@ class NeuronsRecord(Record):
         if "output_layer" not in data:
             data["output_layer"] = data.pop("output", None)
         data.setdefault("output", data.pop("q", []))
-        return _add_network(data, version)
+        return super().upgrade(data, version)
 
 
 # --------------------------------------------------------------------------- alerts
@@ -277,7 +274,7 @@ class AttributionLayer(Part):
 
 
 @dataclass(frozen=True)
-class AttributionRecord(Record):
+class AttributionRecord(NetworkRecord):
     """Attribution of one state (see ``rl.attribution``). Arrays use ``encode_array``.
 
     ``saliency`` and ``integrated_gradients``: (outputs, features); ``ig``: method, steps,
@@ -301,7 +298,3 @@ class AttributionRecord(Record):
     response: dict
     recent: dict
     network: str = "q_network"
-
-    @classmethod
-    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
-        return _add_network(data, version)
