@@ -53,11 +53,16 @@
         return null;
     }
 
+    /** The dashboard's number format (dashapp/figures/common.py fmt): four significant
+     *  digits, powers of ten outside 0.001 to 10,000 ("1.23e+04"), "–" when missing. */
     function fmt(v) {
-        if (v === null || v === undefined || !isFinite(v)) { return "?"; }
-        var a = Math.abs(v);
-        if (a !== 0 && (a >= 1000 || a < 0.001)) { return v.toExponential(1); }
-        return String(Number(v.toPrecision(3)));
+        if (v === null || v === undefined || !isFinite(v)) { return "\u2013"; }
+        var a = Math.abs(Number(v.toPrecision(4)));  // judged after rounding, as in common.fmt
+        if (a !== 0 && (a >= 10000 || a < 0.001)) {
+            var parts = v.toExponential(2).split("e"), exp = parseInt(parts[1], 10);
+            return parts[0] + "e" + (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
+        }
+        return String(Number(v.toPrecision(4)));
     }
 
     // ------------------------------------------------------------------ geometry

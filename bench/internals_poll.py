@@ -80,21 +80,34 @@ def poll_tabs(runs, ready, stop, results, interval: float = POLL_INTERVAL_S) -> 
         if visible in ("activations", "weights"):
             tab = activations if visible == "activations" else weights
             try:
-                options, value = tab.update_layer_choice(tick, tab.TAB_ID, run_dir, state.get(f"{visible}-layer"),
-                                                         state.get(f"{visible}-options"))
+                options, value, listed = tab.update_layer_choice(
+                    tick,
+                    tab.TAB_ID,
+                    run_dir,
+                    state.get(f"{visible}-layer"),
+                    state.get(f"{visible}-options"),
+                    state.get(f"{visible}-listed"),
+                )
                 if isinstance(value, str):
                     state[f"{visible}-layer"] = value
                 if isinstance(options, list):
                     state[f"{visible}-options"] = options
+                if isinstance(listed, str):
+                    state[f"{visible}-listed"] = listed
             except PreventUpdate:
                 pass
         layer = state.get(f"{visible}-layer")
         if visible == "activations":
-            sent += run("activations", activations.tick_activations, (activations.TAB_ID, layer, run_dir),
-                        activations.load_activations, (run_dir, layer), panels_at=4)
+            sent += run(
+                "activations",
+                activations.tick_activations,
+                (activations.TAB_ID, layer, run_dir),
+                activations.load_activations,
+                (run_dir, layer),
+                panels_at=4,
+            )
             try:
-                out = activations.tick_sparklines(tick, activations.TAB_ID, layer, 0, run_dir, state.get("spark"),
-                                                  None)
+                out = activations.tick_sparklines(tick, activations.TAB_ID, layer, 0, run_dir, state.get("spark"), None)
                 if out[3] is not no_update:
                     state["spark"] = out[3]
                 sent += _size([o for o in out[:3] if o is not no_update])
@@ -104,11 +117,18 @@ def poll_tabs(runs, ready, stop, results, interval: float = POLL_INTERVAL_S) -> 
             except PreventUpdate:
                 pass
         elif visible == "gradients":
-            sent += run("gradients", gradients.tick_gradients, (gradients.TAB_ID, run_dir),
-                        gradients.load_gradients, (run_dir,))
+            sent += run(
+                "gradients", gradients.tick_gradients, (gradients.TAB_ID, run_dir), gradients.load_gradients, (run_dir,)
+            )
         else:
-            sent += run("weights", weights.tick_weights, (weights.TAB_ID, layer, run_dir), weights.load_weights,
-                        (run_dir, layer), panels_at=2)
+            sent += run(
+                "weights",
+                weights.tick_weights,
+                (weights.TAB_ID, layer, run_dir),
+                weights.load_weights,
+                (run_dir, layer),
+                panels_at=2,
+            )
         try:
             out = alerts.update_alerts(tick, run_dir, state.get("alerts"))
             state["alerts"] = out[-1]
@@ -150,13 +170,18 @@ class InternalsTabsOpen(_training_callback_base()):
         polled = self.results.get(timeout=60)
         self.proc.join(timeout=30)
         sizes, seconds = polled["bytes"], polled["seconds"]
-        self.summary = {"polls": polled["polls"],
-                        "bytes_mean": statistics.mean(sizes) if sizes else 0.0,
-                        "bytes_max": max(sizes) if sizes else 0,
-                        "poll_ms_mean": 1000 * statistics.mean(seconds) if seconds else 0.0}
+        self.summary = {
+            "polls": polled["polls"],
+            "bytes_mean": statistics.mean(sizes) if sizes else 0.0,
+            "bytes_max": max(sizes) if sizes else 0,
+            "poll_ms_mean": 1000 * statistics.mean(seconds) if seconds else 0.0,
+        }
         if self.summary["polls"]:  # (the bench's short warm-up runs end before the first poll)
-            print(f"    probe tabs: {self.summary['polls']} polls, {self.summary['bytes_mean']:.0f} bytes/poll "
-                  f"(max {self.summary['bytes_max']}), {self.summary['poll_ms_mean']:.0f} ms/poll", flush=True)
+            print(
+                f"    probe tabs: {self.summary['polls']} polls, {self.summary['bytes_mean']:.0f} bytes/poll "
+                f"(max {self.summary['bytes_max']}), {self.summary['poll_ms_mean']:.0f} ms/poll",
+                flush=True,
+            )
 
 
 def probe_tabs_callbacks() -> list:

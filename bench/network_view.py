@@ -47,8 +47,14 @@ ARCHITECTURES = {
 DRAW_BUDGET_MS = 300.0
 CLICK_BUDGET_MS = 200.0
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _ms(seconds: float) -> float:
@@ -56,8 +62,12 @@ def _ms(seconds: float) -> float:
 
 
 def _summary(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 1), "max": round(max(values), 1),
-            "min": round(min(values), 1), "n": len(values)}
+    return {
+        "median": round(statistics.median(values), 1),
+        "max": round(max(values), 1),
+        "min": round(min(values), 1),
+        "n": len(values),
+    }
 
 
 def _json_size(value) -> int:
@@ -69,18 +79,22 @@ def _json_size(value) -> int:
 # --------------------------------------------------------------------------- server side
 def server_timings(run_dir: Path, repeats: int) -> dict:
     from dashapp import read
-    from dashapp.figures import network as N
+    from dashapp.figures import graph as N
     from dashapp.tabs import network as TN
+
+    def snapshot(run):
+        with read.session(run) as s:
+            return read.network.snapshot(s)
 
     run = str(run_dir)
     TN.update_graph(0, N.DEFAULT_K, TN.TAB_ID, run, None, None)  # warm up (imports)
     rows = {k: [] for k in ("read", "build", "json", "graph_callback", "colour_update", "inspector_callback")}
     sizes = {}
-    net = read.network_snapshot(run)
+    net = snapshot(run)
     middle = len(net.values) // 2
     for r in range(repeats):
         t = time.perf_counter()
-        net = read.network_snapshot(run)
+        net = snapshot(run)
         rows["read"].append(_ms(time.perf_counter() - t))
         k = N.default_k(net.sizes)
         t = time.perf_counter()
@@ -131,8 +145,23 @@ def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "dashapp.cli", "serve", "--runs", str(runs_dir), "--port",
-                                 str(port), "--no-browser"], stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dashapp.cli",
+                "serve",
+                "--runs",
+                str(runs_dir),
+                "--port",
+                str(port),
+                "--no-browser",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -211,17 +240,21 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            for r in range(repeats):
+            for _ in range(repeats):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.set_default_timeout(30_000)
                 page.goto(url)
-                page.wait_for_function("() => document.querySelector('#app-run-picker') && "
-                                       "document.querySelector('#app-status') && "
-                                       "!document.querySelector('[data-dash-is-loading]')")
+                page.wait_for_function(
+                    "() => document.querySelector('#app-run-picker') && "
+                    "document.querySelector('#app-status') && "
+                    "!document.querySelector('[data-dash-is-loading]')"
+                )
                 time.sleep(1.5)  # let the Live tab settle: measure the Network tab alone
                 tab = page.get_by_role("tab", name="Network")
-                page.evaluate("() => { window._t0 = null; document.addEventListener('mousedown', "
-                              "() => { window._t0 = performance.now(); }, {capture: true}); }")
+                page.evaluate(
+                    "() => { window._t0 = null; document.addEventListener('mousedown', "
+                    "() => { window._t0 = performance.now(); }, {capture: true}); }"
+                )
                 page.evaluate(_WATCH_DRAW, list(sizes))
                 tab.click()
                 page.wait_for_function("() => window._t1 !== null", polling="raf")
@@ -233,19 +266,25 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 # click -> neuron inspector (with its activation history drawn)
                 for j in (3, sizes[middle] // 2, sizes[middle] - 4):  # far apart: dense columns overlap
                     where = page.evaluate(_REVEAL, [middle, j])
-                    page.evaluate(_BEFORE_CLICK, [f"fc{middle} · neuron #{j} ", "network-inspector-title",
-                                                  "network-inspector-charts"])
+                    page.evaluate(
+                        _BEFORE_CLICK,
+                        [f"fc{middle} · neuron #{j} ", "network-inspector-title", "network-inspector-charts"],
+                    )
                     page.mouse.click(where["x"], where["y"])
-                    page.wait_for_function(_INSPECTED, arg=["network-inspector-body", "network-inspector-title",
-                                                            "network-inspector-charts"], polling="raf")
+                    page.wait_for_function(
+                        _INSPECTED,
+                        arg=["network-inspector-body", "network-inspector-title", "network-inspector-charts"],
+                        polling="raf",
+                    )
                     neuron_click.append(page.evaluate("() => window._t1 - window._t0"))
                     time.sleep(0.5)
                 # click -> layer inspector
                 where = page.evaluate(_REVEAL, [middle, -1])
                 page.evaluate(_BEFORE_CLICK, [f"Layer fc{middle}", "network-inspector-title", None])
                 page.mouse.click(where["x"], where["y"])
-                page.wait_for_function(_INSPECTED, arg=["network-inspector-body", "network-inspector-title", None],
-                                       polling="raf")
+                page.wait_for_function(
+                    _INSPECTED, arg=["network-inspector-body", "network-inspector-title", None], polling="raf"
+                )
                 layer_click.append(page.evaluate("() => window._t1 - window._t0"))
                 # the shell's own cost of showing a tab whose graph is already drawn (nothing is
                 # fetched or redrawn): the part of tab_click_to_graph_drawn that is not ours
@@ -258,10 +297,14 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
             browser.close()
     finally:
         _stop(proc)
-    return {"tab_click_to_graph_drawn": _summary(draw), "click_to_neuron_inspector": _summary(neuron_click),
-            "click_to_layer_inspector": _summary(layer_click),
-            "canvas_draw_only": _summary(draw_only), "canvas_colour_update": _summary(colour_update),
-            "shell_tab_switch_only": _summary(tab_switch)}
+    return {
+        "tab_click_to_graph_drawn": _summary(draw),
+        "click_to_neuron_inspector": _summary(neuron_click),
+        "click_to_layer_inspector": _summary(layer_click),
+        "canvas_draw_only": _summary(draw_only),
+        "canvas_colour_update": _summary(colour_update),
+        "shell_tab_switch_only": _summary(tab_switch),
+    }
 
 
 # --------------------------------------------------------------------------- live
@@ -273,8 +316,12 @@ def live_timings(tmp: Path, repeats: int) -> dict:
     from dashapp import demo, read
 
     run_dir = tmp / "runs-live" / "live"
-    cmd = demo.worker_command(run_dir, 10**9, 0, ["--hidden-sizes", "256", "256", "--torch-threads", "1",
-                                                  "--checkpoint-every", "0", "--quiet"])
+    cmd = demo.worker_command(
+        run_dir,
+        10**9,
+        0,
+        ["--hidden-sizes", "256", "256", "--torch-threads", "1", "--checkpoint-every", "0", "--quiet"],
+    )
     proc = demo.start_worker(cmd)
     try:
         deadline = time.monotonic() + 90
@@ -284,7 +331,10 @@ def live_timings(tmp: Path, repeats: int) -> dict:
             if proc.poll() is not None:
                 raise RuntimeError(f"the training worker exited with {proc.returncode}")
             try:
-                net = read.network_snapshot(run_dir) if (run_dir / "run.json").exists() else None
+                net = None
+                if (run_dir / "run.json").exists():
+                    with read.session(run_dir) as s:
+                        net = read.network.snapshot(s)
             except read.BrokenRun:
                 net = None
         if net is None:
@@ -305,15 +355,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=500, help="acting steps written per run (500 fills the histories)")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     parser.add_argument("--no-browser", action="store_true", help="server-side timings only")
-    parser.add_argument("--live", action="store_true",
-                        help="also measure the browser over a real worker training a 17-256-256-3 DQN on Breakout "
-                             "(live colour, inspector and analysis updates, and the worker using a CPU)")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also measure the browser over a real worker training a 17-256-256-3 DQN on Breakout "
+        "(live colour, inspector and analysis updates, and the worker using a CPU)",
+    )
     args = parser.parse_args(argv)
 
     from tests.dashapp.network_run import write_run
 
-    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                           "load_average_at_start": list(os.getloadavg())}, "networks": {}}
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_start": list(os.getloadavg()),
+        },
+        "networks": {},
+    }
     with tempfile.TemporaryDirectory(prefix="neurodash-bench-") as tmp:
         for i, (name, sizes) in enumerate(ARCHITECTURES.items()):
             run_dir = Path(tmp) / f"runs-{i}" / f"net-{i}"
@@ -329,8 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.live and not args.no_browser:
             results["networks"][LIVE] = live_timings(Path(tmp), args.repeats)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
-    print(f"load average (1/5/15 min) at start {results['machine']['load_average_at_start']}, "
-          f"at end {results['machine']['load_average_at_end']} on {os.cpu_count()} CPUs")
+    print(
+        f"load average (1/5/15 min) at start {results['machine']['load_average_at_start']}, "
+        f"at end {results['machine']['load_average_at_end']} on {os.cpu_count()} CPUs"
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2))

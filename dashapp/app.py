@@ -35,8 +35,8 @@ import json
 from pathlib import Path
 
 import dash
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashapp import alerts, read
 from dashapp.tabs import activations, gradients, live, network, weights
@@ -87,16 +87,29 @@ def create_app(runs_dir: str | Path, *, poll_ms: int = POLL_MS) -> dash.Dash:
 # --------------------------------------------------------------------------- layout
 def _controls():
     def button(id_, label, hint, **kw):
-        return [dbc.Button(label, id=id_, size="sm", disabled=True, **kw), dbc.Tooltip(hint, target=id_, placement="bottom")]
+        return [
+            dbc.Button(label, id=id_, size="sm", disabled=True, **kw),
+            dbc.Tooltip(hint, target=id_, placement="bottom"),
+        ]
 
     return html.Div(
         [
             dbc.ButtonGroup(
-                button("app-pause", "❚❚ Pause", "Pause training (the worker waits; the dashboard keeps showing the run).",
-                       color="secondary", outline=True)
+                button(
+                    "app-pause",
+                    "❚❚ Pause",
+                    "Pause training (the worker waits; the dashboard keeps showing the run).",
+                    color="secondary",
+                    outline=True,
+                )
                 + button("app-resume", "▶ Resume", "Continue training.", color="secondary", outline=True)
-                + button("app-step", "Step", "While paused: let the agent make one move, then pause again.",
-                         color="secondary", outline=True),
+                + button(
+                    "app-step",
+                    "Step",
+                    "While paused: let the agent make one move, then pause again.",
+                    color="secondary",
+                    outline=True,
+                ),
                 className="me-2",
             ),
             dcc.ConfirmDialogProvider(
@@ -105,11 +118,20 @@ def _controls():
                 message="Stop training this run? The worker saves a checkpoint and exits; it cannot be resumed.",
             ),
             dbc.ButtonGroup(
-                button("app-speed-watch", "Watch speed",
-                       "Slow training down so people can follow the game and the charts.",
-                       color="primary", outline=True)
-                + button("app-speed-full", "Full speed", "Train as fast as the computer allows.",
-                         color="primary", outline=True),
+                button(
+                    "app-speed-watch",
+                    "Watch speed",
+                    "Slow training down so people can follow the game and the charts.",
+                    color="primary",
+                    outline=True,
+                )
+                + button(
+                    "app-speed-full",
+                    "Full speed",
+                    "Train as fast as the computer allows.",
+                    color="primary",
+                    outline=True,
+                ),
                 className="ms-2",
             ),
         ],
@@ -125,13 +147,21 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
                 dbc.Container(
                     [
                         html.Div(
-                            [html.Span("neurodash", className="brand"),
-                             html.Span("see inside a learning agent", className="tagline")],
+                            [
+                                html.Span("neurodash", className="brand"),
+                                html.Span("see inside a learning agent", className="tagline"),
+                            ],
                             className="brand-block",
                         ),
                         html.Div(
-                            dcc.Dropdown(id="app-run-picker", options=[], value=None, clearable=False,
-                                         searchable=False, placeholder="Choose a run..."),
+                            dcc.Dropdown(
+                                id="app-run-picker",
+                                options=[],
+                                value=None,
+                                clearable=False,
+                                searchable=False,
+                                placeholder="Choose a run...",
+                            ),
                             className="run-picker",
                         ),
                         html.Div(
@@ -174,8 +204,10 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
 
 def tab_polls(poll_ms: int = POLL_MS) -> list[dcc.Interval]:
     """One interval per tab, "<TAB_ID>-poll"; only the first tab's (shown on load) runs."""
-    return [dcc.Interval(id=poll_id(tab.TAB_ID), interval=poll_ms, n_intervals=0, disabled=tab is not TABS[0])
-            for tab in TABS]
+    return [
+        dcc.Interval(id=poll_id(tab.TAB_ID), interval=poll_ms, n_intervals=0, disabled=tab is not TABS[0])
+        for tab in TABS
+    ]
 
 
 # --------------------------------------------------------------------------- notices
@@ -184,10 +216,18 @@ def how_to_start(runs_dir: str) -> html.Div:
     return dbc.Alert(
         [
             html.H4("No training runs here yet", className="alert-heading"),
-            html.P(["The dashboard is watching ", html.Code(runs_dir),
-                    ". Start a run and it appears here within a second:"]),
-            html.Pre(f"neurodash train --env neurodash/Breakout-v0 --agent dqn --steps 50000 "
-                     f"--run-dir {Path(runs_dir) / 'my-first-run'}", className="mb-2"),
+            html.P(
+                [
+                    "The dashboard is watching ",
+                    html.Code(runs_dir),
+                    ". Start a run and it appears here within a second:",
+                ]
+            ),
+            html.Pre(
+                f"neurodash train --env neurodash/Breakout-v0 --agent dqn --steps 50000 "
+                f"--run-dir {Path(runs_dir) / 'my-first-run'}",
+                className="mb-2",
+            ),
             html.P(["or run ", html.Code("neurodash demo"), " to train and watch in one go."], className="mb-0"),
         ],
         color="info",
@@ -201,8 +241,11 @@ def broken_notice(runs: list[read.RunInfo]) -> dbc.Alert | None:
         return None
     return dbc.Alert(
         [
-            html.Strong(f"{len(broken)} run folder{'s' if len(broken) != 1 else ''} cannot be read "
-                        "and {} skipped: ".format("is" if len(broken) == 1 else "are")),
+            html.Strong(
+                f"{len(broken)} run folder{'s' if len(broken) != 1 else ''} cannot be read and {{}} skipped: ".format(
+                    "is" if len(broken) == 1 else "are"
+                )
+            ),
             html.Ul([html.Li([html.Code(r.name), f": {r.broken}"]) for r in broken], className="mb-0"),
         ],
         color="warning",
@@ -219,13 +262,13 @@ def switch_polls_js(tab_ids: list[str]) -> str:
     by one, so it updates at once; the others unchanged, so they send nothing)."""
     return """
 function (activeTab, ...state) {
-    const tabs = %s;
+    const tabs = __TABS__;
     const counts = state.slice(0, tabs.length), disabled = state.slice(tabs.length);
     const noUpdate = window.dash_clientside.no_update;
     return tabs.map((tab, i) => (disabled[i] === (tab !== activeTab) ? noUpdate : tab !== activeTab)).concat(
         tabs.map((tab, i) => (tab === activeTab ? (counts[i] || 0) + 1 : noUpdate)));
 }
-""" % json.dumps(tab_ids)
+""".replace("__TABS__", json.dumps(tab_ids))
 
 
 # In the browser: a tab switch is not worth a round trip, and must not wake hidden tabs.
@@ -260,14 +303,17 @@ def refresh_runs(_n, runs_dir, current, current_options):
     readable = [r.path for r in runs if not r.broken]
     value = current if current in readable else (readable[0] if readable else None)
     if not root.exists():
-        notice = dbc.Alert(f"The folder {root} does not exist yet. It is created when the first run starts; "
-                           "this page shows runs as soon as they appear.", color="info", className="mt-3")
+        notice = dbc.Alert(
+            f"The folder {root} does not exist yet. It is created when the first run starts; "
+            "this page shows runs as soon as they appear.",
+            color="info",
+            className="mt-3",
+        )
     elif not runs:
         notice = how_to_start(str(root))
     else:
         notice = broken_notice(runs)
-    return (no_update if options == current_options else options), \
-        (no_update if value == current else value), notice
+    return (no_update if options == current_options else options), (no_update if value == current else value), notice
 
 
 @callback(Output("app-run", "data"), Input("app-run-picker", "value"))
@@ -316,15 +362,27 @@ def update_status(_n, run):
     if not run:
         return "no run", "secondary", "", 0, True, True, True, True, True, True, True, True
     try:
-        status = read.worker_status(run)
+        with read.session(run) as s:
+            status = read.runs.worker_status(s)
     except read.BrokenRun as exc:
         return read.BROKEN, "danger", str(exc), 0, True, True, True, True, True, True, True, True
     running, paused, alive = status.state == T.RUNNING, status.state == T.PAUSED, status.controllable
     progress = 0 if status.progress is None else round(100 * status.progress, 1)
     watch = alive and status.speed == T.SPEED_WATCH
-    return (status.state, _STATE_COLORS.get(status.state, "secondary"), _status_detail(status), progress,
-            not running, not paused, not paused, not alive, not alive, not alive,
-            not watch, not (alive and not watch))
+    return (
+        status.state,
+        _STATE_COLORS.get(status.state, "secondary"),
+        _status_detail(status),
+        progress,
+        not running,
+        not paused,
+        not paused,
+        not alive,
+        not alive,
+        not alive,
+        not watch,
+        not (alive and not watch),
+    )
 
 
 _COMMAND_FOR = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dash import dcc, html
 import dash_bootstrap_components as dbc
+from dash import dcc, html
 
 from dashapp.figures.common import GRAPH_CONFIG, empty_figure
 
@@ -24,5 +24,6 @@ def panel(title: str, body, note: str, *, id: str | None = None, class_name: str
 
 def graph(id: str, message: str = "Waiting for data...", height: int = 320) -> dcc.Graph:
     """A ``dcc.Graph`` that starts as a labelled empty figure (never a blank box)."""
-    return dcc.Graph(id=id, figure=empty_figure(message, height=height), config=GRAPH_CONFIG,
-                     style={"height": f"{height}px"})
+    return dcc.Graph(
+        id=id, figure=empty_figure(message, height=height), config=GRAPH_CONFIG, style={"height": f"{height}px"}
+    )

@@ -29,8 +29,12 @@ STOP_TIMEOUT_S = 20.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs", default="runs", metavar="DIR",
-                        help="folder for run folders; the demo's run goes into a new timestamped folder inside it")
+    parser.add_argument(
+        "--runs",
+        default="runs",
+        metavar="DIR",
+        help="folder for run folders; the demo's run goes into a new timestamped folder inside it",
+    )
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="environment steps to train for")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one each time)")
     server.add_server_arguments(parser)
@@ -49,8 +53,20 @@ def new_run_dir(runs: Path, now: float | None = None) -> Path:
 
 def worker_command(run_dir: Path, steps: int, seed: int | None, extra: list[str] | None = None) -> list[str]:
     """The command line of the training worker process."""
-    cmd = [sys.executable, "-m", "dashapp.cli", "train", "--env", ENV_ID, "--agent", AGENT,
-           "--steps", str(steps), "--run-dir", str(run_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dashapp.cli",
+        "train",
+        "--env",
+        ENV_ID,
+        "--agent",
+        AGENT,
+        "--steps",
+        str(steps),
+        "--run-dir",
+        str(run_dir),
+    ]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     return cmd + list(extra or [])
@@ -64,13 +80,13 @@ def start_worker(cmd: list[str]) -> subprocess.Popen:
     training on unseen."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     stop_with_me = _stop_with_parent(os.getpid()) if sys.platform.startswith("linux") else None
-    return subprocess.Popen(cmd, start_new_session=True, env=env, stdin=subprocess.DEVNULL,
-                            preexec_fn=stop_with_me)
+    return subprocess.Popen(cmd, start_new_session=True, env=env, stdin=subprocess.DEVNULL, preexec_fn=stop_with_me)
 
 
 def _stop_with_parent(parent: int):
     """In the child, before the worker starts: ask Linux for SIGTERM when ``parent`` dies
     (prctl PR_SET_PDEATHSIG), and stop at once if it already has."""
+
     def arrange() -> None:  # pragma: no cover - runs in the forked child
         import ctypes
         import signal
@@ -127,8 +143,11 @@ def _report_exit(proc: subprocess.Popen, stopping: threading.Event) -> None:
     code = proc.wait()
     if not stopping.is_set():
         how = "finished" if code == 0 else f"exited with code {code}"
-        print(f"neurodash demo: the training worker {how}; the dashboard keeps showing the run "
-              "(Ctrl-C to quit)", file=sys.stderr, flush=True)
+        print(
+            f"neurodash demo: the training worker {how}; the dashboard keeps showing the run (Ctrl-C to quit)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,14 +176,24 @@ def run(args: argparse.Namespace) -> int:
         # Serve the newest run: wait for the worker's folder so the page opens on it.
         if not wait_for_run(run_dir, proc):
             if proc.poll() is not None:
-                print(f"neurodash demo: the worker exited (code {proc.returncode}) before creating {run_dir}; "
-                      "see its messages above", file=sys.stderr)
+                print(
+                    f"neurodash demo: the worker exited (code {proc.returncode}) before creating {run_dir}; "
+                    "see its messages above",
+                    file=sys.stderr,
+                )
                 return 1
-            print(f"neurodash demo: the worker has not created {run_dir} after {START_TIMEOUT_S:.0f} s; "
-                  "serving anyway", file=sys.stderr)
+            print(
+                f"neurodash demo: the worker has not created {run_dir} after {START_TIMEOUT_S:.0f} s; serving anyway",
+                file=sys.stderr,
+            )
         app = create_app(runs)
-        return server.serve_app(app, args.host, args.port, open_browser=not args.no_browser,
-                                banner=f"neurodash demo: watching runs in {runs.resolve()}")
+        return server.serve_app(
+            app,
+            args.host,
+            args.port,
+            open_browser=not args.no_browser,
+            banner=f"neurodash demo: watching runs in {runs.resolve()}",
+        )
     except KeyboardInterrupt:
         return 130
     finally:

@@ -8,6 +8,7 @@ one-line error and a non-zero exit, not a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import ipaddress
 import logging
@@ -17,8 +18,8 @@ import socket
 import sys
 import threading
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -28,16 +29,23 @@ EXIT_CANNOT_SERVE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs", default="runs", metavar="DIR",
-                        help="folder holding run folders (or a single run folder); it may be empty or not exist yet")
+    parser.add_argument(
+        "--runs",
+        default="runs",
+        metavar="DIR",
+        help="folder holding run folders (or a single run folder); it may be empty or not exist yet",
+    )
     add_server_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """--host, --port, --no-browser (shared with ``neurodash demo``)."""
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help="address to listen on; anything but 127.0.0.1/localhost exposes the controls to the network")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help="address to listen on; anything but 127.0.0.1/localhost exposes the controls to the network",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
 
@@ -74,7 +82,10 @@ def port_problem(host: str, port: int) -> str | None:
             sock.bind(address)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                return f"port {port} on {host} is already in use; stop the other program or pass --port with another number"
+                return (
+                    f"port {port} on {host} is already in use; stop the other program or pass --port with "
+                    "another number"
+                )
             if exc.errno == errno.EACCES:
                 return f"not allowed to listen on port {port} (ports below 1024 need root); pass --port 8050 or higher"
             return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
@@ -96,10 +107,8 @@ def open_browser_later(url: str, delay: float = 1.0) -> None:
         return
 
     def _open() -> None:
-        try:
+        with contextlib.suppress(webbrowser.Error):  # no browser to open: the banner has the address
             webbrowser.open(url, new=2)
-        except webbrowser.Error:
-            pass
 
     timer = threading.Timer(delay, _open)
     timer.daemon = True
@@ -111,13 +120,13 @@ def _quiet_request_log() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def terminate_on_sigterm() -> Callable[[], None]:
+def terminate_on_sigterm() -> Callable[[], object]:
     """Turn SIGTERM into KeyboardInterrupt in the main thread (so ``finally`` blocks run);
     returns a function restoring the previous handler."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -143,8 +152,12 @@ def serve_app(app, host: str, port: int, *, open_browser: bool, banner: str = ""
         print(banner, flush=True)
     print(f"neurodash: dashboard on {url}  (Ctrl-C to stop)", flush=True)
     if not is_loopback(host):
-        print(f"neurodash: warning: listening on {host}: anyone who can reach this address can pause "
-              "and stop training (there is no login)", file=sys.stderr, flush=True)
+        print(
+            f"neurodash: warning: listening on {host}: anyone who can reach this address can pause "
+            "and stop training (there is no login)",
+            file=sys.stderr,
+            flush=True,
+        )
     if open_browser:
         open_browser_later(url)
     restore = terminate_on_sigterm()
@@ -170,5 +183,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"neurodash serve: --runs {runs} is a file, not a folder of runs", file=sys.stderr)
         return EXIT_CANNOT_SERVE
     app = create_app(runs)
-    return serve_app(app, args.host, args.port, open_browser=not args.no_browser,
-                     banner=f"neurodash: watching runs in {runs.resolve()}")
+    return serve_app(
+        app,
+        args.host,
+        args.port,
+        open_browser=not args.no_browser,
+        banner=f"neurodash: watching runs in {runs.resolve()}",
+    )

@@ -8,7 +8,7 @@ piece, and :func:`empty_figure` so a panel with nothing to show says so in words
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable
 
 import plotly.graph_objects as go
 
@@ -42,17 +42,54 @@ TEMPLATE = go.layout.Template(
         paper_bgcolor="white",
         plot_bgcolor="white",
         hoverlabel=dict(align="left", font=dict(family=FONT)),
-        xaxis=dict(gridcolor=GRID, linecolor="#ced4da", zeroline=False, ticks="", automargin=True,
-                   title=dict(standoff=8)),
-        yaxis=dict(gridcolor=GRID, linecolor="#ced4da", zeroline=False, ticks="", automargin=True,
-                   title=dict(standoff=8)),
+        xaxis=dict(
+            gridcolor=GRID, linecolor="#ced4da", zeroline=False, ticks="", automargin=True, title=dict(standoff=8)
+        ),
+        yaxis=dict(
+            gridcolor=GRID, linecolor="#ced4da", zeroline=False, ticks="", automargin=True, title=dict(standoff=8)
+        ),
     )
 )
 
 
 def color(index: int) -> str:
-    """The colour of the ``index``-th series (actions, layers...), cycling the palette."""
+    """The colour of the ``index``-th series (an action, a layer, ...), cycling the palette:
+    action ``a`` has ``color(a)`` on every tab."""
     return PALETTE[index % len(PALETTE)]
+
+
+#: Numbers shown in hover boxes, as a d3 format: four significant digits, like :func:`fmt`.
+HOVER_NUMBER = ".4~g"
+
+
+def fmt(v) -> str:
+    """Every number the dashboard writes out (cards, tables, inspectors, chart labels):
+    four significant digits ("12.35", "0.001234"), powers of ten outside 0.001 to 10,000
+    ("1.23e+04"), and "–" for a missing or non-finite value. ``assets/network_graph.js``
+    writes the canvas's numbers by the same rule."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(f):
+        return "–"
+    if f == 0:
+        return "0"  # also for -0.0, as the canvas writes it
+    r = abs(float(f"{f:.4g}"))  # the range is judged after rounding: 9999.96 is "1.00e+04", not "1e+04"
+    if r != 0 and (r < 1e-3 or r >= 1e4):
+        return f"{f:.2e}"
+    return f"{f:.4g}"
+
+
+def percent(share) -> str:
+    """A share (0.25) as a percentage ("25%"; "2.5%" below ten per cent); "–" when missing."""
+    try:
+        p = 100 * float(share)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(p):
+        return "–"
+    return f"{p:.1f}%" if abs(p) < 10 and p != 0 else f"{p:.0f}%"
 
 
 def rgba(hex_color: str, alpha: float) -> str:
@@ -65,7 +102,7 @@ def rgba(hex_color: str, alpha: float) -> str:
 def clean(values: Iterable) -> list:
     """A list safe for JSON and Plotly: NaN, infinities and missing values become None
     (Plotly draws a gap there instead of failing or drawing a spike)."""
-    out = []
+    out: list[float | None] = []
     for v in values:
         if v is None:
             out.append(None)
@@ -139,11 +176,3 @@ def is_empty_figure(fig: go.Figure | dict) -> bool:
     layout = fig["layout"] if isinstance(fig, dict) else fig.layout
     meta = layout["meta"] if isinstance(layout, dict) else layout.meta
     return isinstance(meta, dict) and bool(meta.get("empty"))
-
-
-def action_labels(action_names: Sequence[str] | None, n_actions: int) -> list[str]:
-    """``action_names`` when they fit ``n_actions``, else ``"action 0"``, ``"action 1"``..."""
-    names = list(action_names or [])
-    if len(names) == n_actions:
-        return [str(n) for n in names]
-    return [names[i] if i < len(names) else f"action {i}" for i in range(n_actions)]

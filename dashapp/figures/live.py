@@ -9,14 +9,17 @@ nothing else. Both agree on the trace order, declared once per chart below.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashapp.figures.common import action_labels, base_layout, clean, color, empty_figure, has_numbers, rgba
+from dashapp.figures.common import HOVER_NUMBER, base_layout, clean, color, empty_figure, has_numbers, rgba
+from dashapp.read.series import number
+from rl.telemetry import action_labels
 
 # --------------------------------------------------------------------------- statistic cards
 #: A Q-value is "rising" ("falling") when the newer half of the recent window averages
@@ -94,10 +97,7 @@ def action_stats(q: Sequence[Sequence[float]], action_names: Sequence[str] | Non
     arr = np.full((len(rows), n_actions), np.nan)
     for i, r in enumerate(rows):
         for a, v in enumerate(r):
-            try:
-                arr[i, a] = float(v) if v is not None else np.nan
-            except (TypeError, ValueError):
-                pass
+            arr[i, a] = number(v)
     names = action_labels(action_names, n_actions)
     last = arr[-1]
     greedy = int(np.nanargmax(last)) if np.isfinite(last).any() else -1
@@ -106,7 +106,9 @@ def action_stats(q: Sequence[Sequence[float]], action_names: Sequence[str] | Non
         col = arr[:, a]
         finite = col[np.isfinite(col)]
         if len(finite) == 0:
-            out.append(ActionStats(a, names[a], 0, None, None, None, None, None, UNKNOWN, None, None, None, UNKNOWN, False))
+            out.append(
+                ActionStats(a, names[a], 0, None, None, None, None, None, UNKNOWN, None, None, None, UNKNOWN, False)
+            )
             continue
         mean, std = float(finite.mean()), float(finite.std())
         cv = std / abs(mean) if abs(mean) > 1e-12 else (0.0 if std == 0 else math.inf)
@@ -170,20 +172,49 @@ def q_trend_figure(points, action_names: Sequence[str] | None = None, *, height:
     for a, name in enumerate(names):
         c = color(a)
         common = dict(x=x, legendgroup=name, mode="lines")
-        fig.add_scatter(**common, y=_column(points.q_low, a), line=dict(width=0, color=c),
-                        showlegend=False, hoverinfo="skip", name=f"{name} low")
-        fig.add_scatter(**common, y=_column(points.q_high, a), line=dict(width=0, color=c),
-                        fill="tonexty", fillcolor=rgba(c, 0.13), showlegend=False,
-                        hoverinfo="skip", name=f"{name} range")
-        fig.add_scatter(**common, y=_column(points.q, a), line=dict(width=1, color=rgba(c, 0.55)),
-                        showlegend=False, name=f"{name}", hovertemplate="%{y:.3f}")
-        fig.add_scatter(**common, y=_column(points.q_mean, a), line=dict(width=2.6, color=c),
-                        name=name, hovertemplate="avg %{y:.3f}")
+        fig.add_scatter(
+            **common,
+            y=_column(points.q_low, a),
+            line=dict(width=0, color=c),
+            showlegend=False,
+            hoverinfo="skip",
+            name=f"{name} low",
+        )
+        fig.add_scatter(
+            **common,
+            y=_column(points.q_high, a),
+            line=dict(width=0, color=c),
+            fill="tonexty",
+            fillcolor=rgba(c, 0.13),
+            showlegend=False,
+            hoverinfo="skip",
+            name=f"{name} range",
+        )
+        fig.add_scatter(
+            **common,
+            y=_column(points.q, a),
+            line=dict(width=1, color=rgba(c, 0.55)),
+            showlegend=False,
+            name=f"{name}",
+            hovertemplate="%{y:" + HOVER_NUMBER + "}",
+        )
+        fig.add_scatter(
+            **common,
+            y=_column(points.q_mean, a),
+            line=dict(width=2.6, color=c),
+            name=name,
+            hovertemplate="avg %{y:" + HOVER_NUMBER + "}",
+        )
     last_q = points.q[-1]
     for a, name in enumerate(names):
         fig.add_scatter(
-            x=[x[-1]], y=clean([last_q[a] if a < len(last_q) else None]), mode="markers",
-            legendgroup=name, showlegend=False, name=f"{name} now", hoverinfo="skip",
+            x=[x[-1]],
+            y=clean([last_q[a] if a < len(last_q) else None]),
+            mode="markers",
+            legendgroup=name,
+            showlegend=False,
+            name=f"{name} now",
+            hoverinfo="skip",
             marker=dict(size=11, color=color(a), line=dict(width=2, color="white")),
         )
     base_layout(fig, height=height)
@@ -200,7 +231,12 @@ def q_trend_extension(points, max_points: int) -> list | None:
         return None
     xs, ys, idx, caps = [], [], [], []
     for a in range(n_actions):
-        for part, rows in ((BAND_LOW, points.q_low), (BAND_HIGH, points.q_high), (VALUE, points.q), (AVERAGE, points.q_mean)):
+        for part, rows in (
+            (BAND_LOW, points.q_low),
+            (BAND_HIGH, points.q_high),
+            (VALUE, points.q),
+            (AVERAGE, points.q_mean),
+        ):
             idx.append(q_trace_index(a, part))
             xs.append(list(points.step))
             ys.append(_column(rows, a))
@@ -231,21 +267,40 @@ def action_bar_figure(recent, action_names: Sequence[str] | None = None, *, heig
         if a < 0:
             continue
         (explored if e else greedy)[a] += 1
-    pct = lambda counts: [100.0 * c / total for c in counts]  # noqa: E731
+    pct = lambda counts: [100.0 * c / total for c in counts]
     fig = go.Figure()
-    fig.add_bar(x=names, y=pct(greedy), name="greedy (network's choice)", showlegend=False,
-                marker_color=[color(a) for a in range(n_actions)],
-                text=[f"{v:.0f}%" for v in pct(greedy)], textposition="inside",
-                hovertemplate="%{x}: %{y:.1f}% greedy<extra></extra>")
-    fig.add_bar(x=names, y=pct(explored), name="random (exploring)", showlegend=False,
-                marker=dict(color=[rgba(color(a), 0.35) for a in range(n_actions)],
-                            pattern=dict(shape="/", fgcolor="white", size=6)),
-                text=[f"{v:.0f}%" for v in pct(explored)], textposition="inside",
-                hovertemplate="%{x}: %{y:.1f}% random<extra></extra>")
+    fig.add_bar(
+        x=names,
+        y=pct(greedy),
+        name="greedy (network's choice)",
+        showlegend=False,
+        marker_color=[color(a) for a in range(n_actions)],
+        text=[f"{v:.0f}%" for v in pct(greedy)],
+        textposition="inside",
+        hovertemplate="%{x}: %{y:.1f}% greedy<extra></extra>",
+    )
+    fig.add_bar(
+        x=names,
+        y=pct(explored),
+        name="random (exploring)",
+        showlegend=False,
+        marker=dict(
+            color=[rgba(color(a), 0.35) for a in range(n_actions)], pattern=dict(shape="/", fgcolor="white", size=6)
+        ),
+        text=[f"{v:.0f}%" for v in pct(explored)],
+        textposition="inside",
+        hovertemplate="%{x}: %{y:.1f}% random<extra></extra>",
+    )
     # Legend-only entries in grey: the bars take each action's colour.
     for label, shade in (("greedy (network's choice)", "#495057"), ("random (exploring)", "rgba(73,80,87,0.3)")):
-        fig.add_scatter(x=[None], y=[None], mode="markers", name=label, hoverinfo="skip",
-                        marker=dict(symbol="square", size=12, color=shade))
+        fig.add_scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=label,
+            hoverinfo="skip",
+            marker=dict(symbol="square", size=12, color=shade),
+        )
     base_layout(fig, height=height)
     fig.update_layout(barmode="stack", hovermode="closest", legend_traceorder="normal")
     fig.update_xaxes(title_text=f"last {total:,} recorded steps")
@@ -263,11 +318,24 @@ def action_share_figure(points, action_names: Sequence[str] | None = None, *, he
     x = list(points.step)
     fig = go.Figure()
     for a, name in enumerate(names):
-        fig.add_scatter(x=x, y=[None if v is None else 100 * v for v in _column(points.share, a)], name=name,
-                        mode="lines", stackgroup="share", line=dict(width=0.5, color=color(a)),
-                        fillcolor=rgba(color(a), 0.45), hovertemplate="%{y:.0f}%")
-    fig.add_scatter(x=x, y=[None if v is None else 100 * v for v in clean(points.explore)], name="exploring (random)",
-                    mode="lines", line=dict(width=2, color="#212529", dash="dot"), hovertemplate="%{y:.0f}%")
+        fig.add_scatter(
+            x=x,
+            y=[None if v is None else 100 * v for v in _column(points.share, a)],
+            name=name,
+            mode="lines",
+            stackgroup="share",
+            line=dict(width=0.5, color=color(a)),
+            fillcolor=rgba(color(a), 0.45),
+            hovertemplate="%{y:.0f}%",
+        )
+    fig.add_scatter(
+        x=x,
+        y=[None if v is None else 100 * v for v in clean(points.explore)],
+        name="exploring (random)",
+        mode="lines",
+        line=dict(width=2, color="#212529", dash="dot"),
+        hovertemplate="%{y:.0f}%",
+    )
     base_layout(fig, height=height)
     fig.update_layout(legend_traceorder="normal")
     fig.update_xaxes(title_text="training step")
@@ -300,26 +368,43 @@ def episodes_figure(points, *, height: int = 440) -> go.Figure:
     episode, as four small charts sharing the episode axis. ``points`` is a
     :class:`dashapp.read.EpisodePoints`."""
     if len(points) == 0:
-        return empty_figure("No finished episodes yet: the first one appears when the agent loses its first game.",
-                            height=height)
+        return empty_figure(
+            "No finished episodes yet: the first one appears when the agent loses its first game.", height=height
+        )
     fig = make_subplots(
-        rows=2, cols=2, shared_xaxes=True, vertical_spacing=0.14, horizontal_spacing=0.09,
-        subplot_titles=("Score per episode", "Training loss (after learning starts)",
-                        "Exploration rate ε", "Training speed (steps per second)"),
+        rows=2,
+        cols=2,
+        shared_xaxes=True,
+        vertical_spacing=0.14,
+        horizontal_spacing=0.09,
+        subplot_titles=(
+            "Score per episode",
+            "Training loss (after learning starts)",
+            "Exploration rate ε",
+            "Training speed (steps per second)",
+        ),
     )
     x = list(points.episode)
-    style = {
+    style: dict[str, dict[str, Any]] = {
         "score": dict(name="score", mode="markers", marker=dict(size=4, color=rgba(color(0), 0.45))),
-        "score_mean": dict(name="score, average of recent episodes", mode="lines", line=dict(width=2.4, color=color(0))),
+        "score_mean": dict(
+            name="score, average of recent episodes", mode="lines", line=dict(width=2.4, color=color(0))
+        ),
         "loss": dict(name="loss", mode="lines", line=dict(width=1.6, color=color(5))),
         "epsilon": dict(name="ε", mode="lines", line=dict(width=1.8, color=color(2))),
         "sps": dict(name="steps/s", mode="lines", line=dict(width=1.6, color=color(3))),
     }
     for name in EPISODE_TRACES:
         row, col = _EPISODE_CELLS[name]
-        fig.add_scatter(x=x, y=clean(getattr(points, name)), showlegend=False,
-                        hovertemplate="episode %{x}: %{y:.3g}<extra>" + style[name]["name"] + "</extra>",
-                        **style[name], row=row, col=col)
+        fig.add_scatter(
+            x=x,
+            y=clean(getattr(points, name)),
+            showlegend=False,
+            hovertemplate="episode %{x}: %{y:" + HOVER_NUMBER + "}<extra>" + style[name]["name"] + "</extra>",
+            **style[name],
+            row=row,
+            col=col,
+        )
     base_layout(fig, height=height, legend=False)
     fig.update_layout(hovermode="closest", margin=dict(l=52, r=16, t=36, b=40))
     fig.update_annotations(font=dict(size=12))

@@ -16,10 +16,13 @@ from __future__ import annotations
 import base64
 import math
 import re
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
+
+from dashapp.figures.common import fmt
 
 WIDTH, HEIGHT = 400, 190
 #: Plot area inside the chart: left, right, top, bottom margins (px of the viewBox).
@@ -30,16 +33,6 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 
 
 # --------------------------------------------------------------------------- helpers
-def fmt(v: float) -> str:
-    """A number in at most about 5 characters: 0.123, -1.5, 1.2e+03."""
-    if not math.isfinite(v):
-        return "n/a"
-    a = abs(v)
-    if a != 0 and (a >= 1000 or a < 0.001):
-        return f"{v:.1e}"
-    return f"{v:.3g}"
-
-
 def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     """About ``n`` round tick values within [lo, hi] (steps of 1, 2 or 5 x 10^k, the one
     nearest to (hi - lo) / n). A range too narrow or too wide for that (next to the
@@ -68,17 +61,30 @@ def _safe(s: str) -> str:
     return escape(_NOT_XML.sub("\ufffd", str(s)))
 
 
-def _text(x: float, y: float, s: str, *, size: int = 11, anchor: str = "start", fill: str = INK,
-          weight: str = "normal", rotate: bool = False) -> str:
+def _text(
+    x: float,
+    y: float,
+    s: str,
+    *,
+    size: int = 11,
+    anchor: str = "start",
+    fill: str = INK,
+    weight: str = "normal",
+    rotate: bool = False,
+) -> str:
     turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
-            f'font-weight="{weight}"{turn}>{_safe(s)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}" '
+        f'font-weight="{weight}"{turn}>{_safe(s)}</text>'
+    )
 
 
 def _document(body: list[str], title: str) -> str:
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-            f'height="{HEIGHT}" font-family="{escape(FONT)}">'
-            f'<title>{_safe(title)}</title><rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>')
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" font-family="{escape(FONT)}">'
+        f'<title>{_safe(title)}</title><rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>'
+    )
     return head + _text(4, 16, title, size=12, weight="bold") + "".join(body) + "</svg>"
 
 
@@ -105,7 +111,7 @@ class _Scale:
         lo, hi = _widen(lo, hi)
         self.lo, self.hi, self.p0, self.p1 = lo, hi, p0, p1
 
-    def __call__(self, v) -> np.ndarray | float:
+    def __call__(self, v) -> Any:  # an array of pixels for an array of values, else one number
         return self.p0 + (np.asarray(v, dtype=float) - self.lo) / (self.hi - self.lo) * (self.p1 - self.p0)
 
 
@@ -163,20 +169,25 @@ def line_chart(values, title: str, ylabel: str, xlabel: str = "samples ago", emp
         body.append(f'<polyline points="{pts}" fill="none" stroke="{POSITIVE}" stroke-width="1.4"/>')
     last = int(np.flatnonzero(ok)[-1])
     lx, ly = float(x(ages[last])), float(y(v[last]))
-    body.append(f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="3.5" fill="{NEGATIVE}"><title>latest: {fmt(v[last])}'
-                f'</title></circle>')
+    body.append(
+        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="3.5" fill="{NEGATIVE}"><title>latest: {fmt(v[last])}</title></circle>'
+    )
     body.append(_text(WIDTH - RIGHT, TOP - 4, f"latest {fmt(v[last])}", size=10, anchor="end", fill=NEGATIVE))
     for t in nice_ticks(-(n - 1), 0, 4):
         px = float(x(t))
         body.append(_text(px, HEIGHT - BOTTOM + 13, f"{int(round(-t))}", size=10, anchor="middle", fill=MUTED))
     note = f" ({int((~ok).sum())} not finite, left out)" if (~ok).any() else ""
-    body.append(_text((LEFT + WIDTH - RIGHT) / 2, HEIGHT - 6, f"{xlabel} (last {n}){note}", size=10,
-                      anchor="middle", fill=MUTED))
+    body.append(
+        _text(
+            (LEFT + WIDTH - RIGHT) / 2, HEIGHT - 6, f"{xlabel} (last {n}){note}", size=10, anchor="middle", fill=MUTED
+        )
+    )
     return _document(body, title)
 
 
-def bar_chart(values, names: Sequence[str], title: str, ylabel: str, highlight: int | None = None,
-              empty: str = "nothing to show") -> str:
+def bar_chart(
+    values, names: Sequence[str], title: str, ylabel: str, highlight: int | None = None, empty: str = "nothing to show"
+) -> str:
     """One signed bar per name (blue positive, red negative), its value written on it;
     bar ``highlight`` outlined."""
     v, ok = _finite(values)
@@ -199,17 +210,18 @@ def bar_chart(values, names: Sequence[str], title: str, ylabel: str, highlight: 
             continue
         top, bottom = sorted((float(y(val)), zero))
         outline = ' stroke="#111" stroke-width="2.5"' if i == highlight else ""
-        body.append(f'<rect x="{cx - width / 2:.1f}" y="{top:.1f}" width="{width:.1f}" '
-                    f'height="{max(bottom - top, 0.5):.1f}" fill="{NEGATIVE if val < 0 else POSITIVE}"{outline}>'
-                    f'<title>{_safe(name)}: {fmt(val)}</title></rect>')
+        body.append(
+            f'<rect x="{cx - width / 2:.1f}" y="{top:.1f}" width="{width:.1f}" '
+            f'height="{max(bottom - top, 0.5):.1f}" fill="{NEGATIVE if val < 0 else POSITIVE}"{outline}>'
+            f"<title>{_safe(name)}: {fmt(val)}</title></rect>"
+        )
         ty = top - 3 if val >= 0 else bottom + 11
-        body.append(_text(cx, ty, f"{val:+.3g}", size=10, anchor="middle", fill=INK))
+        body.append(_text(cx, ty, ("+" if val >= 0 else "") + fmt(val), size=10, anchor="middle", fill=INK))
     body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="#999"/>')
     return _document(body, title)
 
 
-def histogram_chart(values, title: str, xlabel: str = "weight", bins: int = 30,
-                    empty: str = "nothing to show") -> str:
+def histogram_chart(values, title: str, xlabel: str = "weight", bins: int = 30, empty: str = "nothing to show") -> str:
     """How the values spread: ``bins`` equal bins (red below zero, blue above), a dotted
     line at zero when zero is in range."""
     v, ok = _finite(values)
@@ -230,19 +242,31 @@ def histogram_chart(values, title: str, xlabel: str = "weight", bins: int = 30,
         x0, x1 = float(x(a)), float(x(b))
         top = float(y(c))
         colour = NEGATIVE if (a + b) / 2 < 0 else POSITIVE
-        body.append(f'<rect x="{x0 + 0.4:.1f}" y="{top:.1f}" width="{max(x1 - x0 - 0.8, 0.6):.1f}" '
-                    f'height="{HEIGHT - BOTTOM - top:.1f}" fill="{colour}"><title>{fmt(a)} … {fmt(b)}: {c}'
-                    f'</title></rect>')
+        body.append(
+            f'<rect x="{x0 + 0.4:.1f}" y="{top:.1f}" width="{max(x1 - x0 - 0.8, 0.6):.1f}" '
+            f'height="{HEIGHT - BOTTOM - top:.1f}" fill="{colour}"><title>{fmt(a)} … {fmt(b)}: {c}'
+            f"</title></rect>"
+        )
     if lo < 0 < hi:
         zx = float(x(0.0))
-        body.append(f'<line x1="{zx:.1f}" x2="{zx:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#999" '
-                    f'stroke-dasharray="3,3"/>')
+        body.append(
+            f'<line x1="{zx:.1f}" x2="{zx:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#999" '
+            f'stroke-dasharray="3,3"/>'
+        )
     for t in nice_ticks(lo, hi, 4):
         body.append(_text(float(x(t)), HEIGHT - BOTTOM + 13, fmt(t), size=10, anchor="middle", fill=MUTED))
     dropped = int((~ok).sum())
     note = f" ({dropped} not finite, left out)" if dropped else ""
-    body.append(_text((LEFT + WIDTH - RIGHT) / 2, HEIGHT - 6, f"{xlabel}: {v.size:,} values{note}", size=10,
-                      anchor="middle", fill=MUTED))
+    body.append(
+        _text(
+            (LEFT + WIDTH - RIGHT) / 2,
+            HEIGHT - 6,
+            f"{xlabel}: {v.size:,} values{note}",
+            size=10,
+            anchor="middle",
+            fill=MUTED,
+        )
+    )
     return _document(body, title)
 
 

@@ -17,14 +17,15 @@ are small, so the tick replaces them whole.
 
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-import dash_bootstrap_components as dbc
 
 from dashapp import read
 from dashapp.components import graph, panel
-from dashapp.figures import internals as F
-from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.figures import activations as F
+from dashapp.figures import histograms as H
+from dashapp.figures.common import empty_figure, fmt, is_empty_figure, percent
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -35,7 +36,7 @@ POLL = R.poll_id(TAB_ID)
 
 HIST_HEIGHT, GRID_HEIGHT, TIME_HEIGHT, SPARK_HEIGHT = 260, 260, 320, 440
 #: Heatmap columns kept before the figure is redrawn from the newest records.
-MAX_COLUMNS = 2 * read.PROBE_RECORDS
+MAX_COLUMNS = 2 * read.probe.PROBE_RECORDS
 
 NOTES = {
     "cards": "One card per hidden layer. An activation is a neuron's output for the state the agent "
@@ -60,35 +61,72 @@ NOTES = {
 def layout():
     return html.Div(
         [
-            panel("Layer statistics", html.Div(id="activations-cards",
-                                               children=html.P("Waiting for activation samples...",
-                                                               className="empty-note")),
-                  NOTES["cards"], class_name="mb-3"),
+            panel(
+                "Layer statistics",
+                html.Div(
+                    id="activations-cards", children=html.P("Waiting for activation samples...", className="empty-note")
+                ),
+                NOTES["cards"],
+                class_name="mb-3",
+            ),
             dbc.Row(
                 [
-                    dbc.Col(panel("Activation histograms per layer",
-                                  graph("activations-hist-graph", "Waiting for activation samples...", HIST_HEIGHT),
-                                  NOTES["hist"]), lg=6, className="mb-3"),
-                    dbc.Col(panel("Dead-neuron grid",
-                                  html.Div([graph("activations-dead-graph", "Waiting for activation samples...",
-                                                  GRID_HEIGHT),
-                                            html.Div(id="activations-dead-caption", className="panel-caption")]),
-                                  NOTES["grid"]), lg=6, className="mb-3"),
+                    dbc.Col(
+                        panel(
+                            "Activation histograms per layer",
+                            graph("activations-hist-graph", "Waiting for activation samples...", HIST_HEIGHT),
+                            NOTES["hist"],
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
+                    dbc.Col(
+                        panel(
+                            "Dead-neuron grid",
+                            html.Div(
+                                [
+                                    graph("activations-dead-graph", "Waiting for activation samples...", GRID_HEIGHT),
+                                    html.Div(id="activations-dead-caption", className="panel-caption"),
+                                ]
+                            ),
+                            NOTES["grid"],
+                        ),
+                        lg=6,
+                        className="mb-3",
+                    ),
                 ]
             ),
             R.layer_picker(TAB_ID),
-            panel("How the chosen layer's activations change over time",
-                  graph("activations-hist-time", "Waiting for activation samples...", TIME_HEIGHT),
-                  NOTES["time"], class_name="mb-3"),
-            panel("Single neurons: recent activations",
-                  html.Div([
-                      html.Div([html.Label("Show", htmlFor="activations-page", className="me-2"),
-                                dcc.Dropdown(id="activations-page", options=[], value=0, clearable=False,
-                                             searchable=False, style={"minWidth": "12rem"})],
-                               className="d-flex align-items-center mb-2"),
-                      graph("activations-sparklines", "Waiting for neuron activations...", SPARK_HEIGHT),
-                  ]),
-                  NOTES["spark"], class_name="mb-3"),
+            panel(
+                "How the chosen layer's activations change over time",
+                graph("activations-hist-time", "Waiting for activation samples...", TIME_HEIGHT),
+                NOTES["time"],
+                class_name="mb-3",
+            ),
+            panel(
+                "Single neurons: recent activations",
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                html.Label("Show", htmlFor="activations-page", className="me-2"),
+                                dcc.Dropdown(
+                                    id="activations-page",
+                                    options=[],
+                                    value=0,
+                                    clearable=False,
+                                    searchable=False,
+                                    style={"minWidth": "12rem"},
+                                ),
+                            ],
+                            className="d-flex align-items-center mb-2",
+                        ),
+                        graph("activations-sparklines", "Waiting for neuron activations...", SPARK_HEIGHT),
+                    ]
+                ),
+                NOTES["spark"],
+                class_name="mb-3",
+            ),
             dcc.Store(id="activations-cursor"),
             dcc.Store(id="activations-reload"),
             dcc.Store(id="activations-panels"),
@@ -100,60 +138,107 @@ def layout():
 
 
 # --------------------------------------------------------------------------- components
-def _pct(share) -> str:
-    return "–" if share is None else f"{100 * share:.0f}%"
-
-
 def layer_cards(cards: list[dict]) -> list:
-    """Statistic cards from :func:`dashapp.figures.internals.activation_cards` (plain data)."""
+    """Statistic cards from :func:`dashapp.figures.activations.activation_cards` (plain data)."""
     if not cards:
         return [html.P("Waiting for activation samples...", className="empty-note")]
     cols = []
     for c in cards:
         dead_color = "danger" if (c["dead_share"] or 0) > TH.LIVE_DEAD_ALERT_SHARE else "success"
         rows = [
-            html.Tr([html.Th("mean ± std"), html.Td(f"{F.fmt(c['mean'])} ± {F.fmt(c['std'])}")]),
-            html.Tr([html.Th("min … max"), html.Td(f"{F.fmt(c['min'])} … {F.fmt(c['max'])}")]),
-            html.Tr([html.Th("dead"), html.Td([f"{c['dead'] if c['dead'] is not None else '–'} of {c['size']} ",
-                                               dbc.Badge(_pct(c["dead_share"]), color=dead_color)])]),
+            html.Tr([html.Th("mean ± std"), html.Td(f"{fmt(c['mean'])} ± {fmt(c['std'])}")]),
+            html.Tr([html.Th("min … max"), html.Td(f"{fmt(c['min'])} … {fmt(c['max'])}")]),
+            html.Tr(
+                [
+                    html.Th("dead"),
+                    html.Td(
+                        [
+                            f"{c['dead'] if c['dead'] is not None else '–'} of {c['size']} ",
+                            dbc.Badge(percent(c["dead_share"]), color=dead_color),
+                        ]
+                    ),
+                ]
+            ),
         ]
         if c["saturates"]:
             sat_color = "danger" if (c["saturated_share"] or 0) > TH.LIVE_SATURATED_ALERT_SHARE else "success"
-            rows.append(html.Tr([html.Th("saturated"),
-                                 html.Td([f"{c['saturated']} of {c['size']} ",
-                                          dbc.Badge(_pct(c["saturated_share"]), color=sat_color)])]))
+            rows.append(
+                html.Tr(
+                    [
+                        html.Th("saturated"),
+                        html.Td(
+                            [
+                                f"{c['saturated']} of {c['size']} ",
+                                dbc.Badge(percent(c["saturated_share"]), color=sat_color),
+                            ]
+                        ),
+                    ]
+                )
+            )
         elif c["always_active"] is not None:
-            rows.append(html.Tr([html.Th("always on", title="never silent: acts like a plain linear unit"),
-                                 html.Td(f"{c['always_active']} of {c['size']} ({_pct(c['always_active_share'])})")]))
-        footer = (f"judged over the last {c['window']} samples" if c["judged"]
-                  else f"only {c['window']} of {TH.LIVE_DEAD_WINDOW} samples so far: not judged yet")
-        cols.append(dbc.Col(dbc.Card([
-            dbc.CardHeader([html.Strong(c["name"]), html.Span(f" {c['activation']} · {c['size']} neurons",
-                                                              className="text-muted")]),
-            dbc.CardBody([html.Table(html.Tbody(rows), className="stat-table"),
-                          html.Small(footer, className="text-muted")]),
-        ], className="stat-card", id={"type": "activations-card", "layer": c["name"]}), md=6, xl=4,
-            className="mb-2"))
+            rows.append(
+                html.Tr(
+                    [
+                        html.Th("always on", title="never silent: acts like a plain linear unit"),
+                        html.Td(f"{c['always_active']} of {c['size']} ({percent(c['always_active_share'])})"),
+                    ]
+                )
+            )
+        footer = (
+            f"judged over the last {c['window']} samples"
+            if c["judged"]
+            else f"only {c['window']} of {TH.LIVE_DEAD_WINDOW} samples so far: not judged yet"
+        )
+        cols.append(
+            dbc.Col(
+                dbc.Card(
+                    [
+                        dbc.CardHeader(
+                            [
+                                html.Strong(c["name"]),
+                                html.Span(f" {c['activation']} · {c['size']} neurons", className="text-muted"),
+                            ]
+                        ),
+                        dbc.CardBody(
+                            [
+                                html.Table(html.Tbody(rows), className="stat-table"),
+                                html.Small(footer, className="text-muted"),
+                            ]
+                        ),
+                    ],
+                    className="stat-card",
+                    id={"type": "activations-card", "layer": c["name"]},
+                ),
+                md=6,
+                xl=4,
+                className="mb-2",
+            )
+        )
     return [dbc.Row(cols, className="g-3")]
 
 
-def _small_panels(latest: dict | None, message: str | None = None, shown: dict | None = None, run=None):
+def _small_panels(latest: T.ActivationRecord | None, message: str | None = None, shown: dict | None = None, run=None):
     """Cards, latest histograms, dead-neuron grid and its caption -- the current state --
     and what the two figures now show. When the figures on the page already show the same
     layers (``shown``), only their numbers are sent (a ``Patch``), not new figures."""
     if latest is None:
         message = message or "Waiting for activation samples (the probe publishes about once a second)..."
-        return ([html.P(message, className="empty-note")], empty_figure(message, height=HIST_HEIGHT),
-                empty_figure(message, height=GRID_HEIGHT), "", {"run": run})
+        return (
+            [html.P(message, className="empty-note")],
+            empty_figure(message, height=HIST_HEIGHT),
+            empty_figure(message, height=GRID_HEIGHT),
+            "",
+            {"run": run},
+        )
     shown = shown if isinstance(shown, dict) and shown.get("run") == run else {}
-    bars, grid = F.histogram_bars(latest), F.dead_grid_data(latest)
+    bars, grid = H.histogram_bars(latest), F.dead_grid_data(latest)
     names = [b["name"] for b in bars]
     if bars and shown.get("hist") == names:
         hists = Patch()
         for i, bar in enumerate(bars):
             hists["data"][i]["x"], hists["data"][i]["y"], hists["data"][i]["width"] = bar["x"], bar["y"], bar["width"]
     else:
-        hists = F.histograms_figure(latest, value_label="activation", height=HIST_HEIGHT)
+        hists = H.histograms_figure(latest, value_label="activation", height=HIST_HEIGHT)
     shape = None if grid is None else [grid["names"], len(grid["z"][0])]
     if grid is not None and shown.get("grid") == shape:
         grid_out = Patch()
@@ -161,11 +246,22 @@ def _small_panels(latest: dict | None, message: str | None = None, shown: dict |
     else:
         grid_out = F.dead_grid_figure(latest, height=GRID_HEIGHT)
     window = None if grid is None else grid["window"]
-    caption = "" if window is None else (
-        f"Step {latest.get('step', 0):,}; neuron states from the last {window} samples"
-        + ("" if window >= TH.LIVE_DEAD_WINDOW else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})") + ".")
-    return (layer_cards(F.activation_cards(latest)), hists, grid_out, caption,
-            {"run": run, "hist": names if bars else None, "grid": shape})
+    caption = (
+        ""
+        if window is None
+        else (
+            f"Step {latest.step:,}; neuron states from the last {window} samples"
+            + ("" if window >= TH.LIVE_DEAD_WINDOW else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})")
+            + "."
+        )
+    )
+    return (
+        layer_cards(F.activation_cards(latest)),
+        hists,
+        grid_out,
+        caption,
+        {"run": run, "hist": names if bars else None, "grid": shape},
+    )
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -208,33 +304,34 @@ def tick_activations(n, active_tab, layer, run, cursor, shown=None):
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     key = {"run": run, "layer": layer}
     if not run:
-        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
-            else R.ask_reload(cursor, key, n)
-        return (*_small_panels(None, "Choose a run above."), no_update, cursor, reload)
+        return (*_small_panels(None, "Choose a run above."), no_update, *R.unless_shown(cursor, key, n))
     try:
-        records, full = read.probe_update(run, T.ACTIVATIONS, cursor if R.matches(cursor, key) else None)
+        with read.session(run) as s:
+            got = read.probe.probe_update(s, T.ACTIVATIONS, R.drawn_seq(cursor, key))
     except read.BrokenRun as exc:
-        explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
-        cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
-        return (*_small_panels(None, f"This run cannot be read: {exc}", run=run), no_update, cursor, reload)
-    if full:
-        panels = _small_panels(records[-1] if records else None, shown=shown, run=run)
-        if not records and isinstance(cursor, dict) and cursor.get("key") == key:
-            return (*panels, no_update, no_update, no_update)  # still nothing to draw
+        return (
+            *_small_panels(None, f"This run cannot be read: {exc}", run=run),
+            no_update,
+            *R.explain_broken(cursor, key, n),
+        )
+    records = got.records
+    if got.full:
+        panels = _small_panels(got.latest, shown=shown, run=run)
+        if not records:
+            return (*panels, no_update, *R.unless_shown(cursor, key, n))  # nothing to draw yet
         return (*panels, no_update, *R.ask_reload(cursor, key, n))
     if not records:
         raise PreventUpdate  # nothing new since the last tick
-    panels = _small_panels(records[-1], shown=shown, run=run)
+    panels = _small_panels(got.latest, shown=shown, run=run)
     columns = None
     if cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
-        columns = F.histogram_columns(records, layer, cursor["grid"])
+        columns = H.histogram_columns(records, layer, cursor["grid"])
     if columns is None:  # a new record left the value range, or too many columns: draw it whole
         return (*panels, no_update, *R.ask_reload(cursor, key, n))
     patch = Patch()
     patch["data"][0]["x"].extend(columns["x"])
     patch["data"][0]["z"].extend(columns["z"])  # one column per record (transposed heatmap)
-    return (*panels, patch, {**cursor, "seq": records[-1]["seq"], "columns": cursor["columns"] + len(columns["x"])},
-            no_update)
+    return (*panels, patch, {**cursor, "seq": got.seq, "columns": cursor["columns"] + len(columns["x"])}, no_update)
 
 
 @callback(
@@ -249,15 +346,18 @@ def load_activations(_reload, run, layer):
     """Draw the chosen layer's histogram over time from the newest records (asked by the tick)."""
     key = {"run": run, "layer": layer}
     if not run:
-        return empty_figure("Choose a run above.", height=TIME_HEIGHT), R.loaded(key, [], False)
+        return empty_figure("Choose a run above.", height=TIME_HEIGHT), R.loaded(key, -1, False)
     try:
-        records = read.probe_records(run, T.ACTIVATIONS)
+        with read.session(run) as s:
+            got = read.probe.probe_records(s, T.ACTIVATIONS)
     except read.BrokenRun as exc:
-        return (empty_figure(f"This run cannot be read: {exc}", height=TIME_HEIGHT),
-                R.loaded(key, [], False, broken=True))
-    fig, grid = F.histogram_heatmap(records, layer, value_label="activation", height=TIME_HEIGHT)
+        return (
+            empty_figure(f"This run cannot be read: {exc}", height=TIME_HEIGHT),
+            R.loaded(key, -1, False, broken=True),
+        )
+    fig, grid = H.histogram_heatmap(got.records, layer, value_label="activation", height=TIME_HEIGHT)
     drawn = grid is not None
-    return fig, R.loaded(key, records, drawn, grid=grid, columns=len(fig.data[0].x) if drawn else 0)
+    return fig, R.loaded(key, got.seq, drawn, grid=grid, columns=len(fig.data[0].x) if drawn else 0)
 
 
 @callback(
@@ -280,26 +380,25 @@ def tick_sparklines(n, active_tab, layer, first, run, cursor, page_options):
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     if not run or not layer:
         key = {"run": run, "layer": layer, "first": 0}
-        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
-            else R.ask_reload(cursor, key, n)
-        return no_update, ([] if page_options else no_update), no_update, cursor, reload
+        return (no_update, ([] if page_options else no_update), no_update, *R.unless_shown(cursor, key, n))
     try:
-        snapshot = read.neuron_activity(run)
+        with read.session(run) as s:
+            activity = read.probe.neuron_activity(s)
     except read.BrokenRun:
-        snapshot = None
-    layer_data = next((l for l in (snapshot or {}).get("layers", []) if l["name"] == layer), None)
-    options = F.sparkline_page_options(layer_data["size"]) if layer_data else []
+        activity = None
+    layer_data = activity.layer(layer) if activity is not None else None
+    options = F.sparkline_page_options(layer_data.size) if layer_data else []
     page = first if any(o["value"] == first for o in options) else 0
     key = {"run": run, "layer": layer, "first": page}
     options_out = no_update if options == page_options else options
     page_out = no_update if page == first else page
-    samples = (snapshot or {}).get("samples", 0)
+    samples = activity.samples if activity is not None else 0
     if R.matches(cursor, key):
         drawn_samples = cursor.get("samples", 0)
         if samples <= drawn_samples:
             return no_update, options_out, page_out, no_update, no_update
-        if samples - drawn_samples <= read.PROBE_RECORDS:
-            ext = F.sparklines_extension(snapshot, layer, page, drawn_samples)
+        if samples - drawn_samples <= read.probe.PROBE_RECORDS:
+            ext = F.sparklines_extension(activity, layer, page, drawn_samples)
             return ext or no_update, options_out, page_out, {**cursor, "samples": samples}, no_update
     elif isinstance(cursor, dict) and cursor.get("key") == key and not samples:
         return no_update, options_out, page_out, no_update, no_update  # still nothing to draw
@@ -317,15 +416,27 @@ def load_sparklines(reload, run):
     """Draw the sparklines of the page the tick asked for."""
     key = (reload or {}).get("key") or {"run": run, "layer": None, "first": 0}
     if not run or not key.get("layer"):
-        return empty_figure("Choose a run and a layer above.", height=SPARK_HEIGHT), R.loaded(key, [], False)
+        return empty_figure("Choose a run and a layer above.", height=SPARK_HEIGHT), R.loaded(key, -1, False)
     try:
-        snapshot = read.neuron_activity(run)
+        with read.session(run) as s:
+            activity = read.probe.neuron_activity(s)
     except read.BrokenRun as exc:
-        return (empty_figure(f"This run cannot be read: {exc}", height=SPARK_HEIGHT),
-                R.loaded(key, [], False, broken=True))
-    fig = F.sparklines_figure(snapshot, key["layer"], key.get("first") or 0, height=SPARK_HEIGHT)
-    return fig, {**R.loaded(key, [], not is_empty_figure(fig)), "samples": (snapshot or {}).get("samples", 0)}
+        return (
+            empty_figure(f"This run cannot be read: {exc}", height=SPARK_HEIGHT),
+            R.loaded(key, -1, False, broken=True),
+        )
+    fig = F.sparklines_figure(activity, key["layer"], key.get("first") or 0, height=SPARK_HEIGHT)
+    return fig, R.loaded(key, -1, not is_empty_figure(fig), samples=activity.samples if activity is not None else 0)
 
 
-__all__ = ["TAB_ID", "TAB_LABEL", "layout", "layer_cards", "update_layer_choice", "tick_activations",
-           "load_activations", "tick_sparklines", "load_sparklines"]
+__all__ = [
+    "TAB_ID",
+    "TAB_LABEL",
+    "layout",
+    "layer_cards",
+    "update_layer_choice",
+    "tick_activations",
+    "load_activations",
+    "tick_sparklines",
+    "load_sparklines",
+]

@@ -13,14 +13,15 @@ through ``extendData``.
 
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-import dash_bootstrap_components as dbc
 
 from dashapp import read
 from dashapp.components import graph, panel
-from dashapp.figures import internals as F
-from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.figures import gradients as F
+from dashapp.figures.common import empty_figure, fmt, is_empty_figure
+from dashapp.figures.layers import layer_names
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -31,7 +32,7 @@ POLL = R.poll_id(TAB_ID)
 
 HEATMAP_HEIGHT, LINES_HEIGHT = 300, 340
 #: Columns the heatmap may grow to before it is redrawn from the newest records.
-MAX_COLUMNS = 2 * read.PROBE_RECORDS
+MAX_COLUMNS = 2 * read.probe.PROBE_RECORDS
 #: Records behind the verdicts (enough for the growth rule: two windows).
 VERDICT_RECORDS = 2 * TH.LIVE_GRAD_GROWTH_SAMPLES
 
@@ -53,14 +54,27 @@ NOTES = {
 def layout():
     return html.Div(
         [
-            panel("Gradient health per layer", html.Div(id="gradients-verdicts",
-                                                        children=html.P("Waiting for the first optimisation step...",
-                                                                        className="empty-note")),
-                  NOTES["verdicts"], class_name="mb-3"),
-            panel("Gradient flow over time", graph("gradients-heatmap", "Waiting for the first optimisation step...",
-                                                   HEATMAP_HEIGHT), NOTES["heatmap"], class_name="mb-3"),
-            panel("Gradient norm per layer", graph("gradients-lines", "Waiting for the first optimisation step...",
-                                                   LINES_HEIGHT), NOTES["lines"], class_name="mb-3"),
+            panel(
+                "Gradient health per layer",
+                html.Div(
+                    id="gradients-verdicts",
+                    children=html.P("Waiting for the first optimisation step...", className="empty-note"),
+                ),
+                NOTES["verdicts"],
+                class_name="mb-3",
+            ),
+            panel(
+                "Gradient flow over time",
+                graph("gradients-heatmap", "Waiting for the first optimisation step...", HEATMAP_HEIGHT),
+                NOTES["heatmap"],
+                class_name="mb-3",
+            ),
+            panel(
+                "Gradient norm per layer",
+                graph("gradients-lines", "Waiting for the first optimisation step...", LINES_HEIGHT),
+                NOTES["lines"],
+                class_name="mb-3",
+            ),
             dcc.Store(id="gradients-cursor"),
             dcc.Store(id="gradients-reload"),
         ],
@@ -72,15 +86,24 @@ _BADGE = {"healthy": "success", "vanishing": "primary", "exploding": "danger", "
 
 
 def verdict_table(rows: list[dict]):
-    """The verdict table from :func:`dashapp.figures.internals.gradient_verdict_rows`."""
+    """The verdict table from :func:`dashapp.figures.gradients.gradient_verdict_rows`."""
     if not rows:
         return html.P("Waiting for the first optimisation step...", className="empty-note")
-    body = [html.Tr([html.Td(html.Strong(r["layer"])),
-                     html.Td(dbc.Badge(r["verdict"], color=_BADGE.get(r["verdict"], "secondary"),
-                                       className="verdict-badge"), **{"data-verdict": r["verdict"]}),
-                     html.Td(F.fmt(r["norm"])), html.Td(r["reason"], className="text-muted")],
-                    id={"type": "gradients-verdict", "layer": r["layer"]})
-            for r in rows]
+    body = [
+        html.Tr(
+            [
+                html.Td(html.Strong(r["layer"])),
+                html.Td(
+                    dbc.Badge(r["verdict"], color=_BADGE.get(r["verdict"], "secondary"), className="verdict-badge"),
+                    **{"data-verdict": r["verdict"]},
+                ),
+                html.Td(fmt(r["norm"])),
+                html.Td(r["reason"], className="text-muted"),
+            ],
+            id={"type": "gradients-verdict", "layer": r["layer"]},
+        )
+        for r in rows
+    ]
     head = html.Thead(html.Tr([html.Th("layer"), html.Th("verdict"), html.Th("gradient norm"), html.Th("why")]))
     return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-0")
 
@@ -103,24 +126,27 @@ def tick_gradients(n, active_tab, run, cursor):
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     key = {"run": run}
     if not run:
-        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
-            else R.ask_reload(cursor, key, n)
-        return verdict_table([]), no_update, no_update, cursor, reload
+        return verdict_table([]), no_update, no_update, *R.unless_shown(cursor, key, n)
     try:
-        records, full, recent = read.probe_update(run, T.GRADIENTS, cursor if R.matches(cursor, key) else None,
-                                                  tail=VERDICT_RECORDS)
+        with read.session(run) as s:
+            got = read.probe.probe_update(s, T.GRADIENTS, R.drawn_seq(cursor, key), tail=VERDICT_RECORDS)
     except read.BrokenRun as exc:
-        explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
-        cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
-        return html.P(f"This run cannot be read: {exc}", className="empty-note"), no_update, no_update, cursor, reload
-    if not records and not full:
+        return (
+            html.P(f"This run cannot be read: {exc}", className="empty-note"),
+            no_update,
+            no_update,
+            *R.explain_broken(cursor, key, n),
+        )
+    records = got.records
+    if not records and not got.full:
         raise PreventUpdate  # nothing new since the last tick
-    table = verdict_table(F.gradient_verdict_rows(recent))
+    table = verdict_table(F.gradient_verdict_rows(got.tail))
     names = (cursor or {}).get("layers") or []
-    if (full or set(F.layer_names(records)) - set(names)
-            or cursor.get("columns", 0) + len(records) > MAX_COLUMNS):  # draw it whole
-        if not records and isinstance(cursor, dict) and cursor.get("key") == key:
-            return table, no_update, no_update, no_update, no_update  # still nothing to draw
+    if (
+        got.full or set(layer_names(records)) - set(names) or cursor.get("columns", 0) + len(records) > MAX_COLUMNS
+    ):  # draw it whole
+        if not records:
+            return table, no_update, no_update, *R.unless_shown(cursor, key, n)  # nothing to draw yet
         return table, no_update, no_update, *R.ask_reload(cursor, key, n)
     cols = F.gradient_heatmap_columns(records, names)
     patch = Patch()
@@ -129,8 +155,13 @@ def tick_gradients(n, active_tab, run, cursor):
         patch["data"][0]["z"][i].extend(cols["z"][i])
         patch["data"][0]["customdata"][i].extend(cols["customdata"][i])
     ext = F.gradient_lines_extension(records, names, MAX_COLUMNS)
-    return table, patch, ext or no_update, \
-        {**cursor, "seq": records[-1]["seq"], "columns": cursor.get("columns", 0) + len(records)}, no_update
+    return (
+        table,
+        patch,
+        ext or no_update,
+        {**cursor, "seq": got.seq, "columns": cursor.get("columns", 0) + len(records)},
+        no_update,
+    )
 
 
 @callback(
@@ -146,18 +177,27 @@ def load_gradients(_reload, run):
     key = {"run": run}
     if not run:
         msg = "Choose a run above."
-        return empty_figure(msg, height=HEATMAP_HEIGHT), empty_figure(msg, height=LINES_HEIGHT), R.loaded(key, [], False)
+        return (
+            empty_figure(msg, height=HEATMAP_HEIGHT),
+            empty_figure(msg, height=LINES_HEIGHT),
+            R.loaded(key, -1, False),
+        )
     try:
-        records = read.probe_records(run, T.GRADIENTS)
+        with read.session(run) as s:
+            got = read.probe.probe_records(s, T.GRADIENTS)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
-        return (empty_figure(msg, height=HEATMAP_HEIGHT), empty_figure(msg, height=LINES_HEIGHT),
-                R.loaded(key, [], False, broken=True))
-    names = F.layer_names(records)
+        return (
+            empty_figure(msg, height=HEATMAP_HEIGHT),
+            empty_figure(msg, height=LINES_HEIGHT),
+            R.loaded(key, -1, False, broken=True),
+        )
+    records = got.records
+    names = layer_names(records)
     heat = F.gradient_heatmap(records, names, height=HEATMAP_HEIGHT)
     lines = F.gradient_lines(records, names, height=LINES_HEIGHT)
     drawn = not is_empty_figure(heat) and not is_empty_figure(lines)
-    return heat, lines, R.loaded(key, records, drawn, layers=names, columns=len(records) if drawn else 0)
+    return heat, lines, R.loaded(key, got.seq, drawn, layers=names, columns=len(records) if drawn else 0)
 
 
 __all__ = ["TAB_ID", "TAB_LABEL", "layout", "tick_gradients", "load_gradients", "verdict_table"]

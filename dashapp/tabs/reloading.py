@@ -1,5 +1,5 @@
-"""The tick / load split shared by the probe's tabs (Activations, Gradients, Weights), and
-the per-tab poll every tab uses.
+"""The tick / load split every tab's growing charts share (Live, Activations, Gradients,
+Weights), and the per-tab poll every tab uses.
 
 Each tab has its own ``dcc.Interval``, ``poll_id(TAB_ID)`` ("<TAB_ID>-poll"), made by the
 shell: only the shown tab's poll runs, and the shell bumps it once when the tab is
@@ -21,8 +21,10 @@ before it has returned (dash-core-components#661; the Live tab hit it first), so
 whole-figure draw that can take longer than one poll must not hang off the interval.
 
 The cursor says which view it belongs to (``key``: run, layer, ...), whether the chart
-holds real traces (``drawn``), the newest record drawn (``seq``), and -- while a load
-is on its way -- ``pending``.
+holds real traces (``drawn``), the newest record drawn (``seq``), what else the chart's
+extension needs (e.g. the Live tab's ``stride``), whether the run could not be read
+(``broken``: the load has put the reason on the chart) and -- while a load is on its
+way -- ``pending``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from __future__ import annotations
 from typing import Any
 
 from dash import dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashapp import read
+from dashapp.figures.layers import layer_names
 
 #: Ticks a requested load may take before the tick asks again (the request may be lost).
 RELOAD_PATIENCE = 10
@@ -40,16 +46,32 @@ def poll_id(tab_id: str) -> str:
     return f"{tab_id}-poll"
 
 
+def same_view(cursor: Any, key: dict) -> bool:
+    """True when ``cursor`` belongs to the view ``key`` (drawn or not)."""
+    return isinstance(cursor, dict) and cursor.get("key") == key
+
+
 def matches(cursor: Any, key: dict) -> bool:
     """True when ``cursor`` belongs to the view ``key`` and its chart has been drawn."""
-    return isinstance(cursor, dict) and cursor.get("key") == key and bool(cursor.get("drawn"))
+    return same_view(cursor, key) and bool(cursor.get("drawn"))
+
+
+def drawn_seq(cursor: Any, key: dict) -> int | None:
+    """The newest record the chart of view ``key`` holds, or None when it holds none."""
+    if not matches(cursor, key):
+        return None
+    seq = cursor.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else -1
 
 
 def reload_pending(cursor: Any, key: dict, n: int | None) -> bool:
     """True while a load asked for ``key`` at tick ``n0`` may still be on its way."""
     pending = cursor.get("pending") if isinstance(cursor, dict) else None
-    return (isinstance(pending, dict) and pending.get("key") == key
-            and 0 <= (n or 0) - pending.get("tick", -99) < RELOAD_PATIENCE)
+    return (
+        isinstance(pending, dict)
+        and pending.get("key") == key
+        and 0 <= (n or 0) - pending.get("tick", -99) < RELOAD_PATIENCE
+    )
 
 
 def ask_reload(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
@@ -61,13 +83,42 @@ def ask_reload(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
     return {**base, "pending": {"key": key, "tick": n or 0}}, {"key": key, "tick": n or 0}
 
 
-def loaded(key: dict, records: list, drawn: bool, **extra: Any) -> dict:
-    """The cursor a load leaves behind after drawing ``records`` (newest last)."""
-    return {"run": key.get("run"), "key": key, "seq": records[-1]["seq"] if records else -1,
-            "drawn": bool(drawn), **extra}
+def unless_shown(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
+    """(cursor, reload-store value) for a tick with nothing to draw (no run chosen, no
+    records yet, a run that cannot be read): a load once, to put the reason on the chart,
+    and nothing while the chart already shows view ``key``."""
+    if same_view(cursor, key):
+        return no_update, no_update
+    return ask_reload(cursor, key, n)
 
 
-__all__ = ["RELOAD_PATIENCE", "poll_id", "matches", "reload_pending", "ask_reload", "loaded", "layer_choice"]
+def explain_broken(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
+    """(cursor, reload-store value) for a tick that found the run unreadable: a load, which
+    puts the reason on the chart and marks the cursor ``broken`` -- once, not every poll."""
+    if same_view(cursor, key) and cursor.get("broken"):
+        return no_update, no_update
+    return ask_reload(cursor, key, n)
+
+
+def loaded(key: dict, seq: int, drawn: bool, **extra: Any) -> dict:
+    """The cursor a load leaves behind after drawing up to record ``seq``."""
+    return {"run": key.get("run"), "key": key, "seq": seq, "drawn": bool(drawn), **extra}
+
+
+__all__ = [
+    "RELOAD_PATIENCE",
+    "poll_id",
+    "same_view",
+    "matches",
+    "drawn_seq",
+    "reload_pending",
+    "ask_reload",
+    "unless_shown",
+    "explain_broken",
+    "loaded",
+    "layer_picker",
+    "layer_choice",
+]
 
 
 #: Polls between looks at which layers a run has (they hardly ever change).
@@ -79,16 +130,33 @@ def layer_picker(tab_id: str):
     :func:`layer_choice`) with its label, and the "<tab_id>-layer-run" store holding the
     run whose layers it lists."""
     return html.Div(
-        [html.Label("Layer", htmlFor=f"{tab_id}-layer", className="me-2"),
-         dcc.Dropdown(id=f"{tab_id}-layer", options=[], value=None, clearable=False, searchable=False,
-                      placeholder="Choose a layer...", style={"minWidth": "12rem"}),
-         dcc.Store(id=f"{tab_id}-layer-run")],
+        [
+            html.Label("Layer", htmlFor=f"{tab_id}-layer", className="me-2"),
+            dcc.Dropdown(
+                id=f"{tab_id}-layer",
+                options=[],
+                value=None,
+                clearable=False,
+                searchable=False,
+                placeholder="Choose a layer...",
+                style={"minWidth": "12rem"},
+            ),
+            dcc.Store(id=f"{tab_id}-layer-run"),
+        ],
         className="d-flex align-items-center mb-2",
     )
 
 
-def layer_choice(n: int | None, tab_id: str, active_tab: str | None, run: str | None, series: str,
-                 current: str | None, current_options: list | None, listed_run: str | None = None) -> tuple:
+def layer_choice(
+    n: int | None,
+    tab_id: str,
+    active_tab: str | None,
+    run: str | None,
+    series: str,
+    current: str | None,
+    current_options: list | None,
+    listed_run: str | None = None,
+) -> tuple:
     """The layer picker of a probe tab: ``(options, value, listed run)`` from the newest
     record of ``series``, keeping the user's choice while it still exists. ``listed_run``
     is the run the current options were read from (kept in a store by the tab).
@@ -98,24 +166,27 @@ def layer_choice(n: int | None, tab_id: str, active_tab: str | None, run: str | 
     ``LAYER_CHECK_TICKS`` polls; a run chosen while the tab was hidden is seen on the
     first poll after it is shown.
     """
-    from dash.exceptions import PreventUpdate
-
-    from dashapp import read
-    from dashapp.figures.internals import layer_names
-
     if active_tab != tab_id:
         raise PreventUpdate
     if not run:
         return [], None, None
-    if (listed_run == run and current and any(o.get("value") == current for o in current_options or [])
-            and (n or 0) % LAYER_CHECK_TICKS):
+    if (
+        listed_run == run
+        and current
+        and any(o.get("value") == current for o in current_options or [])
+        and (n or 0) % LAYER_CHECK_TICKS
+    ):
         raise PreventUpdate
     try:
-        latest = read.latest_probe_record(run, series)
+        with read.session(run) as s:
+            latest = read.probe.latest_probe_record(s, series)
     except read.BrokenRun:
         return [], None, run
     names = layer_names([latest] if latest else [])
     options = [{"label": name, "value": name} for name in names]
     value = current if current in names else (names[0] if names else None)
-    return ((no_update if options == current_options else options), (no_update if value == current else value),
-            (no_update if listed_run == run else run))
+    return (
+        (no_update if options == current_options else options),
+        (no_update if value == current else value),
+        (no_update if listed_run == run else run),
+    )

@@ -12,14 +12,16 @@ its value range), velocity points through ``extendData``.
 
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-import dash_bootstrap_components as dbc
 
 from dashapp import read
 from dashapp.components import graph, panel
-from dashapp.figures import internals as F
-from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.figures import histograms as H
+from dashapp.figures import weights as F
+from dashapp.figures.common import empty_figure, fmt, is_empty_figure, percent
+from dashapp.figures.layers import layer_names
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -29,7 +31,7 @@ TAB_LABEL = "Weights"
 POLL = R.poll_id(TAB_ID)
 
 HIST_HEIGHT, TIME_HEIGHT, VELOCITY_HEIGHT = 260, 320, 320
-MAX_COLUMNS = 2 * read.PROBE_RECORDS
+MAX_COLUMNS = 2 * read.probe.PROBE_RECORDS
 
 NOTES = {
     "table": "A weight is the strength of one connection between two neurons; learning means changing "
@@ -50,18 +52,34 @@ NOTES = {
 def layout():
     return html.Div(
         [
-            panel("Weight statistics per layer", html.Div(id="weights-table",
-                                                          children=html.P("Waiting for the first weight sample...",
-                                                                          className="empty-note")),
-                  NOTES["table"], class_name="mb-3"),
-            panel("Weight histograms per layer", graph("weights-hist-graph", "Waiting for the first weight sample...",
-                                                       HIST_HEIGHT), NOTES["hist"], class_name="mb-3"),
+            panel(
+                "Weight statistics per layer",
+                html.Div(
+                    id="weights-table",
+                    children=html.P("Waiting for the first weight sample...", className="empty-note"),
+                ),
+                NOTES["table"],
+                class_name="mb-3",
+            ),
+            panel(
+                "Weight histograms per layer",
+                graph("weights-hist-graph", "Waiting for the first weight sample...", HIST_HEIGHT),
+                NOTES["hist"],
+                class_name="mb-3",
+            ),
             R.layer_picker(TAB_ID),
-            panel("How the chosen layer's weights change over time",
-                  graph("weights-hist-time", "Waiting for weight samples...", TIME_HEIGHT), NOTES["time"],
-                  class_name="mb-3"),
-            panel("Update velocity per layer", graph("weights-velocity", "Waiting for two weight samples...",
-                                                     VELOCITY_HEIGHT), NOTES["velocity"], class_name="mb-3"),
+            panel(
+                "How the chosen layer's weights change over time",
+                graph("weights-hist-time", "Waiting for weight samples...", TIME_HEIGHT),
+                NOTES["time"],
+                class_name="mb-3",
+            ),
+            panel(
+                "Update velocity per layer",
+                graph("weights-velocity", "Waiting for two weight samples...", VELOCITY_HEIGHT),
+                NOTES["velocity"],
+                class_name="mb-3",
+            ),
             dcc.Store(id="weights-cursor"),
             dcc.Store(id="weights-reload"),
             dcc.Store(id="weights-panels"),
@@ -71,19 +89,33 @@ def layout():
 
 
 def stats_table(rows: list[dict]):
-    """The weight statistics table from :func:`dashapp.figures.internals.weight_stat_rows`."""
+    """The weight statistics table from :func:`dashapp.figures.weights.weight_stat_rows`."""
     if not rows:
         return html.P("Waiting for the first weight sample...", className="empty-note")
-    head = html.Thead(html.Tr([html.Th(h) for h in
-                               ("layer", "weights", "mean", "std", "min", "max", "norm", "near zero", "velocity")]))
+    head = html.Thead(
+        html.Tr(
+            [html.Th(h) for h in ("layer", "weights", "mean", "std", "min", "max", "norm", "near zero", "velocity")]
+        )
+    )
     body = []
     for r in rows:
-        near = "–" if r["near_zero"] is None else f"{r['near_zero']} ({100 * (r['near_zero_share'] or 0):.1f}%)"
+        near = "–" if r["near_zero"] is None else f"{r['near_zero']} ({percent(r['near_zero_share'] or 0)})"
         stalled = r["velocity"] is not None and r["velocity"] < TH.LIVE_VELOCITY_STALL
-        body.append(html.Tr([html.Td(html.Strong(r["layer"])), html.Td(f"{r['size']:,}"), html.Td(F.fmt(r["mean"])),
-                             html.Td(F.fmt(r["std"])), html.Td(F.fmt(r["min"])), html.Td(F.fmt(r["max"])),
-                             html.Td(F.fmt(r["norm"])), html.Td(near),
-                             html.Td(F.fmt(r["velocity"]), className="text-danger" if stalled else None)]))
+        body.append(
+            html.Tr(
+                [
+                    html.Td(html.Strong(r["layer"])),
+                    html.Td(f"{r['size']:,}"),
+                    html.Td(fmt(r["mean"])),
+                    html.Td(fmt(r["std"])),
+                    html.Td(fmt(r["min"])),
+                    html.Td(fmt(r["max"])),
+                    html.Td(fmt(r["norm"])),
+                    html.Td(near),
+                    html.Td(fmt(r["velocity"]), className="text-danger" if stalled else None),
+                ]
+            )
+        )
     return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-0")
 
 
@@ -107,15 +139,17 @@ def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:
     """The per-layer histograms -- only their numbers (a ``Patch``) when the page already
     shows the same layers -- and what the figure shows afterwards."""
     shown = shown if isinstance(shown, dict) and shown.get("run") == run else {}
-    bars = F.histogram_bars(latest)
+    bars = H.histogram_bars(latest)
     names = [b["name"] for b in bars]
     if bars and shown.get("hist") == names:
         patch = Patch()
         for i, bar in enumerate(bars):
             patch["data"][i]["x"], patch["data"][i]["y"], patch["data"][i]["width"] = bar["x"], bar["y"], bar["width"]
         return patch, {"run": run, "hist": names}
-    return (F.histograms_figure(latest, value_label="weight", height=HIST_HEIGHT),
-            {"run": run, "hist": names if bars else None})
+    return (
+        H.histograms_figure(latest, value_label="weight", height=HIST_HEIGHT),
+        {"run": run, "hist": names if bars else None},
+    )
 
 
 @callback(
@@ -140,38 +174,58 @@ def tick_weights(n, active_tab, layer, run, cursor, shown=None):
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     key = {"run": run, "layer": layer}
     if not run:
-        cursor, reload = (no_update, no_update) if isinstance(cursor, dict) and cursor.get("key") == key \
-            else R.ask_reload(cursor, key, n)
         msg = "Choose a run above."
-        return stats_table([]), empty_figure(msg, height=HIST_HEIGHT), {"run": None}, no_update, no_update, \
-            cursor, reload
+        return (
+            stats_table([]),
+            empty_figure(msg, height=HIST_HEIGHT),
+            {"run": None},
+            no_update,
+            no_update,
+            *R.unless_shown(cursor, key, n),
+        )
     try:
-        records, full = read.probe_update(run, T.WEIGHTS, cursor if R.matches(cursor, key) else None)
+        with read.session(run) as s:
+            got = read.probe.probe_update(s, T.WEIGHTS, R.drawn_seq(cursor, key))
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
-        explained = isinstance(cursor, dict) and cursor.get("key") == key and cursor.get("broken")
-        cursor, reload = (no_update, no_update) if explained else R.ask_reload(cursor, key, n)
-        return html.P(msg, className="empty-note"), empty_figure(msg, height=HIST_HEIGHT), {"run": run}, \
-            no_update, no_update, cursor, reload
-    if not records and not full:
+        return (
+            html.P(msg, className="empty-note"),
+            empty_figure(msg, height=HIST_HEIGHT),
+            {"run": run},
+            no_update,
+            no_update,
+            *R.explain_broken(cursor, key, n),
+        )
+    records = got.records
+    if not records and not got.full:
         raise PreventUpdate  # nothing new since the last tick
-    latest = records[-1] if records else None
-    table = stats_table(F.weight_stat_rows(latest))
-    hists, shown = _histograms(latest, shown, run)
+    table = stats_table(F.weight_stat_rows(got.latest))
+    hists, shown = _histograms(got.latest, shown, run)
     columns = None
-    if not full and not set(F.layer_names(records)) - set(cursor.get("layers") or []) \
-            and cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
-        columns = F.histogram_columns(records, layer, cursor["grid"])
+    if (
+        not got.full
+        and not set(layer_names(records)) - set(cursor.get("layers") or [])
+        and cursor.get("grid")
+        and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS
+    ):
+        columns = H.histogram_columns(records, layer, cursor["grid"])
     if columns is None:  # first view, new layers, out of range or too long: draw it whole
-        if not records and isinstance(cursor, dict) and cursor.get("key") == key:
-            return table, hists, shown, no_update, no_update, no_update, no_update  # still nothing to draw
+        if not records:
+            return table, hists, shown, no_update, no_update, *R.unless_shown(cursor, key, n)  # nothing yet
         return table, hists, shown, no_update, no_update, *R.ask_reload(cursor, key, n)
     patch = Patch()
     patch["data"][0]["x"].extend(columns["x"])
     patch["data"][0]["z"].extend(columns["z"])  # one column per record (transposed heatmap)
     ext = F.velocity_lines_extension(records, cursor["layers"], MAX_COLUMNS)
-    return table, hists, shown, patch, ext or no_update, \
-        {**cursor, "seq": records[-1]["seq"], "columns": cursor["columns"] + len(columns["x"])}, no_update
+    return (
+        table,
+        hists,
+        shown,
+        patch,
+        ext or no_update,
+        {**cursor, "seq": got.seq, "columns": cursor["columns"] + len(columns["x"])},
+        no_update,
+    )
 
 
 @callback(
@@ -188,20 +242,31 @@ def load_weights(_reload, run, layer):
     key = {"run": run, "layer": layer}
     if not run:
         msg = "Choose a run above."
-        return empty_figure(msg, height=TIME_HEIGHT), empty_figure(msg, height=VELOCITY_HEIGHT), \
-            R.loaded(key, [], False)
+        return (
+            empty_figure(msg, height=TIME_HEIGHT),
+            empty_figure(msg, height=VELOCITY_HEIGHT),
+            R.loaded(key, -1, False),
+        )
     try:
-        records = read.probe_records(run, T.WEIGHTS)
+        with read.session(run) as s:
+            got = read.probe.probe_records(s, T.WEIGHTS)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
-        return empty_figure(msg, height=TIME_HEIGHT), empty_figure(msg, height=VELOCITY_HEIGHT), \
-            R.loaded(key, [], False, broken=True)
-    names = F.layer_names(records)
-    heat, grid = F.histogram_heatmap(records, layer, value_label="weight", height=TIME_HEIGHT)
+        return (
+            empty_figure(msg, height=TIME_HEIGHT),
+            empty_figure(msg, height=VELOCITY_HEIGHT),
+            R.loaded(key, -1, False, broken=True),
+        )
+    records = got.records
+    names = layer_names(records)
+    heat, grid = H.histogram_heatmap(records, layer, value_label="weight", height=TIME_HEIGHT)
     velocity = F.velocity_lines(records, names, height=VELOCITY_HEIGHT)
     drawn = grid is not None and not is_empty_figure(velocity)
-    return heat, velocity, R.loaded(key, records, drawn, layers=names, grid=grid,
-                                    columns=len(heat.data[0].x) if grid is not None else 0)
+    return (
+        heat,
+        velocity,
+        R.loaded(key, got.seq, drawn, layers=names, grid=grid, columns=len(heat.data[0].x) if grid is not None else 0),
+    )
 
 
 __all__ = ["TAB_ID", "TAB_LABEL", "layout", "stats_table", "update_layer_choice", "tick_weights", "load_weights"]

@@ -13,8 +13,8 @@ import io
 import json
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from rl import store as S
 from rl import telemetry as T
@@ -23,15 +23,19 @@ ACTIONS = ["LEFT", "STAY", "RIGHT"]
 
 
 def meta(run_id: str = "run", actions: Sequence[str] = ACTIONS, created: float | None = None) -> T.RunMeta:
+    layers = [T.LayerInfo("fc1", 2, 4, "relu")]
+    features = ["ball x", "ball y"]
     return T.RunMeta(
         run_id=run_id,
         env_id="neurodash/Breakout-v0",
         agent="dqn",
         action_names=list(actions),
-        feature_names=["ball x", "ball y"],
-        layers=[{"name": "fc1", "in_features": 2, "out_features": 4, "activation": "relu"}],
+        feature_names=features,
+        layers=layers,
         config={"steps": 1000},
         created=time.time() if created is None else created,
+        networks=[T.NetworkInfo("q_network", layers, features, list(actions))],
+        action_space=T.ActionSpace("discrete", n=len(actions)),
     )
 
 
@@ -81,10 +85,16 @@ class RunBuilder:
         for _ in range(n):
             self.episode += 1
             e = self.episode
+            value = loss(e) if callable(loss) else 1.0 / e
             rows.append(
                 T.EpisodeRecord(
-                    episode=e, step=self.step, score=score(e) if callable(score) else float(e),
-                    length=10, loss=loss(e) if callable(loss) else 1.0 / e, epsilon=max(0.05, 1 - e / 10), sps=500.0,
+                    episode=e,
+                    step=self.step,
+                    score=score(e) if callable(score) else float(e),
+                    length=10,
+                    sps=500.0,
+                    losses={} if value is None else {"loss": value},
+                    exploration={"epsilon": max(0.05, 1 - e / 10)},
                 ).to_dict()
             )
         self.store.append(T.EPISODES, rows)
@@ -92,8 +102,9 @@ class RunBuilder:
 
     # ---- keys
     def heartbeat(self, state: str = T.RUNNING, age: float = 0.0, **kw) -> dict:
-        hb = T.Heartbeat(time=time.time() - age, step=self.step, state=state, pid=12345,
-                         **{"total_steps": 1000, "sps": 250.0, **kw}).to_dict()
+        hb = T.Heartbeat(
+            time=time.time() - age, step=self.step, state=state, pid=12345, **{"total_steps": 1000, "sps": 250.0, **kw}
+        ).to_dict()
         self.store.put(T.HEARTBEAT, hb)
         return hb
 

@@ -17,7 +17,9 @@ from dashapp import app as A
 from dashapp import read
 from dashapp.figures.common import is_empty_figure
 from dashapp.tabs import live
+from dashapp.tabs import reloading as R
 from rl import telemetry as T
+from tests.dashapp.reading import worker_status
 from tests.dashapp.runbuilder import newer_schema_run, unreadable_marker_run
 from tests.e2e.helpers import output_ids
 
@@ -38,7 +40,7 @@ def ids_in(component) -> set[str]:
             found.add(cid)
         for prop in ("children", "tab_id"):
             walk(getattr(c, prop, None))
-        if hasattr(c, "label") and not isinstance(getattr(c, "label"), str):
+        if hasattr(c, "label") and not isinstance(c.label, str):
             walk(c.label)
 
     walk(component)
@@ -69,11 +71,29 @@ def test_create_app_layout_has_the_shared_components(tmp_path):
     app = A.create_app(tmp_path)
     assert isinstance(app, dash.Dash)
     ids = ids_in(app.layout)
-    for shared in ("app-poll", "app-run", "app-runs-dir", "app-tabs", "app-run-picker", "app-status",
-                   "app-pause", "app-resume", "app-step", "app-stop", "app-speed-watch", "app-speed-full"):
+    for shared in (
+        "app-poll",
+        "app-run",
+        "app-runs-dir",
+        "app-tabs",
+        "app-run-picker",
+        "app-status",
+        "app-pause",
+        "app-resume",
+        "app-step",
+        "app-stop",
+        "app-speed-watch",
+        "app-speed-full",
+    ):
         assert shared in ids, shared
-    for tab_id in ("live-q-graph", "live-actions-bar", "live-actions-trend", "live-episodes-graph",
-                   "live-frame-box", "live-steps-cursor"):
+    for tab_id in (
+        "live-q-graph",
+        "live-actions-bar",
+        "live-actions-trend",
+        "live-episodes-graph",
+        "live-frame-box",
+        "live-steps-cursor",
+    ):
         assert tab_id in ids, tab_id
     assert [t.TAB_ID for t in A.TABS][0] == "live"
     # everything a page loads is local
@@ -133,7 +153,8 @@ def test_update_status(make_run, state, age, badge, enabled):
     run.heartbeat(state=state, age=age, speed=T.SPEED_WATCH)
     out = A.update_status(0, str(run.path))
     text, color, detail, progress = out[:4]
-    disabled = dict(zip(["app-pause", "app-resume", "app-step", "app-stop", "app-speed-watch", "app-speed-full"], out[4:10]))
+    controls = ["app-pause", "app-resume", "app-step", "app-stop", "app-speed-watch", "app-speed-full"]
+    disabled = dict(zip(controls, out[4:10]))
     assert text == badge and color == A._STATE_COLORS[badge]
     assert {k for k, v in disabled.items() if not v} == enabled
     assert "step 10 of 1,000" in detail and progress == 1.0
@@ -178,7 +199,8 @@ def test_send_control_writes_the_command_to_the_store(make_run, prop_id, expecte
 
 
 def test_send_control_without_a_run_or_to_a_broken_one(tmp_path):
-    assert call_with_trigger(A.send_control, "app-pause.n_clicks", 1, None, None, None, None, None, None) is dash.no_update
+    no_run = call_with_trigger(A.send_control, "app-pause.n_clicks", 1, None, None, None, None, None, None)
+    assert no_run is dash.no_update
     msg = call_with_trigger(A.send_control, "app-pause.n_clicks", 1, None, None, None, None, None, str(tmp_path))
     assert msg.startswith("Could not send pause")
 
@@ -205,8 +227,9 @@ def test_the_tab_switch_is_one_client_side_callback_over_every_tab_poll():
     polls = [f"{tab.TAB_ID}-poll" for tab in A.TABS]
     assert switch["clientside_function"] and switch["prevent_initial_call"]
     assert deps(switch["inputs"]) == ["app-tabs.active_tab"]
-    assert switch["output"] == "..{}..".format("...".join([f"{p}.disabled" for p in polls]
-                                                          + [f"{p}.n_intervals" for p in polls]))
+    assert switch["output"] == "..{}..".format(
+        "...".join([f"{p}.disabled" for p in polls] + [f"{p}.n_intervals" for p in polls])
+    )
     assert deps(switch["state"]) == [f"{p}.n_intervals" for p in polls] + [f"{p}.disabled" for p in polls]
 
 
@@ -249,7 +272,7 @@ def test_a_run_chosen_while_live_is_hidden_is_drawn_when_it_is_shown(make_run):
     assert live.tick_steps(4, "network", str(new.path), cursor) == (dash.no_update,) * 6
     # the tab is shown again: its first tick asks for the new run's history
     *_, cursor, reload = live.tick_steps(5, "live", str(new.path), cursor)
-    assert reload == 5 and cursor["pending"]["run"] == str(new.path)
+    assert reload["tick"] == 5 and cursor["pending"]["key"] == {"run": str(new.path)}
     q_fig, _, cursor = live.load_steps(reload, str(new.path))
     assert len(q_fig.data[0].x) == 30 and cursor["run"] == str(new.path)
 
@@ -272,10 +295,10 @@ def test_live_catches_up_after_being_hidden(make_run):
     ext, episodes, reload = live.tick_episodes(2, "live", path, episodes)
     assert reload is dash.no_update and ext[0]["x"][0] == [4, 5]
     # hidden for long: more than one tick may read, so the tick asks for the history
-    run.add_steps(read.MAX_TICK_RECORDS + 1)
+    run.add_steps(read.series.MAX_TICK_RECORDS + 1)
     q_ext, _, _, _, steps, reload = live.tick_steps(3, "live", path, steps)
-    assert q_ext is dash.no_update and reload == 3
-    newest = 350 + read.MAX_TICK_RECORDS + 1
+    assert q_ext is dash.no_update and reload == {"key": {"run": path}, "tick": 3}
+    newest = 350 + read.series.MAX_TICK_RECORDS + 1
     q_fig, _, steps = live.load_steps(reload, path)
     assert q_fig.data[0].x[-1] == newest and steps["seq"] == newest - 1 and "pending" not in steps
     run.add_steps(2)  # and from there on, ticks extend again
@@ -290,12 +313,12 @@ def test_steps_tick_asks_for_a_load_then_extends(make_run):
     # first tick: nothing drawn -> ask load_steps (through the reload store); cards and bars now
     q_ext, share_ext, bars, cards, cursor, reload = live.tick_steps(7, "live", path, None)
     assert q_ext is dash.no_update and share_ext is dash.no_update
-    assert reload == 7 and cursor["pending"] == {"run": path, "tick": 7}
+    assert reload == {"key": {"run": path}, "tick": 7} and cursor["pending"] == reload
     assert not is_empty_figure(bars) and "RIGHT" in text_of(cards) and "best move now" in text_of(cards)
     # while the load is on its way, later ticks do not ask again
     assert live.tick_steps(8, "live", path, cursor)[5] is dash.no_update
     # ... unless it seems lost
-    assert live.tick_steps(7 + live.RELOAD_PATIENCE, "live", path, cursor)[5] == 7 + live.RELOAD_PATIENCE
+    assert live.tick_steps(7 + R.RELOAD_PATIENCE, "live", path, cursor)[5]["tick"] == 7 + R.RELOAD_PATIENCE
 
     q_fig, share_fig, cursor = live.load_steps(reload, path)
     assert not is_empty_figure(q_fig) and len(q_fig.data[0].x) == 40 and not is_empty_figure(share_fig)
@@ -322,10 +345,10 @@ def test_steps_before_any_step_and_without_a_run(make_run):
     # still no steps: the tick does not reload every poll
     assert live.tick_steps(2, "live", path, cursor)[5] is dash.no_update
     run.add_steps(2)
-    assert live.tick_steps(3, "live", path, cursor)[5] == 3  # steps arrived: load them
+    assert live.tick_steps(3, "live", path, cursor)[5]["tick"] == 3  # steps arrived: load them
 
     out = live.tick_steps(4, "live", None, None)
-    assert out[5] == 4 and "Choose a run" in text_of(out[3])
+    assert out[5]["tick"] == 4 and "Choose a run" in text_of(out[3])
     q_fig, _, cursor = live.load_steps(4, None)
     assert "Choose a run" in q_fig.layout.annotations[0].text
     assert live.tick_steps(5, "live", None, cursor) == (dash.no_update,) * 6
@@ -336,7 +359,7 @@ def test_steps_of_a_broken_run_say_why(tmp_path):
     path = str(tmp_path / "bad")
     _, _, bars, cards, cursor, reload = live.tick_steps(1, "live", path, None)
     assert "cannot be read" in text_of(cards) and "cannot be read" in bars.layout.annotations[0].text
-    assert reload == 1  # once, so the charts say it too
+    assert reload["tick"] == 1  # once, so the charts say it too
     q_fig, _, cursor = live.load_steps(reload, path)
     assert "cannot be read" in q_fig.layout.annotations[0].text and cursor["broken"]
     assert live.tick_steps(2, "live", path, cursor)[5] is dash.no_update
@@ -346,7 +369,7 @@ def test_episodes_tick_and_load(make_run):
     run = make_run()
     path = str(run.path)
     ext, cursor, reload = live.tick_episodes(1, "live", path, None)
-    assert ext is dash.no_update and reload == 1
+    assert ext is dash.no_update and reload["tick"] == 1
     fig, cursor = live.load_episodes(reload, path)
     assert is_empty_figure(fig) and not cursor["drawn"]
     run.add_episodes(4)
@@ -402,16 +425,18 @@ def test_run_paths_from_the_page_are_confined_to_the_served_folder(tmp_path):
     app = A.create_app(served)
     with app.server.app_context():
         assert read.served_root() == served.resolve()
-        assert read.action_names(served / "ok")  # a run the dashboard serves opens
+        assert worker_status(served / "ok").state == read.NO_HEARTBEAT  # a run the dashboard serves opens
         for sneaky in (elsewhere / "secret", served / ".." / "elsewhere" / "secret"):
             with pytest.raises(read.BrokenRun, match="not a run in the folder this dashboard serves"):
-                read.action_names(sneaky)
+                worker_status(sneaky)
+            with pytest.raises(read.BrokenRun, match="not a run in the folder this dashboard serves"):
+                read.send_command(sneaky, T.CMD_STOP)
         # the picker lists the served folder even if the page claims another one
         options, _value, _notice = A.refresh_runs(1, str(elsewhere), None, None)
         assert [o["value"] for o in options] == [str(served / "ok")]
     # outside a request (scripts, tests) there is no served folder to check against
     assert read.served_root() is None
-    assert read.action_names(elsewhere / "secret")
+    assert worker_status(elsewhere / "secret").state == read.NO_HEARTBEAT
 
 
 def test_update_frame_says_why_an_environment_draws_no_picture(make_run):

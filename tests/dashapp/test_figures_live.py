@@ -11,7 +11,9 @@ import pytest
 
 from dashapp.figures import common as C
 from dashapp.figures import live as F
-from dashapp.read import EpisodePoints, RecentSteps, StepPoints
+from dashapp.read.episodes import EpisodePoints
+from dashapp.read.steps import RecentSteps, StepPoints
+from rl import telemetry as T
 
 NAMES = ["LEFT", "STAY", "RIGHT"]
 
@@ -21,7 +23,9 @@ def step_points(n: int = 3, n_actions: int = 3, nan: bool = False) -> StepPoints
         return [math.nan if nan else i + 0.1 * a for a in range(n_actions)]
 
     return StepPoints(
-        seq=n - 1, stride=1, n_actions=n_actions,
+        seq=n - 1,
+        stride=1,
+        n_actions=n_actions,
         step=[10 * (i + 1) for i in range(n)],
         q=[q(i) for i in range(n)],
         q_mean=[q(i) for i in range(n)],
@@ -53,9 +57,58 @@ def test_clean_turns_non_numbers_into_gaps():
 
 
 def test_action_labels_fall_back_when_names_do_not_fit():
-    assert C.action_labels(["a", "b"], 2) == ["a", "b"]
-    assert C.action_labels(["a"], 3) == ["a", "action 1", "action 2"]
-    assert C.action_labels(None, 2) == ["action 0", "action 1"]
+    assert T.action_labels(["a", "b"], 2) == ["a", "b"]
+    assert T.action_labels(["a"], 3) == ["a", "action 1", "action 2"]
+    assert T.action_labels(None, 2) == ["action 0", "action 1"]
+    assert T.feature_labels(["ball x"], 3) == ["ball x", "x1", "x2"]
+
+
+#: The one number format (``common.fmt``), value -> text; ``assets/network_graph.js`` must
+#: write the same (tests/e2e/test_network_canvas.py checks it in a real browser).
+FMT_CASES = {
+    0: "0",
+    1: "1",
+    -2.5: "-2.5",
+    12.3456: "12.35",
+    0.0012345: "0.001234",
+    0.0001234: "1.23e-04",
+    12345.6: "1.23e+04",
+    -98765: "-9.88e+04",
+    1e300: "1.00e+300",
+    math.nan: "–",
+    None: "–",
+    0.1: "0.1",
+    3.14159: "3.142",
+    999.94: "999.9",
+    9999.96: "1.00e+04",
+    -9999.96: "-1.00e+04",  # rounds up to 10,000: written as a power of ten
+}
+
+
+def test_fmt_four_significant_digits_powers_of_ten_outside_and_a_dash_for_missing():
+    assert [C.fmt(v) for v in FMT_CASES] == list(FMT_CASES.values())
+    assert [C.fmt(v) for v in (math.inf, -math.inf, "junk", 0.001, 9999, 10_000, -0.0)] == [
+        "–",
+        "–",
+        "–",
+        "0.001",
+        "9999",
+        "1.00e+04",
+        "0",
+    ]
+
+
+def test_percent_and_the_hover_format():
+    assert [C.percent(v) for v in (0.25, 0.234, 0.025, 0, 1, None, math.nan)] == [
+        "25%",
+        "23%",
+        "2.5%",
+        "0%",
+        "100%",
+        "–",
+        "–",
+    ]
+    assert C.HOVER_NUMBER == ".4~g"  # d3's four significant digits, like fmt
 
 
 def test_rgba():
@@ -141,11 +194,13 @@ def test_action_stats_zero_mean_and_nan():
 
 # --------------------------------------------------------------------------- actions
 def test_action_bar_figure_percentages():
-    recent = RecentSteps(n_actions=3, step=[1, 2, 3, 4], q=[[0, 0, 0]] * 4,
-                         action=[0, 2, 2, -1], explored=[True, False, True, False])
+    recent = RecentSteps(
+        n_actions=3, step=[1, 2, 3, 4], q=[[0, 0, 0]] * 4, action=[0, 2, 2, -1], explored=[True, False, True, False]
+    )
     fig = F.action_bar_figure(recent, NAMES)
     greedy, explored = fig.data[:2]
-    assert [t.name for t in fig.data if t.showlegend is not False][-2:] == ["greedy (network's choice)", "random (exploring)"]
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend[-2:] == ["greedy (network's choice)", "random (exploring)"]
     assert list(greedy.y) == pytest.approx([0, 0, 100 / 3])  # the -1 (unknown) action is left out
     assert list(explored.y) == pytest.approx([100 / 3, 0, 100 / 3])
     assert fig.layout.barmode == "stack" and "last 3 recorded steps" in fig.layout.xaxis.title.text
@@ -171,10 +226,16 @@ def test_action_share_figure_and_extension():
 # --------------------------------------------------------------------------- episodes
 def episode_points(n=3, loss=None) -> EpisodePoints:
     return EpisodePoints(
-        seq=n - 1, stride=1, episode=list(range(1, n + 1)), step=[100 * i for i in range(1, n + 1)],
-        score=[float(i) for i in range(n)], score_mean=[float(i) for i in range(n)],
-        loss=loss if loss is not None else [math.nan] + [0.5] * (n - 1),
-        epsilon=[1.0, 0.5, 0.1][:n], sps=[300.0] * n, length=[10.0] * n,
+        seq=n - 1,
+        stride=1,
+        episode=list(range(1, n + 1)),
+        step=[100 * i for i in range(1, n + 1)],
+        score=[float(i) for i in range(n)],
+        score_mean=[float(i) for i in range(n)],
+        losses={"loss": loss if loss is not None else [math.nan] + [0.5] * (n - 1)},
+        exploration={"epsilon": [1.0, 0.5, 0.1][:n]},
+        sps=[300.0] * n,
+        length=[10.0] * n,
     )
 
 
@@ -191,8 +252,17 @@ def test_episodes_figure_and_extension():
 
 def test_episodes_empty_and_all_nan():
     assert C.is_empty_figure(F.episodes_figure(EpisodePoints()))
-    nan = EpisodePoints(seq=0, episode=[1], step=[1], score=[math.nan], score_mean=[math.nan], loss=[math.nan],
-                        epsilon=[math.nan], sps=[math.nan], length=[math.nan])
+    nan = EpisodePoints(
+        seq=0,
+        episode=[1],
+        step=[1],
+        score=[math.nan],
+        score_mean=[math.nan],
+        losses={"loss": [math.nan]},
+        exploration={"epsilon": [math.nan]},
+        sps=[math.nan],
+        length=[math.nan],
+    )
     fig = F.episodes_figure(nan)
     assert all(list(t.y) == [None] for t in fig.data)
     as_json(fig)

@@ -13,12 +13,15 @@ from dash.exceptions import PreventUpdate
 from torch import nn
 
 from dashapp import alerts, read
-from dashapp.figures import internals as F
+from dashapp.figures import activations as FA
 from dashapp.figures.common import is_empty_figure
 from dashapp.tabs import activations, gradients, weights
+from dashapp.tabs import reloading as R
 from rl import telemetry as T
 from rl.probe import Probe, ProbeConfig, plant_dead_layer
+from tests.dashapp.reading import read_once
 from tests.dashapp.runbuilder import RunBuilder
+from tests.dashapp.ticks import tick_and_load
 
 torch.set_num_threads(1)
 
@@ -43,8 +46,11 @@ class Trainer:
         if dead:
             plant_dead_layer(self.net, dead)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3)
-        self.probe = Probe(ProbeConfig(activation_every=1, activation_max_per_s=None, gradient_every=1,
-                                       gradient_max_per_s=None, weight_every=1)).attach(self.net)
+        self.probe = Probe(
+            ProbeConfig(
+                activation_every=1, activation_max_per_s=None, gradient_every=1, gradient_max_per_s=None, weight_every=1
+            )
+        ).attach(self.net)
         self.gen = torch.Generator().manual_seed(1)
         self.step = 0
 
@@ -52,14 +58,14 @@ class Trainer:
         with torch.no_grad():
             for _ in range(acts):
                 self.step += 1
-                self.probe.step = self.step
+                self.probe.capture.step = self.step
                 self.net(scale * torch.randn(1, 5, generator=self.gen))
         for _ in range(updates):
             loss = self.net(torch.randn(16, 5, generator=self.gen)).pow(2).mean()
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
-        self.probe.sample_weights()
+        self.probe.capture.sample_weights()
         return self.probe.publish(self.run.store)
 
 
@@ -75,39 +81,101 @@ def sent(value) -> int:
 # --------------------------------------------------------------------------- read side
 def test_read_functions_return_what_the_probe_wrote(trainer):
     run = str(trainer.run.path)
-    assert read.probe_records(run, T.ACTIVATIONS) == [] and read.neuron_activity(run) is None
-    assert read.live_alerts(run) is None
+    with read.session(run) as s:
+        assert read.probe.probe_records(s, T.ACTIVATIONS).records == []
+        assert read.probe.neuron_activity(s) is None and read.probe.alerts(s) is None
     trainer.round()
     trainer.round()
-    acts = read.probe_records(run, T.ACTIVATIONS)
-    assert [r["seq"] for r in acts] == [0, 1] and acts[-1]["layers"][0]["name"] == "fc1"
-    assert read.latest_probe_record(run, T.WEIGHTS)["seq"] == 1
-    activity = read.neuron_activity(run)
-    assert activity["samples"] == 120 and activity["layers"][0]["history"].shape == (120, 24)
-    assert read.live_alerts(run)["kind"] == "alerts"
-    records, full = read.probe_update(run, T.GRADIENTS, None)
-    assert full and len(records) == 8
-    cursor = read.probe_cursor(run, records, True, None, layer="x")
+    with read.session(run) as s:
+        acts = read.probe.probe_records(s, T.ACTIVATIONS)
+        assert acts.seq == 1 and [r.step for r in acts.records] == [60, 120] and acts.full
+        layer = acts.latest.layers[0]
+        assert isinstance(layer, T.ActivationLayer) and layer.name == "fc1" and layer.size == 24
+        latest = read.probe.latest_probe_record(s, T.WEIGHTS)
+        assert isinstance(latest, T.WeightRecord) and latest.step == 120 and latest.network == "q_network"
+        activity = read.probe.neuron_activity(s)
+        assert activity.samples == 120 and activity.layer("fc1").history.shape == (120, 24)
+        assert read.probe.alerts(s).step == 120
+        got = read.probe.probe_update(s, T.GRADIENTS, None)
+        assert got.full and len(got.records) == 8 and got.seq == 7
     trainer.round()
-    new, full = read.probe_update(run, T.GRADIENTS, cursor, layer="x")
-    assert not full and [r["update"] for r in new] == [9, 10, 11, 12]
-    _, full = read.probe_update(run, T.GRADIENTS, cursor, layer="other")  # another layer: redraw
-    assert full
-    cursor = read.probe_cursor(run, new, True, cursor)
-    new, full, tail = read.probe_update(run, T.GRADIENTS, cursor, tail=6, layer="x")  # in the same session
-    assert new == [] and not full and [r["update"] for r in tail] == [7, 8, 9, 10, 11, 12]
-    with pytest.raises(ValueError):
-        read.probe_records(run, T.STEPS)
+    with read.session(run) as s:
+        new = read.probe.probe_update(s, T.GRADIENTS, got.seq)
+        assert not new.full and [r.update for r in new.records] == [9, 10, 11, 12] and new.seq == 11
+        # also the newest 6 records whatever the page had, in the same session
+        none_new = read.probe.probe_update(s, T.GRADIENTS, new.seq, tail=6)
+        assert none_new.records == [] and not none_new.full and none_new.seq == new.seq
+        assert [r.update for r in none_new.tail] == [7, 8, 9, 10, 11, 12]
+        assert read.probe.probe_update(s, T.GRADIENTS, 100).full  # the page is ahead: the series restarted
+        with pytest.raises(ValueError):
+            read.probe.probe_records(s, T.STEPS)
+    # what the chart holds belongs to one view (run, layer): another layer's chart holds nothing to extend
+    cursor = R.loaded({"run": run, "layer": "x"}, new.seq, True)
+    assert R.drawn_seq(cursor, {"run": run, "layer": "x"}) == new.seq
+    assert R.drawn_seq(cursor, {"run": run, "layer": "other"}) is None
+
+
+def test_alerts_are_read_most_severe_first(make_run):
+    run = make_run("alerts")
+
+    def entry(id_, level, active, started, **kw):
+        return T.AlertEntry(
+            id=id_,
+            rule="dead_neurons",
+            layer="fc1",
+            level=level,
+            title=id_,
+            message="m",
+            remedy="r",
+            active=active,
+            network="q_network",
+            started_step=started,
+            **kw,
+        )
+
+    run.store.put(
+        T.ALERTS,
+        T.AlertsRecord(
+            step=500,
+            time=0.0,
+            alerts=[
+                entry("a", "warning", True, 100),
+                entry("b", "critical", True, 300),
+                entry("c", "critical", False, 50, ended_step=90),
+                entry("d", "critical", True, 200),
+            ],
+        ).to_dict(),
+    )
+    view = read_once(run.path, read.probe.alerts)
+    assert [a.id for a in view.active] == ["d", "b", "a"]  # critical first, then the older first
+    assert [a.id for a in view.cleared] == ["c"] and view.step == 500
+    # in the page an alert is "<network>:<id>", and says its network when the run watches several
+    item = alerts.alert_item(view.active[0])
+    assert item.id == {"type": "alerts-item", "alert": "q_network:d", "active": True}
+    assert alerts.where(view.active[0]) == " in fc1" and alerts.where(view.active[0], 2) == " in fc1 of q_network"
+    assert "3 active alerts" in str(alerts.render(view)) and "1 cleared alert" in str(alerts.render(view))
+    run.store.put(
+        T.ALERTS,
+        {
+            "kind": "alerts",
+            "v": T.SCHEMA_VERSION,
+            "step": 1,
+            "time": 0.0,
+            "alerts": [{"level": "critical", "active": True}],
+        },
+    )  # no id, rule, ...: malformed
+    with pytest.raises(read.BrokenRun, match="alerts"):
+        read_once(run.path, read.probe.alerts)
 
 
 def test_newer_schema_probe_records_make_the_run_broken(make_run):
     run = make_run("future")
-    run.store.append(T.ACTIVATIONS, [{"v": T.SCHEMA_VERSION + 1, "step": 1, "layers": []}])
-    run.store.put(T.NEURONS, {"v": T.SCHEMA_VERSION + 1, "layers": []})
+    run.store.append(T.probe_key(T.ACTIVATIONS, "q_network"), [{"v": T.SCHEMA_VERSION + 1, "step": 1, "layers": []}])
+    run.store.put(T.probe_key(T.NEURONS, "q_network"), {"v": T.SCHEMA_VERSION + 1, "layers": []})
     with pytest.raises(read.BrokenRun, match="schema"):
-        read.probe_records(str(run.path), T.ACTIVATIONS)
+        read_once(run.path, read.probe.probe_records, T.ACTIVATIONS)
     with pytest.raises(read.BrokenRun, match="schema"):
-        read.neuron_activity(str(run.path))
+        read_once(run.path, read.probe.neuron_activity)
     out = activations.tick_activations(1, activations.TAB_ID, "fc1", str(run.path), None)
     assert is_empty_figure(out[1]) and "cannot be read" in out[1].layout.annotations[0].text
     heat, cursor = activations.load_activations(out[-1], str(run.path), "fc1")  # asked once, to explain
@@ -117,26 +185,27 @@ def test_newer_schema_probe_records_make_the_run_broken(make_run):
 
 
 # --------------------------------------------------------------------------- activations tab
-def tick_and_load(tick, load, n, args, cursor, load_args):
-    """What the browser does: run the tick; if it asks for a load, run the load too.
-    Returns (tick outputs, the figure the load drew or None, the cursor afterwards)."""
-    out = tick(n, *args, cursor)
-    cursor = out[-2] if out[-2] is not no_update else cursor
-    if out[-1] is no_update:
-        return out, None, cursor
-    *figs, cursor = load(out[-1], *load_args)
-    return out, figs, cursor
-
-
 def test_activations_tab_draws_then_only_appends(trainer):
     run = str(trainer.run.path)
     with pytest.raises(PreventUpdate):  # a hidden tab reads nothing and sends nothing
         activations.tick_activations(1, "live", "fc1", run, None)
-    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 1,
-                                      (activations.TAB_ID, "fc1", run), None, (run, "fc1"))
+    out, figs, cursor = tick_and_load(
+        activations.tick_activations,
+        activations.load_activations,
+        1,
+        (activations.TAB_ID, "fc1", run),
+        None,
+        (run, "fc1"),
+    )
     assert is_empty_figure(figs[0]) and cursor["drawn"] is False  # nothing written yet
-    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 2,
-                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    out, figs, cursor = tick_and_load(
+        activations.tick_activations,
+        activations.load_activations,
+        2,
+        (activations.TAB_ID, "fc1", run),
+        cursor,
+        (run, "fc1"),
+    )
     assert figs is None and out[-1] is no_update  # still nothing: no pointless load
     trainer.round()
     options, value, listed = activations.update_layer_choice(1, activations.TAB_ID, run, None, [], None)
@@ -144,8 +213,14 @@ def test_activations_tab_draws_then_only_appends(trainer):
     with pytest.raises(PreventUpdate):  # a valid choice: the layers are looked at again only now and then
         activations.update_layer_choice(3, activations.TAB_ID, run, "fc1", options, run)
     assert activations.update_layer_choice(10, activations.TAB_ID, run, "fc1", options, run) == (no_update,) * 3
-    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 3,
-                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    out, figs, cursor = tick_and_load(
+        activations.tick_activations,
+        activations.load_activations,
+        3,
+        (activations.TAB_ID, "fc1", run),
+        cursor,
+        (run, "fc1"),
+    )
     cards, hists, grid, caption = out[:4]
     assert "fc1" in str(cards) and "fc2" in str(cards)
     assert len(hists.data) == 2 and len(grid.data[0].z) == 2 and "60 samples" in caption
@@ -163,12 +238,24 @@ def test_activations_tab_draws_then_only_appends(trainer):
     with pytest.raises(PreventUpdate):  # nothing new
         activations.tick_activations(5, activations.TAB_ID, "fc1", run, cursor)
     trainer.round(scale=50.0)  # far larger values: out of the range, so the heatmap is drawn whole
-    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 6,
-                                      (activations.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    out, figs, cursor = tick_and_load(
+        activations.tick_activations,
+        activations.load_activations,
+        6,
+        (activations.TAB_ID, "fc1", run),
+        cursor,
+        (run, "fc1"),
+    )
     assert out[5] is no_update and list(figs[0].data[0].x) == [60, 120, 180]
     # another layer: drawn whole again
-    out, figs, cursor = tick_and_load(activations.tick_activations, activations.load_activations, 7,
-                                      (activations.TAB_ID, "fc2", run), cursor, (run, "fc2"))
+    out, figs, cursor = tick_and_load(
+        activations.tick_activations,
+        activations.load_activations,
+        7,
+        (activations.TAB_ID, "fc2", run),
+        cursor,
+        (run, "fc2"),
+    )
     assert figs is not None and cursor["key"]["layer"] == "fc2"
 
 
@@ -204,19 +291,23 @@ def test_dead_layer_shows_in_grid_cards_and_alerts(make_run):
 def test_sparklines_extend_with_new_samples_only(trainer):
     run = str(trainer.run.path)
     trainer.round()
-    ext, options, page, cursor, reload = activations.tick_sparklines(1, activations.TAB_ID, "fc1", None, run, None, None)
+    ext, options, page, cursor, reload = activations.tick_sparklines(
+        1, activations.TAB_ID, "fc1", None, run, None, None
+    )
     assert ext is no_update and [o["value"] for o in options] == [0, 16] and page == 0
     fig, cursor = activations.load_sparklines(reload, run)
     assert len(fig.data) == 16
     assert cursor["key"] == {"run": run, "layer": "fc1", "first": 0} and cursor["samples"] == 60
     trainer.round(acts=7)
-    ext, options, page, cursor, reload = activations.tick_sparklines(2, activations.TAB_ID, "fc1", 0, run, cursor,
-                                                                     options)
+    ext, options, page, cursor, reload = activations.tick_sparklines(
+        2, activations.TAB_ID, "fc1", 0, run, cursor, options
+    )
     assert options is no_update and page is no_update and reload is no_update
     data, traces, cap = ext
     assert traces == list(range(16)) and data["x"][0] == list(range(60, 67))
-    ext, _, _, cursor, reload = activations.tick_sparklines(3, activations.TAB_ID, "fc1", 16, run, cursor,
-                                                            F.sparkline_page_options(24))
+    ext, _, _, cursor, reload = activations.tick_sparklines(
+        3, activations.TAB_ID, "fc1", 16, run, cursor, FA.sparkline_page_options(24)
+    )
     fig, cursor = activations.load_sparklines(reload, run)
     assert len(fig.data) == 8  # neurons 16..23 of 24
     with pytest.raises(PreventUpdate):
@@ -242,15 +333,17 @@ def test_gradients_tab_draws_then_patches_and_extends(trainer):
     with pytest.raises(PreventUpdate):
         gradients.tick_gradients(1, "live", run, None)
     trainer.round()
-    out, figs, cursor = tick_and_load(gradients.tick_gradients, gradients.load_gradients, 1,
-                                      (gradients.TAB_ID, run), None, (run,))
+    out, figs, cursor = tick_and_load(
+        gradients.tick_gradients, gradients.load_gradients, 1, (gradients.TAB_ID, run), None, (run,)
+    )
     table, heat, lines = out[0], *figs
     assert list(heat.data[0].y) == ["fc1", "fc2", "q_out"] and len(heat.data[0].x) == 4
     assert [t.name for t in lines.data] == ["fc1", "fc2", "q_out"]
     assert "healthy" in str(table) and cursor["layers"] == ["fc1", "fc2", "q_out"]
     trainer.round()
-    out, figs, cursor = tick_and_load(gradients.tick_gradients, gradients.load_gradients, 2,
-                                      (gradients.TAB_ID, run), cursor, (run,))
+    out, figs, cursor = tick_and_load(
+        gradients.tick_gradients, gradients.load_gradients, 2, (gradients.TAB_ID, run), cursor, (run,)
+    )
     assert figs is None and isinstance(out[1], Patch)
     data, traces, _ = out[2]
     assert traces == [0, 1, 2] and len(data["x"][0]) == 4
@@ -272,19 +365,22 @@ def test_weights_tab_table_histograms_and_velocity(trainer):
     trainer.round()
     options, value, _listed = weights.update_layer_choice(1, weights.TAB_ID, run, None, [], None)
     assert value == "fc1" and len(options) == 3
-    out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 1,
-                                      (weights.TAB_ID, "fc1", run), None, (run, "fc1"))
+    out, figs, cursor = tick_and_load(
+        weights.tick_weights, weights.load_weights, 1, (weights.TAB_ID, "fc1", run), None, (run, "fc1")
+    )
     assert "fc1" in str(out[0]) and len(out[1].data) == 3
     assert is_empty_figure(figs[1]) and not cursor["drawn"]  # one sample: no velocity yet
     trainer.round()
-    out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 2,
-                                      (weights.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    out, figs, cursor = tick_and_load(
+        weights.tick_weights, weights.load_weights, 2, (weights.TAB_ID, "fc1", run), cursor, (run, "fc1")
+    )
     velocity = figs[1]
     assert [t.name for t in velocity.data] == ["fc1", "fc2", "q_out"] and cursor["drawn"]
     assert velocity.data[0].y[1] > 0
     trainer.round()
-    out, figs, cursor = tick_and_load(weights.tick_weights, weights.load_weights, 3,
-                                      (weights.TAB_ID, "fc1", run), cursor, (run, "fc1"))
+    out, figs, cursor = tick_and_load(
+        weights.tick_weights, weights.load_weights, 3, (weights.TAB_ID, "fc1", run), cursor, (run, "fc1")
+    )
     assert figs is None and isinstance(out[3], Patch) and out[4][1] == [0, 1, 2]
     assert out[2] == {"run": run, "hist": ["fc1", "fc2", "q_out"]}
     again = weights.tick_weights(4, weights.TAB_ID, "fc1", run, {**cursor, "seq": cursor["seq"] - 1}, out[2])

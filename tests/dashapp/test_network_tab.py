@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-import xml.etree.ElementTree as ET
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +19,14 @@ import pytest
 from dash import no_update
 
 from dashapp import read
-from dashapp.figures import network as N
+from dashapp.figures import analysis as A
+from dashapp.figures import graph as G
 from dashapp.tabs import network as TN
+from dashapp.tabs.network import view as TV
 from rl import store as S
 from rl import telemetry as T
 from tests.dashapp.network_run import write_run
+from tests.dashapp.reading import read_once
 
 REPO = Path(__file__).resolve().parents[2]
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -40,29 +43,46 @@ def _ops(patch) -> list[tuple[list, object]]:
     return [(op["location"], op["params"].get("value")) for op in patch.to_plotly_json()["operations"]]
 
 
+NEURONS, ACTIVATIONS, WEIGHTS = (T.probe_key(base, "q_network") for base in (T.NEURONS, T.ACTIVATIONS, T.WEIGHTS))
+
+
 def _publish(path: Path, change) -> None:
     """Stand in for one more probe publish: rewrite NEURONS, append an ACTIVATIONS record."""
     with S.open_run(path) as store:
-        neurons = store.get(T.NEURONS)
+        neurons = store.get(NEURONS)
         change(neurons)
-        store.put(T.NEURONS, neurons)
-        store.append(T.ACTIVATIONS, [{"kind": "activations", "v": 1, "step": neurons["step"], "samples": 0,
-                                      "layers": []}])
+        store.put(NEURONS, neurons)
+        store.append(ACTIVATIONS, [T.ActivationRecord(step=neurons["step"], samples=0, layers=[]).to_dict()])
+
+
+def snapshot(path, **kw):
+    return read_once(path, read.network.snapshot, **kw)
+
+
+def attribution(path):
+    return read_once(path, read.network.attribution)
+
+
+def versions(path) -> dict:
+    return read_once(path, read.network.versions).as_dict()
 
 
 def test_dashboard_modules_do_not_import_torch():
-    code = ("import sys; import dashapp.tabs.network, dashapp.app, dashapp.read, dashapp.figures.network; "
-            "assert 'torch' not in sys.modules, 'torch was imported'")
+    code = (
+        "import sys; import dashapp.tabs.network, dashapp.app, dashapp.read, dashapp.figures.graph, "
+        "dashapp.figures.inspector, dashapp.figures.analysis; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 # --------------------------------------------------------------------------- read
 def test_network_snapshot_reads_what_the_probe_wrote(run):
     path, out = run
-    net = read.network_snapshot(path)
+    net = snapshot(path)
     assert net.names == ("input", "fc1", "fc2", "q_out") and net.kinds == ("input", "hidden", "hidden", "output")
-    assert net.sizes == [12, 16, 8, 3] and net.activations[1] == "relu"
-    assert net.feature_names[:2] == ("ball x", "ball y") and net.action_names == ("LEFT", "STAY", "RIGHT")
+    assert net.sizes == [12, 16, 8, 3] and net.activations[1] == "relu" and net.network == "q_network"
+    assert net.input_names[:2] == ("ball x", "ball y") and net.output_names == ("LEFT", "STAY", "RIGHT")
     model = out["network"]
     np.testing.assert_allclose(net.weights[1], model.fc1.weight.detach().numpy())
     np.testing.assert_allclose(net.weights[3], model.q_out.weight.detach().numpy())
@@ -79,19 +99,19 @@ def test_network_snapshot_reads_what_the_probe_wrote(run):
     assert net.action == int(np.argmax(q))
 
 
-def test_network_bundle_decodes_only_what_is_asked_for(run):
+def test_snapshot_decodes_only_what_is_asked_for(run):
     path, _ = run
-    whole = read.network_snapshot(path)
-    light = read.network_bundle(path, weights=False, histories=False).net  # a live colour update
+    whole = snapshot(path)
+    light = snapshot(path, weights=False, histories=False)  # a live colour update
     assert light.weights == (None,) * 4 and light.biases == (None,) * 4 and light.histories == (None,) * 4
     assert light.shape_key() == whole.shape_key() and light.action == whole.action
     for a, b in zip(light.values, whole.values):
         np.testing.assert_array_equal(a, b)
-    one = read.network_bundle(path, histories=2).net  # the inspector of a neuron in column 2
+    one = snapshot(path, histories=2)  # the inspector of a neuron in column 2
     assert one.histories[1] is None and one.histories[3] is None
     np.testing.assert_array_equal(one.histories[2], whole.histories[2])
     np.testing.assert_array_equal(one.weights[2], whole.weights[2])
-    two = read.network_bundle(path, weights={2, 3}, histories=False).net  # its weights in and out
+    two = snapshot(path, weights={2, 3}, histories=False)  # its weights in and out
     assert two.weights[1] is None and two.biases[1] is None
     np.testing.assert_array_equal(two.weights[3], whole.weights[3])
     np.testing.assert_array_equal(two.biases[2], whole.biases[2])
@@ -107,16 +127,17 @@ def test_a_history_that_does_not_fit_its_layer_is_a_broken_run(tmp_path):
 
     _publish(path, narrow)
     with pytest.raises(read.BrokenRun, match="fc1 history has 5 neurons, the layer 16"):
-        read.network_snapshot(path)
-    assert read.network_bundle(path, histories=False).net.sizes == [12, 16, 3]  # colours still draw
+        snapshot(path)
+    assert snapshot(path, histories=False).sizes == [12, 16, 3]  # colours still draw
 
 
 def test_attribution_reads_what_the_publisher_wrote(run):
     path, out = run
-    attr = read.attribution(path)
+    attr = attribution(path)
     rec = T.AttributionRecord.from_dict(out["attribution"])
     assert attr.step == rec.step == 30 and attr.method == "gradient x activation"
-    assert read.network_versions(path)["attribution"] == 30  # the marker written with it
+    assert versions(path)["attribution"] == 30  # the marker written with it
+    assert attr.feature_names[:2] == ("ball x", "ball y") and attr.action_names == ("LEFT", "STAY", "RIGHT")
     assert set(attr.contributions) == {"fc1", "fc2"} and attr.contributions["fc2"].shape == (3, 8)
     np.testing.assert_allclose(attr.saliency, T.decode_array(rec.saliency))
     assert attr.recent_obs.shape == (30, 12) and attr.recent_actions.shape == (30,)
@@ -124,21 +145,34 @@ def test_attribution_reads_what_the_publisher_wrote(run):
 
 
 def test_reads_before_anything_was_published_and_of_broken_records(tmp_path):
-    meta = T.RunMeta(run_id="empty", env_id="x", agent="dqn", action_names=["a"], feature_names=["f"],
-                     layers=[], config={}, created=0.0)
+    meta = T.RunMeta(
+        run_id="empty",
+        env_id="x",
+        agent="dqn",
+        action_names=["a"],
+        feature_names=["f"],
+        layers=[],
+        config={},
+        created=0.0,
+    )
     S.create_run_dir(tmp_path / "empty", meta).close()
-    assert read.network_snapshot(tmp_path / "empty") is None
-    assert read.attribution(tmp_path / "empty") is None
-    assert read.network_versions(tmp_path / "empty") == {"activations": -1, "weights": -1, "attribution": None}
+    assert snapshot(tmp_path / "empty") is None
+    assert attribution(tmp_path / "empty") is None
+    assert versions(tmp_path / "empty") == {"activations": -1, "weights": -1, "attribution": None}
     with S.open_run(tmp_path / "empty") as store:
         bad_weight = {"dtype": "float32", "shape": [2, 2], "b64": "AAAA"}  # 3 bytes, not 16
-        store.put(T.NEURONS, {"kind": "neurons", "v": 1, "step": 1, "layers": [{"name": "fc1", "weight": bad_weight}],
-                              "output": None, "input": [], "q": [], "action": None})
+        fc1 = T.NeuronLayer(
+            "fc1", "relu", 2, [0.0, 0.0], T.encode_array(np.zeros((1, 2))), bad_weight, T.encode_array(np.zeros(2))
+        )
+        store.put(
+            NEURONS,
+            T.NeuronsRecord(step=1, layers=[fc1], output_layer=None, input=[], output=[], action=None).to_dict(),
+        )
         store.put(T.ATTRIBUTION, {"kind": "attribution", "v": T.SCHEMA_VERSION + 1})
     with pytest.raises(read.BrokenRun, match="network record cannot be read"):
-        read.network_snapshot(tmp_path / "empty")
+        snapshot(tmp_path / "empty")
     with pytest.raises(read.BrokenRun, match="schema"):
-        read.attribution(tmp_path / "empty")
+        attribution(tmp_path / "empty")
 
 
 # --------------------------------------------------------------------------- graph
@@ -150,7 +184,7 @@ def graph(k, run, view, tab="network", analysis=None):
     two decoded from the JSON text the canvas is sent. ``analysis``: the analysis
     charts' view (by default: they show the newest attribution)."""
     if analysis is None and run is not None:
-        step = read.network_versions(run)["attribution"] if (Path(run) / "run.json").exists() else None
+        step = versions(run)["attribution"] if (Path(run) / "run.json").exists() else None
         analysis = {"step": step, "at": 0}
     out = TN.update_graph(1, k, tab, None if run is None else str(run), view, analysis)
     return tuple(json.loads(v) if isinstance(v, str) and i < 2 else v for i, v in enumerate(out))
@@ -162,7 +196,7 @@ def test_graph_sends_the_scene_once_then_holds_still_when_nothing_is_new(run):
     assert [c["size"] for c in scene["columns"]] == [12, 16, 8, 3] and scene["edges"]
     assert scene["columns"][0]["labels"][:2] == ["ball x", "ball y"]
     assert [len(v) for v in values["values"]] == [12, 16, 8, 3] and scene_key["run"] == str(path)
-    assert view["drawn"] and view["k"] == N.default_k([12, 16, 8, 3]) and k is no_update  # the slider is right
+    assert view["drawn"] and view["k"] == G.default_k([12, 16, 8, 3]) and k is no_update  # the slider is right
     raw = TN.update_graph(1, 3, "network", str(path), None, None)
     assert all(isinstance(v, str) for v in raw[:2])  # JSON text: Dash stores it without walking it
     # paused (nothing published): nothing is sent
@@ -195,7 +229,7 @@ def new_weights(path: Path) -> None:
 
     _publish(path, double)
     with S.open_run(path) as store:
-        store.append(T.WEIGHTS, [{"kind": "weights", "v": 1, "step": 9, "updates": 1, "layers": []}])
+        store.append(WEIGHTS, [T.WeightRecord(step=9, updates=1, layers=[]).to_dict()])
 
 
 def test_graph_k_and_weight_changes_resend_the_scene(tmp_path):
@@ -203,8 +237,7 @@ def test_graph_k_and_weight_changes_resend_the_scene(tmp_path):
     write_run(path, sizes=(12, 16, 8, 3), steps=8)
     scene0, _, key0, _, view = graph(3, path, None)
     scene, values, key, _, view = graph(5, path, view)  # k changed: the scene again
-    assert scene["k"] == 5 and sum(len(g["src"]) for g in scene["edges"]) > \
-        sum(len(g["src"]) for g in scene0["edges"])
+    assert scene["k"] == 5 and sum(len(g["src"]) for g in scene["edges"]) > sum(len(g["src"]) for g in scene0["edges"])
     assert values is no_update  # no new sample: no colours
     assert key != key0 and view["k"] == 5  # the highlight is asked for again
     new_weights(path)
@@ -222,7 +255,7 @@ def test_edges_drawn_from_weights_that_changed_just_before_a_pause(tmp_path):
     new_weights(path)  # re-sampled a moment after the edges were drawn, then training pauses
     *_, view = graph(3, path, view)
     assert view["edge_weights"] != view["versions"]["weights"]  # not yet: too soon
-    view["edges_at"] -= TN.EDGE_REFRESH_S  # time passes, nothing new is published
+    view["edges_at"] -= TV.EDGE_REFRESH_S  # time passes, nothing new is published
     scene, *_ = graph(3, path, view)
     assert scene is not no_update  # the edges catch up with the weights all the same
 
@@ -230,12 +263,12 @@ def test_edges_drawn_from_weights_that_changed_just_before_a_pause(tmp_path):
 def test_analysis_charts_are_woken_once_they_are_due(run):
     path, _ = run
     *_, view = graph(3, path, None)
-    newest = read.network_versions(path)["attribution"]
+    newest = versions(path)["attribution"]
     assert isinstance(newest, int)
     assert graph(3, path, view, analysis={"step": newest, "at": 0}) == NOTHING  # up to date
     older = {"step": newest - 1, "at": time.time()}
     assert graph(3, path, view, analysis=older) == NOTHING  # behind, but redrawn just now
-    older["at"] -= TN.ANALYSIS_REFRESH_S
+    older["at"] -= TV.ANALYSIS_REFRESH_S
     *_, woken = graph(3, path, view, analysis=older)  # behind and due: the view changes
     assert woken is not no_update and woken["analysis_due"]
 
@@ -251,8 +284,8 @@ def test_a_wide_network_gets_its_own_k_once(tmp_path):
 def test_highlight_follows_the_selection(run):
     path, _ = run
     hl = json.loads(TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, None, str(path)))
-    net = read.network_snapshot(path)
-    assert hl == N.graph_highlight(net, {"kind": "neuron", "column": 1, "index": 2}) and len(hl["edges"]) == 12 + 8
+    net = snapshot(path)
+    assert hl == G.graph_highlight(net, {"kind": "neuron", "column": 1, "index": 2}) and len(hl["edges"]) == 12 + 8
     for sel in ({"kind": "layer", "column": 1}, None, {"kind": "neuron", "column": 1, "index": 999}):
         assert TN.update_highlight(sel, None, str(path)) is None
     assert TN.update_highlight({"kind": "neuron", "column": 1, "index": 2}, None, None) is None
@@ -264,8 +297,9 @@ def test_graph_without_a_run_or_before_the_first_sample(tmp_path):
     scene, _, _, _, view = graph(3, None, None)
     assert "Choose a run" in scene["message"]
     assert graph(3, None, view) == NOTHING
-    meta = T.RunMeta(run_id="r", env_id="x", agent="dqn", action_names=[], feature_names=[], layers=[], config={},
-                     created=0.0)
+    meta = T.RunMeta(
+        run_id="r", env_id="x", agent="dqn", action_names=[], feature_names=[], layers=[], config={}, created=0.0
+    )
     S.create_run_dir(tmp_path / "r", meta).close()
     scene, values, _, _, view = graph(3, tmp_path / "r", None)
     assert "Waiting" in scene["message"] and values is None
@@ -307,14 +341,14 @@ def test_neuron_inspector_shows_history_weights_and_contribution(run):
     path, out = run
     sel = {"kind": "neuron", "column": 2, "index": 3}
     res = inspect(sel, path)
-    assert res["hint"] == TN.HIDDEN and res["body"] == "" and res["title"] == "fc2 · neuron #3 of 8 (relu)"
+    assert res["hint"] == TV.HIDDEN and res["body"] == "" and res["title"] == "fc2 · neuron #3 of 8 (relu)"
     history, contribution, incoming, outgoing = res["charts"]
-    net, attr = read.network_snapshot(path), read.attribution(path)
+    net, attr = snapshot(path), attribution(path)
     assert line_points(history) == len(net.histories[2])  # its own history, every sample
     assert history.alt == "activation over the last samples"
     assert "gradient x activation" in contribution.alt
     for name, value in zip(("LEFT", "STAY", "RIGHT"), attr.contributions["fc2"][:, 3]):
-        assert bars(contribution)[name] == pytest.approx(value, rel=1e-2, abs=1e-3)  # 3 significant digits
+        assert bars(contribution)[name] == pytest.approx(value, rel=1e-3, abs=1e-4)  # 4 significant digits
     assert "16 values" in ET.tostring(svg_of(incoming), encoding="unicode")  # 16 incoming weights
     want = out["network"].q_out.weight.detach().numpy()[:, 3]  # feeds the Q-values directly
     assert list(bars(outgoing)) == ["LEFT", "STAY", "RIGHT"]
@@ -328,22 +362,30 @@ def test_neuron_inspector_shows_history_weights_and_contribution(run):
 def test_layer_inspector_and_the_other_nodes(run):
     path, _ = run
     res = inspect({"kind": "layer", "column": 1}, path)
-    assert res["hint"] == TN.HIDDEN and res["body"] == "" and res["title"] == "Layer fc1 (relu)"
+    assert res["hint"] == TV.HIDDEN and res["body"] == "" and res["title"] == "Layer fc1 (relu)"
     text = json.dumps(res["facts"].to_plotly_json(), default=str)
-    for words in ("neurons", "16", "average |activation|", "dead", "saturation rate", "not applicable",
-                  "weight mean", "weight min"):
+    for words in (
+        "neurons",
+        "16",
+        "average |activation|",
+        "dead",
+        "saturation rate",
+        "not applicable",
+        "weight mean",
+        "weight min",
+    ):
         assert words in text
     weights, outputs = res["charts"]
     assert "192 values" in ET.tostring(svg_of(weights), encoding="unicode")  # 16 x 12 weights
-    assert res["note"] == N.EXPLAIN["layer"]
+    assert res["note"] == TV.EXPLAIN["layer"]
     assert inspect({"kind": "neuron", "column": 0, "index": 4}, path)["title"] == "Input feature “paddle x”"
     res = inspect({"kind": "neuron", "column": 3, "index": 1}, path)
     assert res["title"] == "Action “STAY”: its Q-value" and line_points(res["charts"][0]) == 30  # Q over steps
     # nothing selected: the hint (once), stale selections are dropped
     assert TN.update_inspector(1, None, "network", str(path), None) == (no_update,) * 7
     cleared = inspect(None, path, {"x": 1})
-    assert cleared["hint"] == TN.SHOWN and cleared["body"] == TN.COLLAPSED and cleared["view"] is None
-    assert inspect({"kind": "neuron", "column": 2, "index": 99}, path, {})["hint"] == TN.SHOWN
+    assert cleared["hint"] == TV.SHOWN and cleared["body"] == TV.COLLAPSED and cleared["view"] is None
+    assert inspect({"kind": "neuron", "column": 2, "index": 99}, path, {})["hint"] == TV.SHOWN
     broken = inspect({"kind": "layer", "column": 1}, path.parent / "missing")
     assert broken["title"].startswith("This run cannot be read") and broken["body"] == ""
 
@@ -354,63 +396,70 @@ def test_dead_neuron_is_reported_as_dead(tmp_path):
     res = inspect({"kind": "neuron", "column": 2, "index": 0}, path)
     assert "dead" in json.dumps(res["facts"].to_plotly_json(), default=str)
     layer = inspect({"kind": "layer", "column": 2}, path)
-    assert "8 (100.0%)" in json.dumps(layer["facts"].to_plotly_json(), default=str)
+    assert "8 (100%)" in json.dumps(layer["facts"].to_plotly_json(), default=str)
 
 
 # --------------------------------------------------------------------------- analysis
 def test_analysis_saliency_ig_correlation_and_response(run):
     path, _ = run
-    attr = read.attribution(path)
+    attr = attribution(path)
     sal, caption, corr, resp, actions, features, value, view = TN.update_analysis(
-        1, "saliency", TN.CHOICE, "0", "network", str(path), None)
+        1, "saliency", TV.CHOICE, "0", "network", str(path), None
+    )
     assert value is no_update  # "0" is a valid feature
     np.testing.assert_allclose(sal.data[0].x, attr.saliency[attr.action], rtol=1e-6)
     assert "(its choice)" in sal.layout.title.text and "Captum" in caption
     assert [o["label"] for o in actions] == ["the network's choice", "LEFT", "STAY", "RIGHT"]
     assert features[4] == {"label": "paddle x", "value": "4"}
-    np.testing.assert_allclose(np.nan_to_num(np.array(corr.data[0].z, dtype=float)),
-                               np.nan_to_num(N.feature_action_correlation(attr.recent_obs, attr.recent_actions, 3)))
+    np.testing.assert_allclose(
+        np.nan_to_num(np.array(corr.data[0].z, dtype=float)),
+        np.nan_to_num(A.feature_action_correlation(attr.recent_obs, attr.recent_actions, 3)),
+    )
     np.testing.assert_allclose(resp.data[0].x, attr.response_values[0])
-    assert TN.update_analysis(2, "saliency", TN.CHOICE, "0", "network", str(path), view) == (no_update,) * 8
+    assert TN.update_analysis(2, "saliency", TV.CHOICE, "0", "network", str(path), view) == (no_update,) * 8
     sal, caption, *_ = TN.update_analysis(2, "ig", "2", "4", "network", str(path), view)
     np.testing.assert_allclose(sal.data[0].x, attr.integrated_gradients[2], rtol=1e-6)
     assert "RIGHT" in sal.layout.title.text and "Gauss-Legendre" in caption and "mean of the last" in caption
     resp = TN.update_analysis(2, "ig", "2", "4", "network", str(path), None)[3]
     assert resp.layout.xaxis.title.text == "paddle x"
     # the dropdown lost its value before its options arrived: the first feature is chosen
-    out = TN.update_analysis(3, "saliency", TN.CHOICE, None, "network", str(path), None)
+    out = TN.update_analysis(3, "saliency", TV.CHOICE, None, "network", str(path), None)
     assert out[6] == "0" and out[3].layout.xaxis.title.text == "ball x"
     assert TN.update_analysis(1, "ig", "2", "4", "live", str(path), None) == (no_update,) * 8
 
 
 def test_analysis_redraws_a_new_attribution_at_most_every_few_seconds(run):
     path, _ = run
-    *_, view = TN.update_analysis(1, "saliency", TN.CHOICE, "0", "network", str(path), None)
+    *_, view = TN.update_analysis(1, "saliency", TV.CHOICE, "0", "network", str(path), None)
     newer = {**view, "step": view["step"] - 1}  # the page drew an older attribution...
-    assert TN.update_analysis(2, "saliency", TN.CHOICE, "0", "network", str(path), newer) == (no_update,) * 8
-    newer["at"] -= TN.ANALYSIS_REFRESH_S  # ...long enough ago: redrawn
-    sal, *_, view2 = TN.update_analysis(3, "saliency", TN.CHOICE, "0", "network", str(path), newer)
+    assert TN.update_analysis(2, "saliency", TV.CHOICE, "0", "network", str(path), newer) == (no_update,) * 8
+    newer["at"] -= TV.ANALYSIS_REFRESH_S  # ...long enough ago: redrawn
+    sal, *_, view2 = TN.update_analysis(3, "saliency", TV.CHOICE, "0", "network", str(path), newer)
     assert sal is not no_update and view2["step"] == view["step"]
     # a new choice in the panel is drawn at once
-    assert TN.update_analysis(4, "ig", TN.CHOICE, "0", "network", str(path), view2)[0] is not no_update
+    assert TN.update_analysis(4, "ig", TV.CHOICE, "0", "network", str(path), view2)[0] is not no_update
 
 
 def test_analysis_decides_from_the_graphs_markers_before_reading_the_record(run, tmp_path):
     path, _ = run
-    *_, view = TN.update_analysis(None, "saliency", TN.CHOICE, "0", "network", str(path), None)
-    graph_view = {"versions": read.network_versions(path)}
+    *_, view = TN.update_analysis(None, "saliency", TV.CHOICE, "0", "network", str(path), None)
+    graph_view = {"versions": versions(path)}
     assert graph_view["versions"]["attribution"] == view["step"]
     # nothing new by the markers: answered without opening the record (proof: a run that
     # has gone meanwhile, which any read would report as unreadable)
     gone = str(tmp_path / "gone")
     seen = {**view, "run": gone}
-    assert TN.update_analysis(graph_view, "saliency", TN.CHOICE, "0", "network", gone, seen) == (no_update,) * 8
-    assert "cannot be read" in TN.update_analysis(None, "saliency", TN.CHOICE, "0", "network", gone, seen)[0] \
-        .layout.annotations[0].text  # without the markers it reads, and says so
+    assert TN.update_analysis(graph_view, "saliency", TV.CHOICE, "0", "network", gone, seen) == (no_update,) * 8
+    assert (
+        "cannot be read"
+        in TN.update_analysis(None, "saliency", TV.CHOICE, "0", "network", gone, seen)[0].layout.annotations[0].text
+    )  # without the markers it reads, and says so
     # a newer marker, due: the record is read (here it is not newer after all: nothing sent)
     newer = {"versions": {**graph_view["versions"], "attribution": view["step"] + 1}}
-    assert TN.update_analysis(newer, "saliency", TN.CHOICE, "0", "network", str(path), {**view, "at": 0}) \
+    assert (
+        TN.update_analysis(newer, "saliency", TV.CHOICE, "0", "network", str(path), {**view, "at": 0})
         == (no_update,) * 8
+    )
 
 
 def test_every_panel_of_the_tab_explains_itself():
@@ -418,7 +467,9 @@ def test_every_panel_of_the_tab_explains_itself():
     components = [tree, *tree._traverse()]
     texts = " ".join(comp.children for comp in components if isinstance(getattr(comp, "children", None), str))
     for key in ("graph", "saliency", "correlation", "response"):
-        assert N.EXPLAIN[key] in texts
+        assert TV.EXPLAIN[key] in texts
     # the inspector explains what it shows with it (a neuron, its contribution, a layer): see the inspector tests
     ids = [comp.id for comp in components if getattr(comp, "id", None)]
     assert len(ids) > 20 and all(i.startswith("network-") for i in ids)
+    for key in ("graph", "neuron", "contribution", "layer", "saliency", "correlation", "response"):
+        assert len(TV.EXPLAIN[key].split()) >= 15

@@ -10,9 +10,9 @@ import textwrap
 import time
 from pathlib import Path
 
-
 from dashapp import demo, read, server
 from rl import telemetry as T
+from tests.dashapp.reading import read_once, worker_status
 from tests.dashapp.runbuilder import RunBuilder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +32,8 @@ def test_serve_defaults_bind_localhost():
 
 def test_demo_flags():
     args = parse(demo, ["--steps", "500", "--seed", "3", "--no-browser", "--port", "8060", "--runs", "x"])
-    assert (args.steps, args.seed, args.no_browser, args.port, args.host, args.runs) == (500, 3, True, 8060, "127.0.0.1", "x")
+    got = (args.steps, args.seed, args.no_browser, args.port, args.host, args.runs)
+    assert got == (500, 3, True, 8060, "127.0.0.1", "x")
     assert args.func is demo.run
 
 
@@ -53,8 +54,23 @@ def test_serve_refuses_a_port_in_use_with_one_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "dashapp.cli", "serve", "--runs", str(tmp_path), "--port",
-                              str(port), "--no-browser"], capture_output=True, text=True, cwd=REPO, timeout=60)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dashapp.cli",
+                "serve",
+                "--runs",
+                str(tmp_path),
+                "--port",
+                str(port),
+                "--no-browser",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
     assert out.returncode == server.EXIT_CANNOT_SERVE
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "already in use" in lines[0] and str(port) in lines[0]
@@ -133,13 +149,8 @@ def test_stop_worker_asks_through_the_store_first(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", FAKE_WORKER, str(run.path)], cwd=REPO, stdout=subprocess.PIPE)
     assert proc.stdout.readline().strip() == b"ready"
     assert demo.stop_worker(proc, run.path, timeout=20) == 0  # exited by itself, not terminated
-    assert read.worker_status(run.path).state == T.STOPPED
-    assert [c["action"] for c in read_commands(run.path)] == ["stop"]
-
-
-def read_commands(path):
-    with read.open_store(path) as store:
-        return store.read(T.COMMANDS)
+    assert worker_status(run.path).state == T.STOPPED
+    assert [c["action"] for c in read_once(run.path, read.Session.read, T.COMMANDS)] == ["stop"]
 
 
 def test_stop_worker_terminates_a_worker_that_does_not_listen(tmp_path):
@@ -167,7 +178,7 @@ def test_the_worker_stops_when_the_demo_dies_without_a_word(tmp_path):
     worker = int(parent.stdout.readline())
     try:
         deadline = time.monotonic() + 60
-        while read.worker_status(run_dir).state != T.RUNNING if (run_dir / "run.json").exists() else True:
+        while worker_status(run_dir).state != T.RUNNING if (run_dir / "run.json").exists() else True:
             assert time.monotonic() < deadline, "the worker never started training"
             time.sleep(0.2)
         parent.kill()  # SIGKILL: no handler runs in the demo
@@ -176,7 +187,7 @@ def test_the_worker_stops_when_the_demo_dies_without_a_word(tmp_path):
         while Path(f"/proc/{worker}").exists() and "zombie" not in _state(worker):
             assert time.monotonic() < deadline, "the worker kept running after the demo was killed"
             time.sleep(0.2)
-        assert read.worker_status(run_dir).state == T.STOPPED
+        assert worker_status(run_dir).state == T.STOPPED
     finally:
         if Path(f"/proc/{worker}").exists():
             subprocess.run(["kill", "-9", str(worker)], check=False)

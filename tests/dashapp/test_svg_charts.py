@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from dashapp.figures import common as C
 from dashapp.figures import svg as SVG
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -30,21 +31,26 @@ def data_rects(root) -> list[ET.Element]:
     return [r for r in root.iter(f"{NS}rect") if r.find(f"{NS}title") is not None]
 
 
-@pytest.mark.parametrize("lo, hi, want", [
-    (0, 1, [0, 0.2, 0.4, 0.6, 0.8, 1.0]),
-    (-3, 7, [-2, 0, 2, 4, 6]),
-    (-499, 0, [-400, -300, -200, -100, 0]),
-    (0.0012, 0.0049, [0.002, 0.003, 0.004]),
-    (5, 5, [5]),
-])
+@pytest.mark.parametrize(
+    "lo, hi, want",
+    [
+        (0, 1, [0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+        (-3, 7, [-2, 0, 2, 4, 6]),
+        (-499, 0, [-400, -300, -200, -100, 0]),
+        (0.0012, 0.0049, [0.002, 0.003, 0.004]),
+        (5, 5, [5]),
+    ],
+)
 def test_nice_ticks(lo, hi, want):
     assert SVG.nice_ticks(lo, hi) == pytest.approx(want)
     assert SVG.nice_ticks(math.nan, 1) == []
 
 
-def test_fmt():
-    assert [SVG.fmt(v) for v in (0.0, 0.12345, -1.5, 12345.0, 0.00001234, math.inf)] == \
-        ["0", "0.123", "-1.5", "1.2e+04", "1.2e-05", "n/a"]
+def test_numbers_are_written_in_the_dashboards_one_format():
+    assert SVG.fmt is C.fmt  # the rule itself: tests/dashapp/test_figures_live.py
+    root = parse(SVG.bar_chart([12345.0, 0.00001234, 0.12345], ["a", "b", "c"], "c", "v"))
+    assert [b.find(f"{NS}title").text for b in data_rects(root)] == ["a: 1.23e+04", "b: 1.23e-05", "c: 0.1235"]
+    assert "latest 1.23e+04" in texts(parse(SVG.line_chart([math.inf, 12345.6], "h", "y")))
 
 
 def test_line_chart_draws_every_sample_and_marks_the_newest():
@@ -124,8 +130,11 @@ def test_ranges_next_to_the_floats_resolution_or_overflowing_still_draw():
         parse(SVG.line_chart(values, "h", "y"))
         parse(SVG.bar_chart(values, ["a", "b"], "b", "y"))
         parse(SVG.histogram_chart(values, "w"))
-    for chart in (SVG.histogram_chart([-1e308, 1e308], "w"), SVG.line_chart([-1e308, 1e308], "h", "y"),
-                  SVG.bar_chart([-1e308, 1e308], ["a", "b"], "b", "y")):
+    for chart in (
+        SVG.histogram_chart([-1e308, 1e308], "w"),
+        SVG.line_chart([-1e308, 1e308], "h", "y"),
+        SVG.bar_chart([-1e308, 1e308], ["a", "b"], "b", "y"),
+    ):
         assert SVG.TOO_FAR_APART in texts(parse(chart))
 
 

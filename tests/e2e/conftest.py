@@ -42,16 +42,32 @@ from pathlib import Path
 import pytest
 
 from dashapp import demo, read
+from tests.dashapp.reading import worker_status
 from tests.e2e.helpers import REPO, free_port, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 #: A small, quick network for browser tests: learning starts early, no checkpoints on
 #: the way, one torch thread (the machine is shared), no progress bar in the log.
-SMALL_NETWORK = ["--hidden-sizes", "16", "--learning-starts", "200", "--checkpoint-every", "0",
-                 "--torch-threads", "1", "--quiet"]
+SMALL_NETWORK = [
+    "--hidden-sizes",
+    "16",
+    "--learning-starts",
+    "200",
+    "--checkpoint-every",
+    "0",
+    "--torch-threads",
+    "1",
+    "--quiet",
+]
 
 
 def _env() -> dict:
@@ -96,13 +112,15 @@ class Served:
 def start_training(tmp_path):
     started: list[Training] = []
 
-    def start(run_dir: Path, steps: int = 200_000, extra: list[str] | None = None, seed: int = 0,
-              timeout: float = 60) -> Training:
+    def start(
+        run_dir: Path, steps: int = 200_000, extra: list[str] | None = None, seed: int = 0, timeout: float = 60
+    ) -> Training:
         log = tmp_path / f"train-{len(started)}.log"
         cmd = demo.worker_command(Path(run_dir), steps, seed, SMALL_NETWORK + list(extra or []))
         with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=_env(),
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=_env(), start_new_session=True
+            )
         training = Training(proc, Path(run_dir), log)
         started.append(training)
 
@@ -110,7 +128,7 @@ def start_training(tmp_path):
             if proc.poll() is not None:
                 raise AssertionError(f"training exited with {proc.returncode}:\n{_tail(log)}")
             try:
-                return read.worker_status(run_dir).state != read.NO_HEARTBEAT
+                return worker_status(run_dir).state != read.NO_HEARTBEAT
             except read.BrokenRun:
                 return False  # the run folder is not there yet
 
@@ -129,8 +147,18 @@ def serve_dashboard(tmp_path):
     def serve(runs_dir: Path, extra: list[str] | None = None, timeout: float = 30) -> Served:
         port = free_port()
         log = tmp_path / f"serve-{port}.log"
-        cmd = [sys.executable, "-m", "dashapp.cli", "serve", "--runs", str(runs_dir), "--port", str(port),
-               "--no-browser", *(extra or [])]
+        cmd = [
+            sys.executable,
+            "-m",
+            "dashapp.cli",
+            "serve",
+            "--runs",
+            str(runs_dir),
+            "--port",
+            str(port),
+            "--no-browser",
+            *(extra or []),
+        ]
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=_env())
         served = Served(f"http://127.0.0.1:{port}/", port, proc, log)
@@ -156,8 +184,11 @@ def serve_dashboard(tmp_path):
 # --------------------------------------------------------------------------- browser
 @pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (make test installs it)")
+    if not os.path.exists(CHROMIUM):  # a failure, not a skip: a run without the browser tests is not a pass
+        pytest.fail(
+            f"{CHROMIUM} is not installed: `make test` installs it (Debian's chromium), or deselect "
+            "the browser tests with -m 'not browser'"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

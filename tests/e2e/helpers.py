@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -96,8 +97,13 @@ def record_dash_updates(page) -> list[dict]:
     def on_request(request):
         if urlsplit(request.url).path.endswith("/_dash-update-component") and request.method == "POST":
             body = request.post_data_json or {}
-            updates.append({"outputs": output_ids(body.get("output", "")),
-                            "trigger": list(body.get("changedPropIds") or []), "request": request})
+            updates.append(
+                {
+                    "outputs": output_ids(body.get("output", "")),
+                    "trigger": list(body.get("changedPropIds") or []),
+                    "request": request,
+                }
+            )
 
     page.on("request", on_request)
     return updates

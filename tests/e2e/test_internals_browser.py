@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dashapp import demo, read
+from tests.dashapp.reading import worker_status
 from tests.e2e.conftest import REPO
 from tests.e2e.helpers import graph_traces, text_of, wait_until
 
@@ -40,16 +41,21 @@ def planted_worker(tmp_path):
     def start(run_dir: Path) -> subprocess.Popen:
         log = tmp_path / "worker.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-c", WORKER, str(run_dir)], stdout=out,
-                                    stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
-                                    env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO)))
+            proc = subprocess.Popen(
+                [sys.executable, "-c", WORKER, str(run_dir)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                start_new_session=True,
+                env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO)),
+            )
         procs.append((proc, run_dir))
 
         def heartbeat():
             if proc.poll() is not None:
                 raise AssertionError(f"worker exited with {proc.returncode}: {log.read_text()[-2000:]}")
             try:
-                return read.worker_status(run_dir).state == "running"
+                return worker_status(run_dir).state == "running"
             except read.BrokenRun:
                 return False
 
@@ -75,23 +81,33 @@ def heatmap_columns(page, graph_id: str) -> int:
     return page.evaluate(
         """(id) => { const gd = document.querySelector(`#${CSS.escape(id)} .js-plotly-plot`);
                      return gd && gd.data && gd.data[0] && gd.data[0].x ? gd.data[0].x.length : 0; }""",
-        graph_id)
+        graph_id,
+    )
 
 
 def grid_row(page, row: int) -> list:
     return page.evaluate(
         """(r) => { const gd = document.querySelector('#activations-dead-graph .js-plotly-plot');
-                    return gd && gd.data && gd.data[0] && gd.data[0].z ? gd.data[0].z[r] : []; }""", row)
+                    return gd && gd.data && gd.data[0] && gd.data[0].z ? gd.data[0].z[r] : []; }""",
+        row,
+    )
 
 
 def test_internals_tabs_show_live_data_and_the_planted_dead_layer_alerts(
-        tmp_path, planted_worker, serve_dashboard, page, page_log):
+    tmp_path, planted_worker, serve_dashboard, page, page_log
+):
     runs = tmp_path / "runs"
     planted_worker(runs / "dead-fc1")
     served = serve_dashboard(runs)
     responses: list[tuple[str, int, str]] = []
-    page.on("response", lambda r: responses.append((r.url, r.status, r.request.post_data or ""))
-            if "_dash-update-component" in r.url else None)
+    page.on(
+        "response",
+        lambda r: (
+            responses.append((r.url, r.status, r.request.post_data or ""))
+            if "_dash-update-component" in r.url
+            else None
+        ),
+    )
     page.goto(served.url)
 
     # The alerts panel is above every tab: the planted dead layer shows up while the Live tab is open.
@@ -103,29 +119,37 @@ def test_internals_tabs_show_live_data_and_the_planted_dead_layer_alerts(
     assert "network alert" in text_of(page, "#alerts-float")
 
     # Hidden tabs fetch nothing: while Live is shown, the probe tabs' callbacks answer "no update".
-    probe_tabs = [r for r in responses if "activations-cursor" in r[2] or "gradients-cursor" in r[2]
-                  or "weights-cursor" in r[2]]
+    probe_tabs = [
+        r for r in responses if "activations-cursor" in r[2] or "gradients-cursor" in r[2] or "weights-cursor" in r[2]
+    ]
     assert probe_tabs and all(status == 204 for _, status, _ in probe_tabs)
 
     open_tab(page, "Activations")
-    for graph in ("activations-hist-graph", "activations-dead-graph", "activations-hist-time",
-                  "activations-sparklines"):
-        wait_until(lambda: drawn(page, graph), 30, f"{graph} drawn with data")
+    for graph in (
+        "activations-hist-graph",
+        "activations-dead-graph",
+        "activations-hist-time",
+        "activations-sparklines",
+    ):
+        wait_until(lambda graph=graph: drawn(page, graph), 30, f"{graph} drawn with data")
     assert "fc1" in text_of(page, "#activations-cards") and "16 of 16" in text_of(page, "#activations-cards")
-    wait_until(lambda: grid_row(page, 0) and all(v == 0 for v in grid_row(page, 0)), 20,
-               "every fc1 cell dead in the grid")
+    wait_until(
+        lambda: grid_row(page, 0) and all(v == 0 for v in grid_row(page, 0)), 20, "every fc1 cell dead in the grid"
+    )
     assert any(v != 0 for v in grid_row(page, 1)), "fc2 is not planted: it has live neurons"
     first = heatmap_columns(page, "activations-hist-time")
-    wait_until(lambda: heatmap_columns(page, "activations-hist-time") > first, 20,
-               "the activation heatmap to grow (Patch)")
+    wait_until(
+        lambda: heatmap_columns(page, "activations-hist-time") > first, 20, "the activation heatmap to grow (Patch)"
+    )
     page.screenshot(path=str(SCREENSHOT_DIR / "neurodash-activations.png"), full_page=True)
 
     open_tab(page, "Gradients")
     for graph in ("gradients-heatmap", "gradients-lines"):
-        wait_until(lambda: drawn(page, graph), 30, f"{graph} drawn with data")
+        wait_until(lambda graph=graph: drawn(page, graph), 30, f"{graph} drawn with data")
     wait_until(lambda: "vanishing" in text_of(page, "#gradients-verdicts"), 20, "a vanishing verdict")
     verdict_fc1 = page.locator("[id*='gradients-verdict'][id*='fc1'] [data-verdict]").first.get_attribute(
-        "data-verdict")
+        "data-verdict"
+    )
     assert verdict_fc1 == "vanishing"  # nothing flows back through a dead layer
     first = heatmap_columns(page, "gradients-heatmap")
     wait_until(lambda: heatmap_columns(page, "gradients-heatmap") > first, 20, "the gradient heatmap to grow")
@@ -136,7 +160,7 @@ def test_internals_tabs_show_live_data_and_the_planted_dead_layer_alerts(
 
     open_tab(page, "Weights")
     for graph in ("weights-hist-graph", "weights-hist-time", "weights-velocity"):
-        wait_until(lambda: drawn(page, graph), 30, f"{graph} drawn with data")
+        wait_until(lambda graph=graph: drawn(page, graph), 30, f"{graph} drawn with data")
     assert "fc1" in text_of(page, "#weights-table") and "velocity" in text_of(page, "#weights-table")
     points = graph_traces(page, "weights-velocity")[0]["n"]
     wait_until(lambda: graph_traces(page, "weights-velocity")[0]["n"] > points, 20, "velocity points added")

@@ -14,12 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from dashapp import read
 from dashapp.figures import live as F
 from rl import telemetry as T
+from tests.dashapp.reading import worker_status
 from tests.dashapp.runbuilder import newer_schema_run
-from tests.e2e.helpers import (REPO, free_port, graph_points, graph_traces, status, text_of, wait_until,
-                              wait_until_stable)
+from tests.e2e.helpers import (
+    REPO,
+    free_port,
+    graph_points,
+    graph_traces,
+    status,
+    text_of,
+    wait_until,
+    wait_until_stable,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
 
@@ -39,8 +47,9 @@ def status_step(page) -> int:
     return int(match.group(1).replace(",", "")) if match else -1
 
 
-def test_live_tab_from_empty_folder_to_training_pause_and_resume(tmp_path, start_training, serve_dashboard, page,
-                                                                page_log, wait_for_status):
+def test_live_tab_from_empty_folder_to_training_pause_and_resume(
+    tmp_path, start_training, serve_dashboard, page, page_log, wait_for_status
+):
     runs = tmp_path / "runs"
     runs.mkdir()
     served = serve_dashboard(runs)
@@ -113,12 +122,29 @@ def test_demo_trains_serves_and_stops_the_worker_on_ctrl_c(tmp_path, page):
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dashapp.cli", "demo", "--runs", str(runs), "--port", str(port), "--no-browser",
-             "--steps", "100000", "--seed", "1"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            [
+                sys.executable,
+                "-m",
+                "dashapp.cli",
+                "demo",
+                "--runs",
+                str(runs),
+                "--port",
+                str(port),
+                "--no-browser",
+                "--steps",
+                "100000",
+                "--seed",
+                "1",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
     url = f"http://127.0.0.1:{port}/"
     try:
+
         def serving():
             if proc.poll() is not None:
                 raise AssertionError(f"demo exited early ({proc.returncode}): {log.read_text()[-2000:]}")
@@ -134,11 +160,11 @@ def test_demo_trains_serves_and_stops_the_worker_on_ctrl_c(tmp_path, page):
         wait_until(lambda: q_points(page) > 0, 20, "Q-values from the demo's worker")
         (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
         assert run_dir.name.endswith("-breakout-dqn")
-        worker_pid = read.worker_status(run_dir).pid
+        worker_pid = worker_status(run_dir).pid
 
         proc.send_signal(signal.SIGINT)  # what Ctrl-C does
         assert proc.wait(40) == 0
-        final = read.worker_status(run_dir)
+        final = worker_status(run_dir)
         assert final.state == T.STOPPED, (final, log.read_text()[-2000:])
         assert "stopped from the dashboard" in final.message
         with pytest.raises(ProcessLookupError):

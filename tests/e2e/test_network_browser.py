@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dashapp.tabs import network as TN
+from dashapp.tabs.network import view as TV
 from tests.e2e.helpers import text_of, wait_until, wait_until_stable
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -26,25 +26,31 @@ _STATE = "() => window.neurodash && window.neurodash.network.state()"
 
 def drawn_columns(page) -> list[int]:
     """The sizes of the columns the canvas has drawn ([] before the first scene)."""
-    return page.evaluate(f"() => {{ const s = ({_STATE})(); "
-                         "return s && s.geometry ? s.geometry.ys.map(c => c.length) : []; }")
+    return page.evaluate(
+        f"() => {{ const s = ({_STATE})(); return s && s.geometry ? s.geometry.ys.map(c => c.length) : []; }}"
+    )
 
 
 def colours(page, column: int) -> str | None:
     """The values the canvas last drew column ``column`` in (its colours)."""
-    return page.evaluate(f"(c) => {{ const s = ({_STATE})(); "
-                         "return s && s.values ? JSON.stringify(s.values.values[c]) : null; }", column)
+    return page.evaluate(
+        f"(c) => {{ const s = ({_STATE})(); return s && s.values ? JSON.stringify(s.values.values[c]) : null; }}",
+        column,
+    )
 
 
 def click_node(page, column: int, index: int) -> None:
     """Click neuron ``index`` of ``column`` where the canvas drew it; ``index`` -1 is the
     column's title."""
-    where = page.evaluate("""([c, i]) => {  // scrolled into view first (alerts above the tabs move it)
+    where = page.evaluate(
+        """([c, i]) => {  // scrolled into view first (alerts above the tabs move it)
         const N = window.neurodash.network, at = () => i < 0 ? N.titleCenter(null, c) : N.nodeCenter(null, c, i);
         const p = at();
         if (p && (p.y < 140 || p.y > window.innerHeight - 40))
             window.scrollBy({top: p.y - window.innerHeight / 2, behavior: "instant"});  // not Bootstrap's smooth
-        return at(); }""", [column, index])
+        return at(); }""",
+        [column, index],
+    )
     assert where is not None, f"column {column} node {index} is not drawn"
     page.mouse.click(where["x"], where["y"])
 
@@ -55,8 +61,9 @@ def inspector_charts(page) -> list[str]:
         .filter(img => img.complete && img.naturalWidth > 0).map(img => img.alt)""")
 
 
-def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_dashboard, page, page_log,
-                                                wait_for_status):
+def test_click_a_neuron_then_a_layer_then_pause(
+    tmp_path, start_training, serve_dashboard, page, page_log, wait_for_status
+):
     runs = tmp_path / "runs"
     start_training(runs / "network-run")
     served = serve_dashboard(runs)
@@ -74,8 +81,11 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
 
     # click neuron #5 of the hidden layer
     click_node(page, 1, 5)
-    wait_until(lambda: text_of(page, "#network-inspector-title").startswith("fc1 · neuron #5 of 16"), 10,
-               "the neuron inspector")
+    wait_until(
+        lambda: text_of(page, "#network-inspector-title").startswith("fc1 · neuron #5 of 16"),
+        10,
+        "the neuron inspector",
+    )
     assert page.locator("#network-inspector-body").is_visible()
     charts = wait_until(lambda: inspector_charts(page), 10, "the neuron's charts")
     assert charts[0] == "activation over the last samples" and len(charts) == 4
@@ -83,9 +93,17 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     assert "output now" in facts and page.locator("#network-neuron-status").count() == 1
     assert page.locator("#network-inspector-hint").is_hidden()
     # highlighted on the graph: the ring on it, and its own 17 + 3 strongest weights from the server
-    wait_until(lambda: page.evaluate(f"() => {{ const h = ({_STATE})().highlight; "
-                                     "return h && h.column === 1 && h.index === 5 ? h.edges.length : 0; }") == 20,
-               10, "the selected neuron's own weights")
+    wait_until(
+        lambda: (
+            page.evaluate(
+                f"() => {{ const h = ({_STATE})().highlight; "
+                "return h && h.column === 1 && h.index === 5 ? h.edges.length : 0; }"
+            )
+            == 20
+        ),
+        10,
+        "the selected neuron's own weights",
+    )
     assert page.evaluate(f"() => ({_STATE})().selection") == {"kind": "neuron", "column": 1, "index": 5}
 
     # click the hidden layer's name
@@ -108,11 +126,12 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     # paused: nothing new is drawn, the selection stays
     page.click("#app-pause")
     wait_for_status(page, "paused", 10)
-    draws = lambda: page.evaluate(f"() => ({_STATE})().draws")  # noqa: E731
+    draws = lambda: page.evaluate(f"() => ({_STATE})().draws")
     # settled: the last sample drawn, and the edges caught up with weights re-sampled just
     # before the pause (they are redrawn at most every EDGE_REFRESH_S)
-    still = wait_until_stable(lambda: (colours(page, 1), draws()), TN.EDGE_REFRESH_S + 1, 30,
-                              "the graph to settle after pausing")
+    still = wait_until_stable(
+        lambda: (colours(page, 1), draws()), TV.EDGE_REFRESH_S + 1, 30, "the graph to settle after pausing"
+    )
     time.sleep(3.0)
     assert (colours(page, 1), draws()) == still, "the graph kept changing while paused"
     assert page.locator("#network-inspector-body").is_visible()
@@ -125,4 +144,3 @@ def test_click_a_neuron_then_a_layer_then_pause(tmp_path, start_training, serve_
     assert page.locator("#network-inspector-body").is_hidden()
     assert page_log.external(served.url) == []
     assert page_log.errors == []
-

@@ -18,9 +18,12 @@ TAB_IDS = [tab.TAB_ID for tab in A.TABS]
 
 def open_tab(page, label: str) -> float:
     """Click the tab's link; returns when (ms since the epoch, the page's clock)."""
-    return page.evaluate("""(label) => { const t = Date.now();
+    return page.evaluate(
+        """(label) => { const t = Date.now();
         [...document.querySelectorAll('#app-tabs .nav-link')].find(a => a.textContent.trim() === label).click();
-        return t; }""", label)
+        return t; }""",
+        label,
+    )
 
 
 def sent_for(page, updates: list[dict], trigger: str) -> list[dict]:
@@ -65,8 +68,9 @@ def panes(page) -> dict:
     }""")
 
 
-def test_a_tab_switch_wakes_only_the_shown_tab_and_resizes_no_graph(tmp_path, start_training, serve_dashboard,
-                                                                   page, page_log):
+def test_a_tab_switch_wakes_only_the_shown_tab_and_resizes_no_graph(
+    tmp_path, start_training, serve_dashboard, page, page_log
+):
     runs = tmp_path / "runs"
     start_training(runs / "tabs-run", extra=["--step-records-per-s", "10"])
     served = serve_dashboard(runs)
@@ -125,12 +129,16 @@ def test_a_tab_switch_wakes_only_the_shown_tab_and_resizes_no_graph(tmp_path, st
 def test_the_switch_function_starts_only_the_shown_tab_and_bumps_it(page):
     """The tab-switch callback's JavaScript, run in the browser's own engine."""
     js = A.switch_polls_js(["live", "network", "gradients"])
-    calls = [("gradients", [5, 0, 2], [False, True, True]),  # Live -> Gradients
-             ("live", [5, 0, 3], [True, True, False])]  # and back
+    calls = [
+        ("gradients", [5, 0, 2], [False, True, True]),  # Live -> Gradients
+        ("live", [5, 0, 3], [True, True, False]),
+    ]  # and back
     page.set_content("<html><body></body></html>")
     to_gradients, to_live = page.evaluate(
         "([code, calls]) => { window.dash_clientside = {no_update: 'NO'}; const f = eval('(' + code + ')'); "
-        "return calls.map(([tab, n, off]) => f(tab, ...n, ...off)); }", [js, calls])
+        "return calls.map(([tab, n, off]) => f(tab, ...n, ...off)); }",
+        [js, calls],
+    )
     # every tab's "disabled" (no_update where it stays), then every tab's n_intervals
     assert to_gradients == [True, "NO", False, "NO", "NO", 3]
     assert to_live == [False, "NO", True, 6, "NO", "NO"]

@@ -1,0 +1,46 @@
+"""The dashboard's one window onto the telemetry store: only this package knows which
+store keys and series hold what (their names are declared in ``rl.telemetry``).
+
+A callback opens one store session per tick and asks the modules here for typed values,
+which it hands to a pure figure builder::
+
+    with read.session(run) as s:
+        points = read.steps.step_tick(s, drawn)
+        recent = read.steps.recent_steps(s)
+
+* :mod:`~dashapp.read.sessions` -- :func:`session`, :class:`BrokenRun`, the served folder;
+* :mod:`~dashapp.read.runs` -- the run picker, the worker's status, commands, the game frame;
+* :mod:`~dashapp.read.series` -- downsampling and where a page's chart stands;
+* :mod:`~dashapp.read.steps` / :mod:`~dashapp.read.episodes` -- the Live tab's series;
+* :mod:`~dashapp.read.network` -- the network view: neurons, attribution, change markers;
+* :mod:`~dashapp.read.probe` -- activations, gradients, weights, neuron histories, alerts.
+
+Nothing here keeps state between calls and nothing imports torch: everything comes from
+the store, so any number of dashboard processes show the same thing.
+"""
+
+from dashapp.read import episodes, network, probe, runs, series, steps
+from dashapp.read.runs import BROKEN, NO_HEARTBEAT, NOT_RESPONDING, RunInfo, WorkerStatus, list_runs, send_command
+from dashapp.read.sessions import RUNS_DIR_CONFIG, BrokenRun, Session, check_served, served_root, session
+
+__all__ = [
+    "BROKEN",
+    "BrokenRun",
+    "NOT_RESPONDING",
+    "NO_HEARTBEAT",
+    "RUNS_DIR_CONFIG",
+    "RunInfo",
+    "Session",
+    "WorkerStatus",
+    "check_served",
+    "episodes",
+    "list_runs",
+    "network",
+    "probe",
+    "runs",
+    "send_command",
+    "series",
+    "served_root",
+    "session",
+    "steps",
+]

@@ -1,0 +1,60 @@
+"""The dashboard's poll-driven callbacks, called the way the page calls them, for tests.
+
+``tick_and_load`` runs a tab's tick and, when it asks for a load (through its reload
+store), the load too -- what the browser does. ``poll_ticks(run)`` lists every callback a
+poll drives, each as ``(name, call)`` with the arguments of the page's first poll of its
+tab; tests run them to count store sessions or to render a run. Importable from any test
+package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dash import no_update
+
+from dashapp import alerts
+from dashapp import app as A
+from dashapp.tabs import activations, gradients, live, network, weights
+
+#: A selection the network inspector shows: the first neuron of the first hidden layer.
+HIDDEN_NEURON = {"kind": "neuron", "column": 1, "index": 0}
+
+
+def tick_and_load(tick, load, n, args, cursor, load_args):
+    """What the browser does: run the tick; if it asks for a load, run the load too.
+    Returns (tick outputs, the figures the load drew or None, the cursor afterwards)."""
+    out = tick(n, *args, cursor)
+    cursor = out[-2] if out[-2] is not no_update else cursor
+    if out[-1] is no_update:
+        return out, None, cursor
+    *figs, cursor = load(out[-1], *load_args)
+    return out, figs, cursor
+
+
+def poll_ticks(run: str, layer: str = "fc1", selection: dict | None = None) -> list[tuple[str, Callable[[], tuple]]]:
+    """Every callback a poll drives (the shell's ``app-poll`` or a shown tab's own), as the
+    first poll after the tab was shown calls it: nothing drawn yet, ``layer`` chosen, the
+    network inspector showing ``selection``."""
+    selection = HIDDEN_NEURON if selection is None else selection
+    return [
+        ("app.update_status", lambda: A.update_status(1, run)),
+        ("alerts.update_alerts", lambda: alerts.update_alerts(1, run, None)),
+        ("live.tick_steps", lambda: live.tick_steps(1, live.TAB_ID, run, None)),
+        ("live.tick_episodes", lambda: live.tick_episodes(1, live.TAB_ID, run, None)),
+        ("live.update_frame", lambda: live.update_frame(1, live.TAB_ID, run, None)),
+        ("network.update_graph", lambda: network.update_graph(1, None, network.TAB_ID, run, None, None)),
+        ("network.update_inspector", lambda: network.update_inspector(1, selection, network.TAB_ID, run, None)),
+        (
+            "activations.update_layer_choice",
+            lambda: activations.update_layer_choice(1, activations.TAB_ID, run, None, [], None),
+        ),
+        ("activations.tick_activations", lambda: activations.tick_activations(1, activations.TAB_ID, layer, run, None)),
+        (
+            "activations.tick_sparklines",
+            lambda: activations.tick_sparklines(1, activations.TAB_ID, layer, 0, run, None, None),
+        ),
+        ("gradients.tick_gradients", lambda: gradients.tick_gradients(1, gradients.TAB_ID, run, None)),
+        ("weights.update_layer_choice", lambda: weights.update_layer_choice(1, weights.TAB_ID, run, None, [], None)),
+        ("weights.tick_weights", lambda: weights.tick_weights(1, weights.TAB_ID, layer, run, None)),
+    ]
