@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make demo   -- install, then train a DQN on Breakout and serve the dashboard on 127.0.0.1:8050
-#   make test   -- install (incl. Chromium for the browser tests), then run the whole suite
+#   make test   -- install (incl. Chromium for the browser tests), lint and type-check, then run the whole suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test install system-deps bench clean
+.PHONY: demo test lint install system-deps bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ demo: $(STAMP)
 system-deps:
 	bash .ci/system-deps.sh
 
-test: $(STAMP) system-deps
+# ruff (lint + format) and mypy, configured in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: $(STAMP) system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
