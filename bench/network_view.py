@@ -46,15 +46,6 @@ ARCHITECTURES = {
 }
 DRAW_BUDGET_MS = 300.0
 CLICK_BUDGET_MS = 200.0
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _ms(seconds: float) -> float:
@@ -124,14 +115,6 @@ def server_timings(run_dir: Path, repeats: int) -> dict:
 
 
 # --------------------------------------------------------------------------- browser side
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
     """Ask a process we started to end (SIGTERM); kill it if it does not in time."""
     proc.terminate()
@@ -142,21 +125,13 @@ def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
 
 
 def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    from tests.e2e.helpers import free_port, serve_command
+
+    port = free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dashapp.cli",
-                "serve",
-                "--runs",
-                str(runs_dir),
-                "--port",
-                str(port),
-                "--no-browser",
-            ],
+            serve_command(runs_dir, port),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -233,6 +208,8 @@ _DRAW_ONLY = """() => {
 
 def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Path) -> dict:
     from playwright.sync_api import sync_playwright
+
+    from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS
 
     proc, url = _serve(run_dir.parent, log)
     middle = len(sizes) // 2

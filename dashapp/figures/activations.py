@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashapp.figures.common import HOVER_NUMBER, base_layout, clean, color, empty_figure
-from dashapp.figures.layers import grid_axes, num
+from dashapp.figures.layers import chart_title, grid_axes, num
 from health import live_rules as R
 from health import thresholds as TH
 
@@ -169,19 +169,7 @@ def sparklines_figure(
                 hovertemplate=f"neuron {j}<br>sample %{{x}}<br>activation %{{y:{HOVER_NUMBER}}}<extra></extra>",
             )
         )
-        titles.append(
-            dict(
-                text=f"neuron {j}",
-                x=sum(xaxis["domain"]) / 2,
-                y=yaxis["domain"][1],
-                xref="paper",
-                yref="paper",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=11),
-            )
-        )
+        titles.append(chart_title(f"neuron {j}", sum(xaxis["domain"]) / 2, yaxis["domain"][1], 11))
     fig = go.Figure(data=data, layout={**layout, "annotations": titles})
     base_layout(fig, height=height, legend=False)
     fig.update_layout(

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashapp.figures.common import HOVER_NUMBER, base_layout, clean, color, empty_figure
-from dashapp.figures.layers import grid_axes, layer_of, num
+from dashapp.figures.layers import chart_title, grid_axes, layer_of, num
 
 #: Rows of the histogram-over-time heatmaps (each record's bins are spread onto them).
 GRID_BINS = 40
@@ -83,19 +83,7 @@ def histograms_figure(
                 hovertemplate=f"{bar['name']}<br>{value_label} %{{x:{HOVER_NUMBER}}}<br>count %{{y}}<extra></extra>",
             )
         )
-        titles.append(
-            dict(
-                text=bar["name"],
-                x=sum(xaxis["domain"]) / 2,
-                y=1.0,
-                xref="paper",
-                yref="paper",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=12),
-            )
-        )
+        titles.append(chart_title(bar["name"], sum(xaxis["domain"]) / 2, 1.0, 12))
     fig = go.Figure(data=data, layout={**layout, "annotations": titles})
     base_layout(fig, height=height, legend=False)
     fig.update_layout(

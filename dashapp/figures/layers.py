@@ -82,3 +82,18 @@ def grid_axes(n: int, cols: int, *, gap_x: float = 0.03, gap_y: float = 0.07) ->
         y1, y0 = 1 - r / rows - gap_y / 2, 1 - (r + 1) / rows + gap_y / 2
         axes.append((suffix, dict(domain=[x0, x1], anchor=f"y{suffix}"), dict(domain=[y0, y1], anchor=f"x{suffix}")))
     return axes
+
+
+def chart_title(text: str, x: float, y: float, size: int) -> dict:
+    """A small chart's title, centred at paper coordinates (x, y), for a grid of charts."""
+    return dict(
+        text=text,
+        x=x,
+        y=y,
+        xref="paper",
+        yref="paper",
+        xanchor="center",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=size),
+    )

@@ -99,12 +99,10 @@ def episode_tick(
 ) -> EpisodePoints | None:
     """Like ``steps.step_tick``, for the episode charts (None: redraw from
     :func:`episode_history`)."""
-    if drawn is None:
-        return EpisodePoints() if s.last_seq(T.EPISODES) < 0 else None
-    got = rows_since(s, T.EPISODES, drawn.seq, drawn.stride, max_points, window, span)
+    got = rows_since(s, T.EPISODES, drawn, max_points, window, span)
     if got is None:
         return None
     rows, first_new, stride = got
     if first_new == len(rows):
-        return EpisodePoints(seq=drawn.seq, stride=stride)
+        return EpisodePoints(seq=(drawn or Position()).seq, stride=stride)
     return _episode_points(rows, first_new, stride, window, rows[-1]["seq"])

@@ -90,16 +90,21 @@ def floats(values: Any) -> np.ndarray:
 
 
 def rows_since(
-    s, series: str, seq: int, stride: int, max_points: int, window: int, span: int
+    s, series: str, drawn: Position | None, max_points: int, window: int, span: int
 ) -> tuple[list[dict], int, int] | None:
-    """The records a tick needs: ``(rows, index of the first new one, stride)``.
+    """The records a tick of a chart drawn up to ``drawn`` needs: ``(rows, index of the
+    first new one, stride)`` -- no rows when nothing is new.
 
     ``rows`` starts ``window - 1`` records before the first new one, so moving averages
-    continue across the cursor. None means "redraw from the history": the series
-    restarted (the cursor is ahead of it) or the page fell too far behind. The stride
-    only grows, in step with how much history the chart covers (at most ``span``
-    records), so a long run keeps a stable number of points.
+    continue across the cursor. None means "redraw from the history": nothing is drawn
+    yet (``drawn`` None) while records exist, the series restarted (the cursor is ahead
+    of it) or the page fell too far behind. The stride only grows, in step with how much
+    history the chart covers (at most ``span`` records), so a long run keeps a stable
+    number of points.
     """
+    if drawn is None:
+        return ([], 0, 1) if s.last_seq(series) < 0 else None
+    seq, stride = drawn.seq, drawn.stride
     last = s.last_seq(series)
     if last < seq:
         return None

@@ -127,16 +127,15 @@ def step_tick(
     more than ``series.MAX_TICK_RECORDS`` records behind. A poll therefore reads a
     bounded number of records and stays fast however long the run is.
     """
-    if drawn is None:
-        return StepPoints() if s.last_seq(T.STEPS) < 0 else None
-    got = rows_since(s, T.STEPS, drawn.seq, drawn.stride, max_points, window, span)
+    got = rows_since(s, T.STEPS, drawn, max_points, window, span)
     if got is None:
         return None
     rows, first_new, stride = got
+    pos = drawn or Position()
     if first_new == len(rows):
-        return StepPoints(seq=drawn.seq, stride=stride, n_actions=drawn.n_actions)
+        return StepPoints(seq=pos.seq, stride=stride, n_actions=pos.n_actions)
     points = _step_points(rows, first_new, stride, window, _n_actions(rows), rows[-1]["seq"])
-    return None if len(points) and points.n_actions != drawn.n_actions else points
+    return None if len(points) and points.n_actions != pos.n_actions else points
 
 
 @dataclass(frozen=True)

@@ -185,27 +185,25 @@ def test_newer_schema_probe_records_make_the_run_broken(make_run):
 
 
 # --------------------------------------------------------------------------- activations tab
+def activations_tick(n, layer, run, cursor):
+    """One poll of the Activations tab's histogram-over-time, and the load it asks for."""
+    return tick_and_load(
+        activations.tick_activations,
+        activations.load_activations,
+        n,
+        (activations.TAB_ID, layer, run),
+        cursor,
+        (run, layer),
+    )
+
+
 def test_activations_tab_draws_then_only_appends(trainer):
     run = str(trainer.run.path)
     with pytest.raises(PreventUpdate):  # a hidden tab reads nothing and sends nothing
         activations.tick_activations(1, "live", "fc1", run, None)
-    out, figs, cursor = tick_and_load(
-        activations.tick_activations,
-        activations.load_activations,
-        1,
-        (activations.TAB_ID, "fc1", run),
-        None,
-        (run, "fc1"),
-    )
+    out, figs, cursor = activations_tick(1, "fc1", run, None)
     assert is_empty_figure(figs[0]) and cursor["drawn"] is False  # nothing written yet
-    out, figs, cursor = tick_and_load(
-        activations.tick_activations,
-        activations.load_activations,
-        2,
-        (activations.TAB_ID, "fc1", run),
-        cursor,
-        (run, "fc1"),
-    )
+    out, figs, cursor = activations_tick(2, "fc1", run, cursor)
     assert figs is None and out[-1] is no_update  # still nothing: no pointless load
     trainer.round()
     options, value, listed = activations.update_layer_choice(1, activations.TAB_ID, run, None, [], None)
@@ -213,14 +211,7 @@ def test_activations_tab_draws_then_only_appends(trainer):
     with pytest.raises(PreventUpdate):  # a valid choice: the layers are looked at again only now and then
         activations.update_layer_choice(3, activations.TAB_ID, run, "fc1", options, run)
     assert activations.update_layer_choice(10, activations.TAB_ID, run, "fc1", options, run) == (no_update,) * 3
-    out, figs, cursor = tick_and_load(
-        activations.tick_activations,
-        activations.load_activations,
-        3,
-        (activations.TAB_ID, "fc1", run),
-        cursor,
-        (run, "fc1"),
-    )
+    out, figs, cursor = activations_tick(3, "fc1", run, cursor)
     cards, hists, grid, caption = out[:4]
     assert "fc1" in str(cards) and "fc2" in str(cards)
     assert len(hists.data) == 2 and len(grid.data[0].z) == 2 and "60 samples" in caption
@@ -238,24 +229,10 @@ def test_activations_tab_draws_then_only_appends(trainer):
     with pytest.raises(PreventUpdate):  # nothing new
         activations.tick_activations(5, activations.TAB_ID, "fc1", run, cursor)
     trainer.round(scale=50.0)  # far larger values: out of the range, so the heatmap is drawn whole
-    out, figs, cursor = tick_and_load(
-        activations.tick_activations,
-        activations.load_activations,
-        6,
-        (activations.TAB_ID, "fc1", run),
-        cursor,
-        (run, "fc1"),
-    )
+    out, figs, cursor = activations_tick(6, "fc1", run, cursor)
     assert out[5] is no_update and list(figs[0].data[0].x) == [60, 120, 180]
     # another layer: drawn whole again
-    out, figs, cursor = tick_and_load(
-        activations.tick_activations,
-        activations.load_activations,
-        7,
-        (activations.TAB_ID, "fc2", run),
-        cursor,
-        (run, "fc2"),
-    )
+    out, figs, cursor = activations_tick(7, "fc2", run, cursor)
     assert figs is not None and cursor["key"]["layer"] == "fc2"
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -43,17 +42,7 @@ import pytest
 
 from dashapp import demo, read
 from tests.dashapp.reading import worker_status
-from tests.e2e.helpers import REPO, free_port, wait_until
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, serve_command, wait_until
 
 #: A small, quick network for browser tests: learning starts early, no checkpoints on
 #: the way, one torch thread (the machine is shared), no progress bar in the log.
@@ -147,20 +136,14 @@ def serve_dashboard(tmp_path):
     def serve(runs_dir: Path, extra: list[str] | None = None, timeout: float = 30) -> Served:
         port = free_port()
         log = tmp_path / f"serve-{port}.log"
-        cmd = [
-            sys.executable,
-            "-m",
-            "dashapp.cli",
-            "serve",
-            "--runs",
-            str(runs_dir),
-            "--port",
-            str(port),
-            "--no-browser",
-            *(extra or []),
-        ]
         with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=_env())
+            proc = subprocess.Popen(
+                serve_command(runs_dir, port, *(extra or [])),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env=_env(),
+            )
         served = Served(f"http://127.0.0.1:{port}/", port, proc, log)
         started.append(served)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,18 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
+
+#: Debian's Chromium, as the browser tests and the benchmarks start it (no GPU, no sandbox as
+#: root, none of the background connections this machine's closed network refuses).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 #: The repository root (working directory of the processes the tests start).
 REPO = Path(__file__).resolve().parents[2]
@@ -20,6 +33,22 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def serve_command(runs_dir: Path, port: int, *extra: str) -> list[str]:
+    """``neurodash serve`` over ``runs_dir`` on ``port``, as the tests and the benchmarks start it."""
+    return [
+        sys.executable,
+        "-m",
+        "dashapp.cli",
+        "serve",
+        "--runs",
+        str(runs_dir),
+        "--port",
+        str(port),
+        "--no-browser",
+        *extra,
+    ]
 
 
 def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:

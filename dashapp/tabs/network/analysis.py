@@ -42,17 +42,7 @@ def update_analysis(graph_view, method, action, feature, active_tab, run, view):
     if not run:
         if view == {"run": None}:
             return (no_update,) * 8
-        msg = "Choose a run above."
-        return (
-            empty_figure(msg, height=ANALYSIS_HEIGHT),
-            "",
-            empty_figure(msg, height=ANALYSIS_HEIGHT),
-            empty_figure(msg, height=320),
-            no_update,
-            no_update,
-            no_update,
-            {"run": None},
-        )
+        return _explained("Choose a run above.", {"run": None})
     newest = graph_view.get("versions", {}).get("attribution") if isinstance(graph_view, dict) else None
     if newest is not None and _analysis_unchanged(view, run, newest, method, action, feature):
         return (no_update,) * 8  # decided from the graph's change markers, before reading the record
@@ -60,31 +50,13 @@ def update_analysis(graph_view, method, action, feature, active_tab, run, view):
         with read.session(run) as s:
             attr = read.network.attribution(s)
     except read.BrokenRun as exc:
-        msg = f"This run cannot be read: {exc}"
-        return (
-            empty_figure(msg, height=ANALYSIS_HEIGHT),
-            "",
-            empty_figure(msg, height=ANALYSIS_HEIGHT),
-            empty_figure(msg, height=320),
-            no_update,
-            no_update,
-            no_update,
-            None,
-        )
+        return _explained(f"This run cannot be read: {exc}", None)
     if attr is None:
         waiting = {"run": run, "step": None}
         if view == waiting:
             return (no_update,) * 8
-        msg = "Waiting for the worker's first attribution sample..."
-        return (
-            empty_figure(msg, height=ANALYSIS_HEIGHT),
-            "",
-            empty_figure("Waiting for recent game states...", height=ANALYSIS_HEIGHT),
-            empty_figure(msg, height=320),
-            no_update,
-            no_update,
-            no_update,
-            waiting,
+        return _explained(
+            "Waiting for the worker's first attribution sample...", waiting, "Waiting for recent game states..."
         )
     if _analysis_unchanged(view, run, attr.step, method, action, feature):
         return (no_update,) * 8
@@ -94,6 +66,20 @@ def update_analysis(graph_view, method, action, feature, active_tab, run, view):
     n_features = len(figures[5])
     value = no_update if V.chosen_index(feature, n_features) is not None or not n_features else "0"
     return (*figures, value, {**key, "at": time.time()})
+
+
+def _explained(message: str, view: dict | None, correlation: str | None = None) -> tuple:
+    """The panels' outputs when there is nothing to analyse: ``message`` on each chart."""
+    return (
+        empty_figure(message, height=ANALYSIS_HEIGHT),
+        "",
+        empty_figure(correlation or message, height=ANALYSIS_HEIGHT),
+        empty_figure(message, height=320),
+        no_update,
+        no_update,
+        no_update,
+        view,
+    )
 
 
 def _analysis_unchanged(view, run, step: int, method, action, feature) -> bool:
