@@ -4,7 +4,7 @@
  * Plotly scatter (SVG), every live colour update cost the browser 100-200 ms, long
  * enough to swallow a click; drawn here it costs a few milliseconds.
  *
- * What is drawn comes from the server in three parts (dashapp/figures/network.py), each
+ * What is drawn comes from the server in three parts (dashapp/figures/graph.py), each
  * as JSON text:
  *   scene     -- columns (node positions, titles, input/output names), edge groups, style;
  *   values    -- every neuron's current output (the colours), the pick, the step;

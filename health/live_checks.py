@@ -96,7 +96,7 @@ class Check:
 
 
 def _pct(share: float) -> str:
-    return f"{100.0 * share:.0f} %"
+    return f"{100.0 * share:.0f}%"
 
 
 def check_activations(layers: Sequence[Mapping], window: int | None = None) -> list[Check]:

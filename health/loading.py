@@ -35,13 +35,15 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "find_checkpoints",
+    "OUR_FORMAT",
+    "OUR_VERSION",
     "load_checkpoint",
     "read_run_checkpoint",
 ]
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".zip", ".safetensors", ".cleanrl_model", ".bin")
 
-_OUR_FORMAT = "neurodash-checkpoint"
+OUR_FORMAT = "neurodash-checkpoint"
 #: The newest version of our own checkpoint format this reader knows (``rl.checkpoints``).
 OUR_VERSION = 2
 _OUR_REQUIRED = ("step", "env_id", "agent", "config", "networks", "layers")
@@ -114,8 +116,8 @@ def read_run_checkpoint(path: str | os.PathLike, *, max_bytes: int = TH.CHECKPOI
     p = Path(path)
     kind = sniff(p, max_bytes)
     got = read_zip(p, max_bytes) if kind == "zip" else read_torch(p) if kind == "torch" else None
-    if not isinstance(got, Mapping) or got.get("format") != _OUR_FORMAT:
-        raise CheckpointError(p, f"not a neurodash checkpoint (no 'format': '{_OUR_FORMAT}')")
+    if not isinstance(got, Mapping) or got.get("format") != OUR_FORMAT:
+        raise CheckpointError(p, f"not a neurodash checkpoint (no 'format': '{OUR_FORMAT}')")
     return _checked_ours(p, got, allow_newer=False)
 
 
@@ -138,7 +140,11 @@ def _checked_ours(p: Path, obj: Mapping[str, Any], *, allow_newer: bool) -> dict
     networks = data["networks"]
     if not isinstance(networks, Mapping) or not networks:
         raise CheckpointError(p, "neurodash checkpoint without a 'networks' dict")
-    if version < 2:
+    if version < 2:  # one network (and its target) acting on a discrete set: its layers say the sizes
+        layers = data["layers"] if isinstance(data["layers"], list) else []
+        if layers and all(isinstance(layer, Mapping) for layer in (layers[0], layers[-1])):
+            data.setdefault("observation_shape", [int(layers[0].get("in_features", 0))])
+            data.setdefault("action_space", {"kind": "discrete", "n": int(layers[-1].get("out_features", 0))})
         data.setdefault("network_layers", dict.fromkeys(networks, data["layers"]))
         data.setdefault("watched", ["q_network"] if "q_network" in networks else [next(iter(networks))])
     data.setdefault("feature_names", [])
@@ -204,7 +210,7 @@ def _interpret(p: Path, obj: Any, default_activation: str) -> Checkpoint:
     if not isinstance(obj, Mapping):
         raise CheckpointError(p, f"holds a {type(obj).__name__}, not a dict of network weights")
 
-    if obj.get("format") == _OUR_FORMAT:
+    if obj.get("format") == OUR_FORMAT:
         return _interpret_ours(p, obj, default_activation)
 
     if _is_state_dict(obj):

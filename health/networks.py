@@ -133,13 +133,6 @@ class Network:
             return [i for i in range(len(self.layers)) if i in parents]
         return list(range(len(self.layers) - 1))
 
-    @property
-    def num_parameters(self) -> int:
-        total = 0
-        for layer in self.layers:
-            total += int(layer.weight.size) + (0 if layer.bias is None else int(layer.bias.size))
-        return total
-
 
 def _to_numpy(tensor: Any) -> np.ndarray:
     return tensor.detach().to("cpu").float().numpy().copy()

@@ -105,10 +105,6 @@ class NetworkHealth:
     def analysed_layers(self) -> list[LayerHealth]:
         return [lh for lh in self.layers if lh.metrics.analysed]
 
-    @property
-    def not_analysed_layers(self) -> list[LayerHealth]:
-        return [lh for lh in self.layers if not lh.metrics.analysed]
-
     def _stat(self, fn, attr: str, only_analysed: bool = True) -> float | None:
         """``fn`` (mean, min, ...) of the finite values of the metric ``attr`` over the analysed
         layers (over every layer with ``only_analysed=False``); None when there are none."""

@@ -116,7 +116,7 @@ OBS_SAMPLES_MAX_ROWS = 100_000
 
 
 # =====================================================================================
-# Live training alerts (rl/probe.py + health/live_rules.py)
+# Live training alerts (rl/probe/ + health/live_rules.py)
 # =====================================================================================
 # A "sample" below is one sampled acting forward pass (activations), one sampled
 # optimisation step (gradients) or one weight snapshot; an "evaluation" is one run of the

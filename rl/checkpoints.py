@@ -8,6 +8,7 @@ it too, through the same reader, ``health.loading.read_run_checkpoint``)::
     {"format": "neurodash-checkpoint", "version": 2, "step": int, "env_id": str,
      "agent": "dqn", "config": {...},
      "networks": {name: state dict, ...},            # every network of the agent
+     "training_state": {...},                        # the rest of agent.state_dict(): optimisers, counters
      "network_layers": {name: [layer, ...], ...},    # each network's layers, input to output
      "watched": [name, ...],                         # the networks watched live
      "layers": [layer, ...],                         # the first watched network's layers
@@ -16,7 +17,8 @@ it too, through the same reader, ``health.loading.read_run_checkpoint``)::
 
 with each layer ``{"name", "in_features", "out_features", "activation"}``. Version 1
 (before several networks and continuous actions) had no ``network_layers``, ``watched``,
-``observation_shape`` or ``action_space``; it still loads.
+``observation_shape``, ``action_space`` or ``training_state``; it still loads (its reader
+fills in what its one network's layers say).
 
 Files live in ``<run-dir>/checkpoints/ckpt_<step:09d>.pt`` (see :func:`checkpoint_path`).
 """
@@ -31,7 +33,7 @@ from typing import Any
 
 import torch
 
-from health.loading import CheckpointError, read_run_checkpoint
+from health.loading import OUR_FORMAT, OUR_VERSION, CheckpointError, read_run_checkpoint
 from rl.agents.base import agent_spec
 from rl.callbacks import Callback, RunContext
 from rl.store import CHECKPOINT_DIR
@@ -49,8 +51,8 @@ __all__ = [
     "save_run_checkpoint",
 ]
 
-FORMAT = "neurodash-checkpoint"
-VERSION = 2
+#: Our format's name and newest version, declared once, by its reader.
+FORMAT, VERSION = OUR_FORMAT, OUR_VERSION
 #: Observations kept in a checkpoint for activation-based (dead-neuron) checks.
 MAX_OBS_SAMPLES = 1000
 BEST_NAME = "best.pt"
@@ -103,6 +105,8 @@ def save_checkpoint(
         "agent": agent.name,
         "config": agent.config.to_dict(),
         "networks": {name: _plain_state_dict(net) for name, net in agent.networks().items()},
+        # what else training needs to carry on (optimiser state, counters); the networks are above
+        "training_state": {k: v for k, v in agent.state_dict().items() if k != "networks"},
         "network_layers": {info.name: [layer.to_dict() for layer in info.layers] for info in infos},
         "watched": watched,
         "layers": [layer.to_dict() for layer in primary.layers],
@@ -137,13 +141,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     of our format (``health.loading.read_run_checkpoint``). Raises :class:`CheckpointError`
     with a one-line message naming the file and the problem.
     """
-    data = read_run_checkpoint(path)
-    if data["version"] < 2:  # one discrete-action network: its layers say the sizes
-        layers = data["layers"]
-        if layers:
-            data.setdefault("observation_shape", [int(layers[0]["in_features"])])
-            data.setdefault("action_space", {"kind": "discrete", "n": int(layers[-1]["out_features"])})
-    return data
+    return read_run_checkpoint(path)
 
 
 def _spaces(checkpoint: Mapping[str, Any], where: str):
@@ -189,7 +187,7 @@ def agent_from_checkpoint(
     observation_space, action_space = _spaces(checkpoint, where)
     try:
         learner = agent_class.build(observation_space, action_space, config, total_steps=total_steps)
-        learner.load_state_dict({"networks": checkpoint["networks"]})
+        learner.load_state_dict({**dict(checkpoint.get("training_state") or {}), "networks": checkpoint["networks"]})
     except (RuntimeError, KeyError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(

@@ -1,0 +1,1 @@
+"""Pure figure builders: plain or typed data in, ``go.Figure`` (or plain data for a component) out; no I/O."""

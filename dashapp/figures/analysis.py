@@ -11,13 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dashapp.figures.common import HOVER_NUMBER, TEMPLATE, color, empty_figure
+from dashapp.figures.common import HOVER_NUMBER, NEGATIVE, POSITIVE, TEMPLATE, as_floats, color, empty_figure
 from dashapp.figures.graph import COLORSCALE
 from rl.telemetry import action_labels, feature_labels
-
-
-def _clean(values) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
 def _figure(
@@ -66,12 +62,12 @@ def saliency_figure(
     height: int | None = None,
 ) -> go.Figure:
     """Horizontal bars over the named input features (order kept, so bars don't jump)."""
-    v = _clean(values) if values is not None else np.zeros(0)
+    v = as_floats(values) if values is not None else np.zeros(0)
     if v.size == 0:
         return empty_figure("waiting for the worker's first attribution sample", height=320)
     names = feature_labels(feature_names, v.size)
     signed = method == "integrated gradients"
-    colours = ["#b2182b" if (signed and math.isfinite(x) and x < 0) else "#2166ac" for x in v]
+    colours = [NEGATIVE if (signed and math.isfinite(x) and x < 0) else POSITIVE for x in v]
     data = [
         dict(
             type="bar",
@@ -159,7 +155,7 @@ def response_figure(
     values, q, action_names: Sequence[str], feature_name: str, current: float | None, chosen: int | None = None
 ) -> go.Figure:
     """Q per action as one feature sweeps its recent range, the others held fixed."""
-    v = _clean(values) if values is not None else np.zeros(0)
+    v = as_floats(values) if values is not None else np.zeros(0)
     qa = np.asarray(q, dtype=np.float64) if q is not None else np.zeros((0, 0))
     if v.size == 0 or qa.ndim != 2 or qa.shape[0] != v.size:
         return empty_figure("waiting for the worker's first attribution sample", height=300)

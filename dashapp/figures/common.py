@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import plotly.graph_objects as go
 
 #: Okabe-Ito palette: distinguishable with the common forms of colour blindness.
@@ -24,6 +25,8 @@ PALETTE: tuple[str, ...] = (
     "#000000",
 )
 MUTED = "#6c757d"
+#: Signed values on every chart: positive blue, negative red (the ends of the diverging scale).
+POSITIVE, NEGATIVE = "#2166ac", "#b2182b"
 GRID = "#e9ecef"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -114,6 +117,20 @@ def clean(values: Iterable) -> list:
             continue
         out.append(f if math.isfinite(f) else None)
     return out
+
+
+def finite(v) -> float | None:
+    """``v`` as a finite float, else None (missing, junk, NaN or infinite)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def as_floats(values) -> np.ndarray:
+    """Any array-like of numbers as a flat float64 array."""
+    return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
 def has_numbers(values: Iterable) -> bool:

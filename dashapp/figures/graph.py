@@ -21,12 +21,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from dashapp.figures import common as C
+from dashapp.figures.common import as_floats
 from dashapp.read.network import NetworkData
 
 # --------------------------------------------------------------------------- look
 #: Diverging colours: negative red, zero pale, positive blue.
-COLORSCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
-POSITIVE, NEGATIVE = "33, 102, 172", "178, 24, 43"  # rgb of the edge colours
+COLORSCALE = [[0.0, C.NEGATIVE], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, C.POSITIVE]]
+#: the edge colours, as the canvas mixes them with an alpha: "r, g, b"
+POSITIVE, NEGATIVE = (", ".join(str(int(c[i : i + 2], 16)) for i in (1, 3, 5)) for c in (C.POSITIVE, C.NEGATIVE))
 #: Edge strength bins, as fractions of the layer's strongest |weight| shown.
 EDGE_BINS = (1 / 3, 2 / 3)
 EDGE_WIDTHS = (0.5, 1.2, 2.4)
@@ -169,10 +172,6 @@ def _color_range(values: np.ndarray) -> float:
     return m if m > 0 else 1.0
 
 
-def _clean(values) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64).reshape(-1)
-
-
 def _rounded(values: np.ndarray) -> list:
     """Node values for the browser: 4 significant digits (the canvas writes them with the
     dashboard's number format); NaN/inf as None (drawn grey)."""
@@ -226,7 +225,7 @@ def graph_values(net: NetworkData) -> dict:
     """What changes with every probe sample: each column's outputs (4 significant
     digits, None where not finite) and the range its colours span (symmetric around 0),
     the action the network picks, and the step they were recorded at."""
-    values = [_clean(v) for v in net.values]
+    values = [as_floats(v) for v in net.values]
     return {
         "step": int(net.step),
         "action": net.action,

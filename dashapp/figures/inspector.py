@@ -12,13 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from dashapp.figures import svg as SVG
+from dashapp.figures.common import as_floats
 from dashapp.read.network import NetworkData
 from health import live_rules as LR
 from health import thresholds as TH
-
-
-def _clean(values) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
 def _window(history) -> np.ndarray | None:
@@ -61,7 +58,7 @@ def layer_stats(net: NetworkData, column: int) -> dict:
     """
     size, act, kind = net.sizes[column], net.activations[column], net.kinds[column]
     window = _window(net.history(column))
-    values = _clean(net.values[column])
+    values = as_floats(net.values[column])
     sample = window if window is not None else values.reshape(1, -1)
     finite = np.abs(sample[np.isfinite(sample)])
     out = {
@@ -101,7 +98,7 @@ def neuron_stats(net: NetworkData, column: int, index: int) -> dict:
         if history is not None and np.ndim(history) == 2 and np.shape(history)[0]
         else np.zeros(0)
     )
-    values = _clean(net.values[column])
+    values = as_floats(net.values[column])
     current = float(values[index]) if index < values.size else math.nan
     status, why = kind, ""
     if kind == "hidden":

@@ -10,14 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-
-def num(v) -> float | None:
-    """``v`` as a finite float, else None."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+from dashapp.figures.common import finite as num
 
 
 def layer_names(records: Iterable[Any]) -> list[str]:

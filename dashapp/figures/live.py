@@ -17,7 +17,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashapp.figures.common import HOVER_NUMBER, base_layout, clean, color, empty_figure, has_numbers, rgba
+from dashapp.figures.common import (
+    HOVER_NUMBER,
+    base_layout,
+    clean,
+    color,
+    empty_figure,
+    finite,
+    has_numbers,
+    percent,
+    rgba,
+)
 from dashapp.read.series import number
 from rl.telemetry import action_labels
 
@@ -51,10 +61,6 @@ class ActionStats:
     confidence: float | None  # 1 / (1 + cv), in (0, 1]
     confidence_label: str
     greedy: bool  # the action with the highest Q-value right now
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if x is not None and math.isfinite(x) else None
 
 
 def confidence_from_cv(cv: float | None) -> tuple[float | None, str]:
@@ -104,13 +110,13 @@ def action_stats(q: Sequence[Sequence[float]], action_names: Sequence[str] | Non
     out = []
     for a in range(n_actions):
         col = arr[:, a]
-        finite = col[np.isfinite(col)]
-        if len(finite) == 0:
+        seen = col[np.isfinite(col)]
+        if len(seen) == 0:
             out.append(
                 ActionStats(a, names[a], 0, None, None, None, None, None, UNKNOWN, None, None, None, UNKNOWN, False)
             )
             continue
-        mean, std = float(finite.mean()), float(finite.std())
+        mean, std = float(seen.mean()), float(seen.std())
         cv = std / abs(mean) if abs(mean) > 1e-12 else (0.0 if std == 0 else math.inf)
         conf, label = confidence_from_cv(cv)
         trend, change = trend_of(col)
@@ -118,12 +124,12 @@ def action_stats(q: Sequence[Sequence[float]], action_names: Sequence[str] | Non
             ActionStats(
                 action=a,
                 name=names[a],
-                count=int(len(finite)),
-                now=_finite(last[a]),
+                count=int(len(seen)),
+                now=finite(last[a]),
                 mean=mean,
                 std=std,
-                low=float(finite.min()),
-                high=float(finite.max()),
+                low=float(seen.min()),
+                high=float(seen.max()),
                 trend=trend,
                 change=change,
                 cv=None if math.isinf(cv) else cv,
@@ -159,7 +165,7 @@ def q_trend_figure(points, action_names: Sequence[str] | None = None, *, height:
     """Q-value per action over training steps, with each action's recent min-max band
     and moving average, and a marker on the newest value.
 
-    ``points`` is a :class:`dashapp.read.StepPoints` (or anything with its fields).
+    ``points`` is a :class:`dashapp.read.steps.StepPoints` (or anything with its fields).
     """
     n_actions = points.n_actions
     if len(points) == 0 or n_actions == 0:
@@ -254,7 +260,7 @@ def q_trend_extension(points, max_points: int) -> list | None:
 def action_bar_figure(recent, action_names: Sequence[str] | None = None, *, height: int = 300) -> go.Figure:
     """How often each action was chosen in the recent steps, split into greedy choices
     (the network's best guess) and random exploration. ``recent`` is a
-    :class:`dashapp.read.RecentSteps`."""
+    :class:`dashapp.read.steps.RecentSteps`."""
     n_actions = recent.n_actions
     valid = [a for a in recent.action if a >= 0]
     if n_actions == 0 or not valid:
@@ -275,7 +281,7 @@ def action_bar_figure(recent, action_names: Sequence[str] | None = None, *, heig
         name="greedy (network's choice)",
         showlegend=False,
         marker_color=[color(a) for a in range(n_actions)],
-        text=[f"{v:.0f}%" for v in pct(greedy)],
+        text=[percent(v / 100) for v in pct(greedy)],
         textposition="inside",
         hovertemplate="%{x}: %{y:.1f}% greedy<extra></extra>",
     )
@@ -287,7 +293,7 @@ def action_bar_figure(recent, action_names: Sequence[str] | None = None, *, heig
         marker=dict(
             color=[rgba(color(a), 0.35) for a in range(n_actions)], pattern=dict(shape="/", fgcolor="white", size=6)
         ),
-        text=[f"{v:.0f}%" for v in pct(explored)],
+        text=[percent(v / 100) for v in pct(explored)],
         textposition="inside",
         hovertemplate="%{x}: %{y:.1f}% random<extra></extra>",
     )
@@ -366,7 +372,7 @@ _EPISODE_CELLS = {"score": (1, 1), "score_mean": (1, 1), "loss": (1, 2), "epsilo
 def episodes_figure(points, *, height: int = 440) -> go.Figure:
     """Score (with its moving average), loss, exploration rate and training speed per
     episode, as four small charts sharing the episode axis. ``points`` is a
-    :class:`dashapp.read.EpisodePoints`."""
+    :class:`dashapp.read.episodes.EpisodePoints`."""
     if len(points) == 0:
         return empty_figure(
             "No finished episodes yet: the first one appears when the agent loses its first game.", height=height

@@ -22,12 +22,11 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from dashapp.figures.common import fmt
+from dashapp.figures.common import NEGATIVE, POSITIVE, fmt
 
 WIDTH, HEIGHT = 400, 190
 #: Plot area inside the chart: left, right, top, bottom margins (px of the viewBox).
 LEFT, RIGHT, TOP, BOTTOM = 46, 12, 30, 34
-POSITIVE, NEGATIVE = "#2166ac", "#b2182b"
 INK, MUTED, GRID = "#1f2933", "#6c757d", "#e5e8ec"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 
@@ -206,7 +205,7 @@ def bar_chart(
         label = name if len(name) <= 14 else name[:13] + "…"
         body.append(_text(cx, HEIGHT - BOTTOM + 13, label, size=10, anchor="middle", fill=INK))
         if not ok[i]:
-            body.append(_text(cx, zero - 4, "n/a", size=10, anchor="middle", fill=MUTED))
+            body.append(_text(cx, zero - 4, "–", size=10, anchor="middle", fill=MUTED))
             continue
         top, bottom = sorted((float(y(val)), zero))
         outline = ' stroke="#111" stroke-width="2.5"' if i == highlight else ""

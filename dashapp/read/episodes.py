@@ -62,11 +62,12 @@ def _named_columns(records: list[T.EpisodeRecord], attr: str, idx: np.ndarray) -
     return {name: [number(getattr(records[i], attr).get(name)) for i in idx] for name in names}
 
 
-def _episode_points(rows: list[dict], first_new: int, stride: int, window: int, seq: int) -> EpisodePoints:
+def _episode_points(s: Session, rows: list[dict], first_new: int, stride: int, window: int, seq: int) -> EpisodePoints:
     idx = pick_indices(first_new, len(rows), stride)
     if len(idx) == 0:
         return EpisodePoints(seq=seq, stride=stride)
-    records = [T.EpisodeRecord.from_dict(r) for r in rows]
+    with s.decoding("its episode records"):
+        records = [T.EpisodeRecord.from_dict(r) for r in rows]
     score = np.array([number(r.score) for r in records])
     return EpisodePoints(
         seq=seq,
@@ -87,7 +88,7 @@ def episode_history(s: Session, max_points: int = EPISODE_POINTS, window: int = 
     rows = s.read(T.EPISODES)
     if not rows:
         return EpisodePoints()
-    return _episode_points(rows, 0, stride_for(len(rows), max_points), window, rows[-1]["seq"])
+    return _episode_points(s, rows, 0, stride_for(len(rows), max_points), window, rows[-1]["seq"])
 
 
 def episode_tick(
@@ -105,4 +106,4 @@ def episode_tick(
     rows, first_new, stride = got
     if first_new == len(rows):
         return EpisodePoints(seq=(drawn or Position()).seq, stride=stride)
-    return _episode_points(rows, first_new, stride, window, rows[-1]["seq"])
+    return _episode_points(s, rows, first_new, stride, window, rows[-1]["seq"])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dashapp.read.series import floats, int_or
-from dashapp.read.sessions import BrokenRun, Session
+from dashapp.read.sessions import Session
 from rl import telemetry as T
 
 
@@ -57,13 +57,13 @@ class NetworkData:
             return T.feature_labels(self.input_names, size)
         if kind == "output":
             return T.action_labels(self.output_names, size)
-        return [f"{self.names[column]} #{i}" for i in range(size)]
+        return [T.neuron_label(self.names[column], i) for i in range(size)]
 
     def label(self, column: int, index: int) -> str:
         """One node's label (cheaper than :meth:`labels` for a wide layer)."""
         kind = self.kinds[column]
         if kind == "hidden":
-            return f"{self.names[column]} #{index}"
+            return T.neuron_label(self.names[column], index)
         names = self.input_names if kind == "input" else self.output_names
         if index < len(names):
             return str(names[index])
@@ -88,10 +88,10 @@ class AttributionView:
     taken: int
     input: np.ndarray
     method: str
-    contributions: dict
+    contributions: dict[str, np.ndarray]
     saliency: np.ndarray
     integrated_gradients: np.ndarray
-    ig: dict
+    ig: T.IntegratedGradientsInfo
     response_values: np.ndarray
     response_q: np.ndarray
     recent_obs: np.ndarray
@@ -147,12 +147,9 @@ def snapshot(
     data = s.get(s.probe_key(T.NEURONS, network))
     if data is None:
         return None
-    try:
-        return _decode_neurons(data, s.meta(), weights, histories)
-    except T.SchemaError as exc:
-        raise BrokenRun(f"run {s.name}: {exc}") from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise s.broken("the probe's network record", exc) from None
+    meta = s.meta()
+    with s.decoding("the probe's network record"):
+        return _decode_neurons(data, meta, weights, histories)
 
 
 def _decode_neurons(
@@ -216,11 +213,11 @@ def attribution(s: Session) -> AttributionView | None:
     data = s.get(T.ATTRIBUTION)
     if data is None:
         return None
-    try:
+    meta = s.meta()
+    with s.decoding("the attribution record"):
         if not isinstance(data, dict):
             raise TypeError("it is not a JSON object")
         rec = T.AttributionRecord.from_dict(data)
-        meta = s.meta()
         info = meta.network_info(rec.network) if meta else None
         return AttributionView(
             step=int_or(rec.step, 0),
@@ -234,16 +231,12 @@ def attribution(s: Session) -> AttributionView | None:
             },
             saliency=_array(rec.saliency, "saliency", 2),
             integrated_gradients=_array(rec.integrated_gradients, "integrated gradients", 2),
-            ig=dict(rec.ig) if isinstance(rec.ig, dict) else {},
-            response_values=_array(rec.response["values"], "response values", 2),
-            response_q=_array(rec.response["q"], "response Q-values", 3),
-            recent_obs=_array(rec.recent["obs"], "recent observations", 2),
-            recent_actions=_array(rec.recent["actions"], "recent actions", 1).astype(np.int64),
+            ig=rec.ig,
+            response_values=_array(rec.response.values, "response values", 2),
+            response_q=_array(rec.response.q, "response Q-values", 3),
+            recent_obs=_array(rec.recent.obs, "recent observations", 2),
+            recent_actions=_array(rec.recent.actions, "recent actions", 1).astype(np.int64),
             feature_names=tuple(info.inputs if info else ()),
             action_names=tuple(info.outputs if info else ()),
             network=rec.network,
         )
-    except T.SchemaError as exc:
-        raise BrokenRun(f"run {s.name}: {exc}") from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise s.broken("the attribution record", exc) from None

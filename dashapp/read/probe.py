@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from dashapp.read.series import int_or
-from dashapp.read.sessions import BrokenRun, Session
+from dashapp.read.sessions import Session
 from rl import telemetry as T
 
 #: Probe records a chart draws on first load (the newest ones). At one record per
@@ -48,12 +48,8 @@ class ProbeRecords(Generic[R]):
 
 def _decode(s: Session, kind: str, rows: list[dict]) -> list:
     record_type = KINDS[kind]
-    try:
+    with s.decoding(f"its {kind} records"):
         return [record_type.from_dict(row) for row in rows]
-    except T.SchemaError as exc:
-        raise BrokenRun(f"run {s.name}: {exc}") from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise s.broken(f"its {kind} records", exc) from None
 
 
 def _kind(kind: str) -> str:
@@ -130,7 +126,7 @@ def neuron_activity(s: Session, network: str | None = None) -> NeuronActivity | 
     data = s.get(s.probe_key(T.NEURONS, network))
     if data is None:
         return None
-    try:
+    with s.decoding("its neuron activations"):
         if not isinstance(data, dict):
             raise TypeError("it is not a JSON object")
         rec = T.NeuronsRecord.from_dict(data)
@@ -140,15 +136,10 @@ def neuron_activity(s: Session, network: str | None = None) -> NeuronActivity | 
             if history.ndim != 2:
                 raise ValueError(f"{layer.name} history has {history.ndim} dimensions, expected 2")
             layers.append(LayerHistory(str(layer.name), str(layer.activation), history))
-    except T.SchemaError as exc:
-        raise BrokenRun(f"run {s.name}: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise s.broken("its neuron activations", exc) from None
     return NeuronActivity(int_or(rec.step, 0), int_or(rec.samples, 0), layers)
 
 
 # --------------------------------------------------------------------------- alerts
-_LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
 @dataclass(frozen=True)
@@ -166,13 +157,7 @@ def alerts(s: Session) -> AlertsView | None:
     data = s.get(T.ALERTS)
     if data is None:
         return None
-    try:
+    with s.decoding("its alerts"):
         rec = T.AlertsRecord.from_dict(data)
-    except T.SchemaError as exc:
-        raise BrokenRun(f"run {s.name}: {exc}") from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise s.broken("its alerts", exc) from None
-    active = sorted(
-        (a for a in rec.alerts if a.active), key=lambda a: (_LEVEL_ORDER.get(a.level, 3), a.started_step or 0)
-    )
+    active = sorted((a for a in rec.alerts if a.active), key=lambda a: (a.severity, a.started_step or 0))
     return AlertsView(active, [a for a in rec.alerts if not a.active], rec.step if isinstance(rec.step, int) else None)

@@ -126,8 +126,9 @@ def classify_heartbeat(heartbeat: Any, now: float) -> WorkerStatus:
 
 def worker_status(s: Session, now: float | None = None) -> WorkerStatus:
     """The worker's status (from its heartbeat)."""
+    heartbeat = s.get(T.HEARTBEAT)
     try:
-        return classify_heartbeat(s.get(T.HEARTBEAT), time.time() if now is None else now)
+        return classify_heartbeat(heartbeat, time.time() if now is None else now)
     except (T.SchemaError, BrokenRun, TypeError, ValueError) as exc:
         raise BrokenRun(f"run {s.name}: {exc}") from None
 
@@ -171,10 +172,8 @@ def game(s: Session) -> GameView:
         reason = s.get(T.FRAME_UNAVAILABLE)
         reason = reason.get("reason") if isinstance(reason, dict) else None
         return GameView(unavailable=str(reason) if reason else None)
-    try:
+    with s.decoding("the game frame"):
         frame = T.Frame.from_dict(data)
         if not isinstance(frame.png_base64, str):
             raise TypeError("png_base64 is not text")
         return GameView(FrameImage(int(frame.step), frame.png_base64, int(frame.width), int(frame.height)))
-    except (T.SchemaError, TypeError, ValueError) as exc:
-        raise s.broken("the game frame", exc) from None

@@ -55,10 +55,15 @@ def check_served(run_path: str | Path) -> Path:
     return path
 
 
+#: What a store raises when its files cannot be read (a damaged or half-written store).
+_STORE_ERRORS = (sqlite3.Error, OSError, json.JSONDecodeError)
+
+
 class Session:
     """A run's open store, for the duration of one callback: the raw reads the read
-    modules build on, the run's metadata (read once), and the names of its per-network
-    probe series (which depend on the schema the run was written with)."""
+    modules build on (a store that fails to read becomes :class:`BrokenRun`), the run's
+    metadata (read once), and the names of its per-network probe series (which depend on
+    the schema the run was written with)."""
 
     def __init__(self, store: S.Store, path: Path) -> None:
         self.store, self.path, self.name = store, path, path.name or str(path)
@@ -70,16 +75,36 @@ class Session:
         """A :class:`BrokenRun` saying ``what`` of this run cannot be read, and why."""
         return BrokenRun(f"run {self.name}: {what} cannot be read ({exc})")
 
+    @contextmanager
+    def decoding(self, what: str) -> Iterator[None]:
+        """Decode ``what`` of this run: a record of a newer schema, or one that is not what
+        its type says, becomes :class:`BrokenRun` naming the run and ``what``."""
+        try:
+            yield
+        except BrokenRun:
+            raise  # already says what is wrong
+        except T.SchemaError as exc:
+            raise BrokenRun(f"run {self.name}: {exc}") from None
+        except (TypeError, ValueError, KeyError) as exc:
+            raise self.broken(what, exc) from None
+
+    def _store(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _STORE_ERRORS as exc:
+            raise BrokenRun(f"run {self.name}: its telemetry cannot be read ({type(exc).__name__}: {exc})") from None
+
     def meta(self) -> T.RunMeta | None:
         """The run's metadata, or None if the worker has not written it yet."""
         if not self._meta_read:
-            data = self.store.get(T.META)
+            data = self.get(T.META)
             self._meta_read = True
             if data is not None:
                 if not isinstance(data, dict):
                     raise BrokenRun(f"run {self.name}: its metadata is not a JSON object")
-                self._schema = T.check_version(data, where=f"run {self.name}")
-                self._meta = T.RunMeta.from_dict(data)
+                with self.decoding("its metadata"):
+                    self._schema = T.check_version(data, where=f"run {self.name}")
+                    self._meta = T.RunMeta.from_dict(data)
         return self._meta
 
     @property
@@ -98,39 +123,36 @@ class Session:
         return T.probe_key(base, self.network(network), self.schema)
 
     def get(self, key: str) -> Any:
-        return self.store.get(key)
+        return self._store(self.store.get, key)
 
     def read(self, series: str, after: int = -1, limit: int | None = None) -> list[dict]:
-        rows = self.store.read(series, after=after, limit=limit)
+        rows = self._store(self.store.read, series, after=after, limit=limit)
         for row in (rows[0], rows[-1]) if rows else ():
             # a series is written by one worker: its oldest and newest share a version
             if not isinstance(row, dict):
                 raise BrokenRun(f"run {self.name}: its {series} records are not JSON objects")
-            T.check_version(row, where=f"a {series} record")
+            with self.decoding(f"its {series} records"):
+                T.check_version(row, where=f"a {series} record")
         return rows
 
     def last_seq(self, series: str) -> int:
-        return self.store.last_seq(series)
+        return self._store(self.store.last_seq, series)
 
 
 @contextmanager
 def session(run_path: str | Path) -> Iterator[Session]:
-    """Open a run's store for one callback; any failure becomes :class:`BrokenRun`. The
-    store is closed again on exit, so no connection outlives the callback."""
+    """Open a run's store for one callback (an unusable run folder becomes
+    :class:`BrokenRun`); every read through the session translates its own failures. The
+    store is closed again on exit, so no connection outlives the callback; an error in the
+    callback's own code goes through as it is."""
     path = check_served(run_path)
     try:
         store = S.open_run(path)
     except (S.RunDirError, T.SchemaError) as exc:
         raise BrokenRun(str(exc)) from None
-    except (sqlite3.Error, OSError, json.JSONDecodeError) as exc:
+    except _STORE_ERRORS as exc:
         raise BrokenRun(f"run {path.name}: its telemetry store cannot be opened ({exc})") from None
     try:
         yield Session(store, path)
-    except BrokenRun:
-        raise
-    except T.SchemaError as exc:
-        raise BrokenRun(f"run {path.name}: {exc}") from None
-    except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
-        raise BrokenRun(f"run {path.name}: its telemetry cannot be read ({type(exc).__name__}: {exc})") from None
     finally:
         store.close()

@@ -7,6 +7,7 @@ each poll, only what is newer than where its chart stands (:func:`step_tick`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,13 @@ RECENT_STEPS = 1_000
 #: The most step records the series holds (the downsampling stride is chosen so that this
 #: many records fit on a chart).
 STEP_SPAN = T.DEFAULT_CAPS[T.STEPS]
+
+#: The StepRecord fields the step charts read straight from the stored rows: decoding up to
+#: 20,000 rows into records would cost a load more than everything else, so the names are
+#: checked against the record type instead (a renamed field fails on import).
+Q, ACTION, EXPLORED, STEP = "q", "action", "explored", "step"
+if not {Q, ACTION, EXPLORED, STEP} <= {f.name for f in dataclasses.fields(T.StepRecord)}:
+    raise ImportError("dashapp.read.steps reads step records by fields StepRecord does not have")
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ def q_matrix(rows: Sequence[dict], n_actions: int) -> np.ndarray:
     """(n, n_actions) float matrix of the rows' Q-values; NaN where one is missing."""
     q = np.full((len(rows), n_actions), np.nan)
     for i, row in enumerate(rows):
-        values = row.get("q") or []
+        values = row.get(Q) or []
         if not isinstance(values, (list, tuple)):
             continue
         for a, v in enumerate(values[:n_actions]):
@@ -72,7 +80,7 @@ def q_matrix(rows: Sequence[dict], n_actions: int) -> np.ndarray:
 
 def _n_actions(rows: Sequence[dict]) -> int:
     for row in reversed(rows):
-        q = row.get("q")
+        q = row.get(Q)
         if isinstance(q, (list, tuple)) and q:
             return len(q)
     return 0
@@ -80,7 +88,7 @@ def _n_actions(rows: Sequence[dict]) -> int:
 
 def _action(row: dict, n_actions: int) -> int:
     """The row's action index, or -1 when it is missing or out of range (or a vector)."""
-    a = row.get("action")
+    a = row.get(ACTION)
     return a if isinstance(a, int) and not isinstance(a, bool) and 0 <= a < n_actions else -1
 
 
@@ -92,12 +100,12 @@ def _step_points(rows: list[dict], first_new: int, stride: int, window: int, n_a
     q = q_matrix(rows, n_actions)
     actions = np.array([_action(row, n_actions) for row in rows])
     chosen = (actions[:, None] == np.arange(n_actions)[None, :]).astype(float)
-    explored = np.array([1.0 if row.get("explored") is True else 0.0 for row in rows])
+    explored = np.array([1.0 if row.get(EXPLORED) is True else 0.0 for row in rows])
     return StepPoints(
         seq=seq,
         stride=stride,
         n_actions=n_actions,
-        step=[int_or(rows[i].get("step"), rows[i]["seq"]) for i in idx],
+        step=[int_or(rows[i].get(STEP), rows[i]["seq"]) for i in idx],
         q=q[idx].tolist(),
         q_mean=rolling_at(q, idx, window, "mean").tolist(),
         q_low=rolling_at(q, idx, window, "min").tolist(),
@@ -160,10 +168,10 @@ def recent_steps(s: Session, n: int = RECENT_STEPS) -> RecentSteps:
     n_actions = _n_actions(rows)
     return RecentSteps(
         n_actions=n_actions,
-        step=[int_or(r.get("step"), r["seq"]) for r in rows],
+        step=[int_or(r.get(STEP), r["seq"]) for r in rows],
         q=q_matrix(rows, n_actions).tolist(),
         action=[_action(r, n_actions) for r in rows],
-        explored=[r.get("explored") is True for r in rows],
+        explored=[r.get(EXPLORED) is True for r in rows],
     )
 
 

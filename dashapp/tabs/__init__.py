@@ -1,0 +1,2 @@
+"""One module per dashboard tab (its layout and its callbacks), and what the tabs share: the tick / load
+protocol (``reloading``) and the layer picker."""

@@ -26,6 +26,7 @@ from dashapp.components import graph, panel
 from dashapp.figures import activations as F
 from dashapp.figures import histograms as H
 from dashapp.figures.common import empty_figure, fmt, is_empty_figure, percent
+from dashapp.tabs import layer_picker as L
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -96,7 +97,7 @@ def layout():
                     ),
                 ]
             ),
-            R.layer_picker(TAB_ID),
+            L.layer_picker(TAB_ID),
             panel(
                 "How the chosen layer's activations change over time",
                 graph("activations-hist-time", "Waiting for activation samples...", TIME_HEIGHT),
@@ -278,7 +279,7 @@ def _small_panels(latest: T.ActivationRecord | None, message: str | None = None,
 )
 def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None):
     """The hidden layers to choose from (from the newest record); keeps the choice."""
-    return R.layer_choice(n, TAB_ID, active_tab, run, T.ACTIVATIONS, current, current_options, listed_run)
+    return L.layer_choice(n, TAB_ID, active_tab, run, T.ACTIVATIONS, current, current_options, listed_run)
 
 
 @callback(

@@ -18,7 +18,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dashapp import read
 from dashapp.components import graph, panel
 from dashapp.figures import live as F
-from dashapp.figures.common import color, empty_figure, fmt, is_empty_figure
+from dashapp.figures.common import color, empty_figure, fmt, is_empty_figure, percent
 from dashapp.tabs import reloading as R
 
 TAB_ID = "live"
@@ -173,7 +173,7 @@ def q_cards(stats: list[F.ActionStats]) -> list:
                         html.Tr(
                             [
                                 html.Th("confidence"),
-                                html.Td(f"{s.confidence_label}" + ("" if conf is None else f" ({100 * conf:.0f}%)")),
+                                html.Td(f"{s.confidence_label}" + ("" if conf is None else f" ({percent(conf)})")),
                             ]
                         ),
                     ]

@@ -22,6 +22,7 @@ from dashapp.figures import histograms as H
 from dashapp.figures import weights as F
 from dashapp.figures.common import empty_figure, fmt, is_empty_figure, percent
 from dashapp.figures.layers import layer_names
+from dashapp.tabs import layer_picker as L
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -67,7 +68,7 @@ def layout():
                 NOTES["hist"],
                 class_name="mb-3",
             ),
-            R.layer_picker(TAB_ID),
+            L.layer_picker(TAB_ID),
             panel(
                 "How the chosen layer's weights change over time",
                 graph("weights-hist-time", "Waiting for weight samples...", TIME_HEIGHT),
@@ -132,7 +133,7 @@ def stats_table(rows: list[dict]):
 )
 def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None):
     """The layers to choose from (from the newest weight sample); keeps the choice."""
-    return R.layer_choice(n, TAB_ID, active_tab, run, T.WEIGHTS, current, current_options, listed_run)
+    return L.layer_choice(n, TAB_ID, active_tab, run, T.WEIGHTS, current, current_options, listed_run)
 
 
 def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:

@@ -95,8 +95,9 @@ class Agent(Protocol):
     #: the agent's config dataclass (saved with the run and the checkpoints)
     config: Any
 
-    def act(self, obs: np.ndarray, step: int) -> Decision:
-        """The action for ``obs`` at (0-based) ``step``, with what the agent knew."""
+    def act(self, obs: np.ndarray, step: int, *, greedy: bool = False) -> Decision:
+        """The action for ``obs`` at (0-based) ``step``, with what the agent knew; with
+        ``greedy``, its best choice without exploring (for evaluation)."""
 
     def observe(self, obs: np.ndarray, action: Action, reward: float, next_obs: np.ndarray, terminated: bool) -> None:
         """Remember one transition (``terminated`` only: a time limit is not an end)."""

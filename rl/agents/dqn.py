@@ -319,10 +319,11 @@ class DQNAgent:
         c = self.config
         return linear_schedule(c.start_e, c.end_e, self._exploration_steps, step)
 
-    def act(self, obs: np.ndarray, step: int) -> Decision:
-        """Epsilon-greedy action for ``obs``. The network always runs (batch of 1), even
-        when exploring, so the Q-values -- and the probe's hooks -- see every state."""
-        epsilon = self.epsilon(step)
+    def act(self, obs: np.ndarray, step: int, *, greedy: bool = False) -> Decision:
+        """Epsilon-greedy action for ``obs`` (``greedy``: the highest Q-value, never a random
+        move, and the exploration stream untouched). The network always runs (batch of 1),
+        even when exploring, so the Q-values -- and the probe's hooks -- see every state."""
+        epsilon = 0.0 if greedy else self.epsilon(step)
         x = torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0)  # no copy for float32 numpy
         with torch.no_grad():
             q_t, v_t, a_t = self.q_network(x, return_parts=True)
@@ -330,7 +331,7 @@ class DQNAgent:
         value = advantages = None
         if v_t is not None:
             value, advantages = float(v_t[0, 0]), a_t[0].tolist()
-        explored = self._rng.random() < epsilon
+        explored = not greedy and self._rng.random() < epsilon
         if explored:
             action = self._rng.randrange(self.n_actions)
         else:

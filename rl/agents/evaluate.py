@@ -8,15 +8,15 @@ goes through the worker's one loop.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from gymnasium import spaces
 
 from rl.callbacks import Callback
 
 
 def evaluate(agent, env_id: str, episodes: int = 20, seed: int = 0, epsilon: float = 0.0) -> list[float]:
-    """Scores (episode returns) of ``agent`` acting greedily, or epsilon-greedily with
-    ``epsilon`` > 0, on ``episodes`` fresh episodes seeded ``seed, seed + 1, ...``."""
+    """Scores (episode returns) of ``agent`` (any ``rl.agents.base.Agent``) acting greedily,
+    or epsilon-greedily with ``epsilon`` > 0, on ``episodes`` fresh episodes seeded ``seed,
+    seed + 1, ...``."""
     from rl.envs import make_env
 
     env = make_env(env_id)
@@ -33,9 +33,7 @@ def evaluate(agent, env_id: str, episodes: int = 20, seed: int = 0, epsilon: flo
                 if epsilon >= 1 or (epsilon > 0 and rng.random() < epsilon):  # epsilon 1: no network needed
                     action = int(rng.integers(n_actions))
                 else:
-                    with torch.no_grad():
-                        q = agent.q_network(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-                    action = int(q.argmax(dim=1))
+                    action = agent.act(obs, 0, greedy=True).action
                 obs, reward, terminated, truncated, _ = env.step(action)
                 score += float(reward)
                 done = terminated or truncated

@@ -65,12 +65,12 @@ class ProbeCallback(Callback):
             T.PROBE_CONFIG,
             T.ProbeSettings(
                 config=self.config.to_dict(),
-                layers={
-                    name: [
-                        {"name": w.name, "activation": w.activation, "hidden": w.hidden} for w in probe.capture.layers
-                    ]
-                    for name, probe in self.probes.items()
-                },
+                networks=[
+                    T.WatchedNetwork(
+                        name, [T.WatchedLayerInfo(w.name, w.activation, w.hidden) for w in p.capture.layers]
+                    )
+                    for name, p in self.probes.items()
+                ],
             ).to_dict(),
         )
         for probe in self.probes.values():

@@ -228,7 +228,6 @@ def publish(store, outputs: Mapping[str, ProbeOutput], step: int) -> None:
         if out.neurons is not None:
             keys[T.probe_key(T.NEURONS, network)] = out.neurons.to_dict()
     alerts = [a for out in outputs.values() for a in out.alerts]
-    order = {R.CRITICAL: 0, R.WARNING: 1, R.INFO: 2}
-    alerts.sort(key=lambda a: (not a.active, order.get(a.level, 3)))
+    alerts.sort(key=lambda a: (not a.active, a.severity))
     keys[T.ALERTS] = T.AlertsRecord(step=step, time=time.time(), alerts=alerts).to_dict()
     store.put_many(keys)

@@ -17,6 +17,11 @@ def action_label(index: int) -> str:
     return f"action {index}"
 
 
+def neuron_label(layer: str, index: int) -> str:
+    """The name of neuron ``index`` of hidden layer ``layer`` ("fc1 #3"; the canvas writes it so too)."""
+    return f"{layer} #{index}"
+
+
 def labels(names: Sequence[object] | None, n: int, fallback=feature_label) -> list[str]:
     """``n`` labels: ``names[i]`` where it exists, ``fallback(i)`` for the rest."""
     given = list(names or ())

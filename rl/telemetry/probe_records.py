@@ -220,6 +220,14 @@ class AlertEntry(Part):
     ended_step: int | None = None
     ended_time: float | None = None
 
+    #: Levels, most severe first (``health.live_rules``' words).
+    LEVELS: ClassVar[tuple[str, ...]] = ("critical", "warning", "info")
+
+    @property
+    def severity(self) -> int:
+        """0 for the most severe level; unknown levels last."""
+        return self.LEVELS.index(self.level) if self.level in self.LEVELS else len(self.LEVELS)
+
 
 @dataclass(frozen=True)
 class AlertsRecord(Record):
@@ -236,29 +244,43 @@ class AlertsRecord(Record):
 # --------------------------------------------------------------------------- settings
 @dataclass(frozen=True)
 class WatchedLayerInfo(Part):
+    """A layer the probe watches: its activation, and whether it is hidden (activations are
+    recorded) or an output layer (weights and gradients only)."""
+
     name: str
     activation: str
     hidden: bool
 
 
 @dataclass(frozen=True)
+class WatchedNetwork(Part):
+    """A network the probe watches, and its layers, input to output."""
+
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": WatchedLayerInfo}
+    name: str
+    layers: list[WatchedLayerInfo]
+
+
+@dataclass(frozen=True)
 class ProbeSettings(Record):
-    """The PROBE_CONFIG key: the probe's settings (``rl.probe.ProbeConfig`` as a dict) and,
-    per watched network, the layers it watches."""
+    """The PROBE_CONFIG key: the probe's settings (``rl.probe.ProbeConfig`` as a dict) and
+    the networks it watches."""
 
     KIND: ClassVar[str] = "probe_settings"
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {"networks": WatchedNetwork}
     config: dict
-    layers: dict[str, list[dict]] = field(default_factory=dict)
+    networks: list[WatchedNetwork] = field(default_factory=list)
 
     def watched_layers(self, network: str) -> list[WatchedLayerInfo]:
-        return [WatchedLayerInfo.from_dict(d) for d in self.layers.get(network, [])]
+        """The layers of ``network`` the probe watches ([] when it does not watch it)."""
+        return next((n.layers for n in self.networks if n.name == network), [])
 
     @classmethod
     def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
         # schema 1 stored the settings at the top level and one network's layers as a list
         layers = data.pop("layers", [])
         config = {k: v for k, v in data.items() if k not in ("kind", "v")}
-        return {"config": config, "layers": {"q_network": layers}}
+        return {"config": config, "networks": [{"name": "q_network", "layers": layers}]}
 
 
 # --------------------------------------------------------------------------- attribution
@@ -274,17 +296,55 @@ class AttributionLayer(Part):
 
 
 @dataclass(frozen=True)
+class IntegratedGradientsInfo(Part):
+    """How an attribution's integrated gradients were computed: the quadrature ``method`` and
+    its ``steps``, the ``baseline`` state (and what it is: ``baseline_kind``,
+    ``baseline_label``), the outputs there (``q_baseline``) and, per output, the completeness
+    residual ``delta`` = sum of the attributions - (output now - output at the baseline)."""
+
+    method: str
+    steps: int
+    baseline: list[float]
+    baseline_kind: str
+    baseline_label: str
+    q_baseline: list[float]
+    delta: list[float]
+
+
+@dataclass(frozen=True)
+class ResponseSweep(Part):
+    """Each input feature swept over its recent range, the others held: ``values``
+    (features, points) and the outputs there, ``q`` (features, points, outputs)."""
+
+    values: dict
+    q: dict
+
+
+@dataclass(frozen=True)
+class RecentStates(Part):
+    """Recent states (``obs``, (n, features)) and the network's greedy action in each
+    (``actions``, (n,)), oldest first."""
+
+    obs: dict
+    actions: dict
+
+
+@dataclass(frozen=True)
 class AttributionRecord(NetworkRecord):
     """Attribution of one state (see ``rl.attribution``). Arrays use ``encode_array``.
 
-    ``saliency`` and ``integrated_gradients``: (outputs, features); ``ig``: method, steps,
-    baseline, q_baseline, delta; ``response``: ``{"values": (features, points), "q":
-    (features, points, outputs)}``; ``recent``: ``{"obs": (n, features), "actions": (n,)}``
-    -- recent states and the network's greedy action in each, oldest first.
+    ``saliency`` and ``integrated_gradients``: (outputs, features); ``ig``: how the
+    integrated gradients were computed; ``response``: the feature sweep; ``recent``: recent
+    states and the network's choice in each.
     """
 
     KIND: ClassVar[str] = "attribution"
-    NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": AttributionLayer}
+    NESTED: ClassVar[Mapping[str, type[Part]]] = {
+        "layers": AttributionLayer,
+        "ig": IntegratedGradientsInfo,
+        "response": ResponseSweep,
+        "recent": RecentStates,
+    }
     step: int
     q: list[float]
     action: int  # the network's choice (argmax Q) for this state
@@ -294,7 +354,7 @@ class AttributionRecord(NetworkRecord):
     layers: list[AttributionLayer]
     saliency: dict
     integrated_gradients: dict
-    ig: dict
-    response: dict
-    recent: dict
+    ig: IntegratedGradientsInfo
+    response: ResponseSweep
+    recent: RecentStates
     network: str = "q_network"

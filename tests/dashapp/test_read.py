@@ -68,6 +68,18 @@ def test_newer_schema_records_make_the_run_broken(make_run):
         worker_status(run.path)
 
 
+def test_a_bug_in_the_callback_is_not_passed_off_as_an_unreadable_run(make_run):
+    """Only reads are translated: an error in the code around them goes through as it is
+    (it would otherwise show on the page as "this run cannot be read")."""
+    run = make_run()
+    with pytest.raises(KeyError, match="no such thing"), read.session(run.path) as s:
+        s.meta()
+        raise KeyError("no such thing")
+    run.store.put(T.ATTRIBUTION, {"kind": "attribution", "v": T.SCHEMA_VERSION, "step": "junk"})
+    with pytest.raises(read.BrokenRun, match="run-1: the attribution record cannot be read"):
+        read_once(run.path, read.network.attribution)  # ... while a record that is not what it says is
+
+
 def test_a_session_refuses_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(read.BrokenRun, match="not a neurodash run folder"):
         worker_status(tmp_path)

@@ -81,7 +81,7 @@ def test_bar_chart_signs_values_and_highlight():
     assert [b.find(f"{NS}title").text for b in bars] == ["LEFT: 1.5", "STAY: -0.5"]
     assert [b.get("fill") for b in bars] == [SVG.POSITIVE, SVG.NEGATIVE]
     assert bars[0].get("stroke") == "#111" and bars[1].get("stroke") is None
-    assert "n/a" in texts(root) and "RIGHT" in texts(root)
+    assert "–" in texts(root) and "RIGHT" in texts(root)
     # the positive bar sits above the zero line, the negative one below, heights in proportion
     zero = [float(ln.get("y1")) for ln in root.iter(f"{NS}line") if ln.get("stroke") == "#999"][0]
     up, down = bars

@@ -21,8 +21,8 @@ Reuse them for any tab's browser test (mark the test ``@pytest.mark.browser``):
     and uncaught page errors).
 
 ``browser``
-    the session's Chromium (``/usr/bin/chromium``). Tests are skipped only when that
-    binary is missing; when it exists they always run.
+    the session's Chromium (``/usr/bin/chromium``). When that binary is missing the
+    browser tests fail (a run without them is not a pass); ``make test`` installs it.
 
 Helpers for reading the page (points in a graph, the status badge, waiting) are in
 ``tests/e2e/helpers.py``. Process logs are printed when a fixture fails to start, to

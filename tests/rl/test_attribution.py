@@ -9,6 +9,8 @@ from torch import nn
 
 from rl import attribution as A
 from rl import telemetry as T
+from rl.agents.base import Decision
+from rl.callbacks import StepInfo
 from rl.store import MemoryStore, create_run_dir, open_run
 from tests.rl.callback_args import run_context, step_info
 
@@ -253,26 +255,26 @@ def test_compute_attribution_record_is_consistent():
     assert contrib.shape == (3, 8)
     np.testing.assert_allclose(contrib.sum(axis=1), q - net[4].bias.detach().numpy(), atol=1e-4)
     np.testing.assert_allclose(T.decode_array(rec.saliency), A.saliency(net, x), rtol=1e-5)
-    np.testing.assert_allclose(rec.ig["baseline"], recent.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(rec.ig.baseline, recent.mean(axis=0), rtol=1e-5)
     ig = T.decode_array(rec.integrated_gradients)
     # completeness: the residual the page shows is small and equals what we publish
-    np.testing.assert_allclose(ig.sum(axis=1) - (q - rec.ig["q_baseline"]), rec.ig["delta"], atol=1e-4)
-    assert max(abs(v) for v in rec.ig["delta"]) < 1e-2
-    values = T.decode_array(rec.response["values"])
-    assert values.shape == (4, 7) and T.decode_array(rec.response["q"]).shape == (4, 7, 3)
+    np.testing.assert_allclose(ig.sum(axis=1) - (q - rec.ig.q_baseline), rec.ig.delta, atol=1e-4)
+    assert max(abs(v) for v in rec.ig.delta) < 1e-2
+    values = T.decode_array(rec.response.values)
+    assert values.shape == (4, 7) and T.decode_array(rec.response.q).shape == (4, 7, 3)
     np.testing.assert_allclose(values[:, 0], np.minimum(recent.min(axis=0), x), rtol=1e-6)
-    np.testing.assert_array_equal(T.decode_array(rec.recent["actions"]), greedy)
-    np.testing.assert_allclose(T.decode_array(rec.recent["obs"]), recent)
+    np.testing.assert_array_equal(T.decode_array(rec.recent.actions), greedy)
+    np.testing.assert_allclose(T.decode_array(rec.recent.obs), recent)
 
 
 def test_compute_attribution_without_history_and_with_zero_baseline():
     net = mlp([3, 5, 2])
     rec = A.compute_attribution(net, [0.1, 0.2, 0.3])
-    assert T.decode_array(rec.recent["obs"]).shape == (0, 3)
+    assert T.decode_array(rec.recent.obs).shape == (0, 3)
     # mean baseline of no history = the state itself: integrated gradients are zero
     np.testing.assert_allclose(T.decode_array(rec.integrated_gradients), 0.0, atol=1e-7)
     rec = A.compute_attribution(net, [0.1, 0.2, 0.3], baseline="zeros")
-    assert rec.ig["baseline"] == [0.0, 0.0, 0.0] and rec.ig["baseline_kind"] == "zeros"
+    assert rec.ig.baseline == [0.0, 0.0, 0.0] and rec.ig.baseline_kind == "zeros"
     with pytest.raises(A.AttributionError, match="baseline"):
         A.compute_attribution(net, [0.1, 0.2, 0.3], baseline="median")
     with pytest.raises(A.AttributionError, match="recent actions"):
@@ -292,8 +294,9 @@ def _meta():
     )
 
 
-def _step(i, obs, q):
-    return step_info(i, 1, obs=obs, q=q)
+def _step(i, obs, q=(0.0, 1.0, 0.0)):
+    """Step ``i``: action 1 taken in ``obs``, the greedy one for Q-values ``q``."""
+    return step_info(i, 1, obs=obs, q=list(q))
 
 
 def _ctx(store, net, **networks):
@@ -322,9 +325,9 @@ def test_callback_publishes_on_schedule_through_a_real_run_folder(tmp_path):
     rec = T.AttributionRecord.from_dict(data)
     assert rec.step == 11 and rec.taken == 1 and rec.network == "q_network"
     np.testing.assert_allclose(rec.input, seen[10][0], rtol=1e-6)
-    recent = T.decode_array(rec.recent["obs"])  # the last 8 states up to step 11, oldest first
+    recent = T.decode_array(rec.recent.obs)  # the last 8 states up to step 11, oldest first
     np.testing.assert_allclose(recent, np.stack([o for o, _ in seen[3:11]]), rtol=1e-6)
-    np.testing.assert_array_equal(T.decode_array(rec.recent["actions"]), [a for _, a in seen[3:11]])
+    np.testing.assert_array_equal(T.decode_array(rec.recent.actions), [a for _, a in seen[3:11]])
     assert cb.last_seconds > 0
 
 
@@ -335,14 +338,24 @@ def test_callback_follows_training_of_the_live_network():
     ctx = _ctx(store, net, target_network=mlp([4, 8, 3], seed=2))
     cb = A.AttributionCallback(publish_every_s=0)
     obs = np.ones(4, np.float32)
-    cb.on_step(ctx, _step(1, obs, None))
+    cb.on_step(ctx, _step(1, obs))
     before = store.get(T.ATTRIBUTION)["q"]
     np.testing.assert_allclose(before, A.q_values(net, [obs])[0], atol=1e-6)
     with torch.no_grad():
         net[2].bias += 1.0  # "training" changes the network
-    cb.on_step(ctx, _step(2, obs, None))
+    cb.on_step(ctx, _step(2, obs))
     after = store.get(T.ATTRIBUTION)["q"]
     np.testing.assert_allclose(np.array(after) - before, 1.0, atol=1e-5)
+
+
+def test_a_step_without_q_values_is_not_attributed():
+    """The attribution explains Q-values: an agent that reports none (a continuous policy)
+    is left alone, and training goes on."""
+    ctx = _ctx(MemoryStore(), mlp([4, 8, 3], seed=1))
+    cb = A.AttributionCallback(publish_every_s=0)
+    step = StepInfo(1, 0, np.ones(4, np.float32), Decision(np.array([0.3, -0.1])), 0.0, None, False, False)
+    assert cb.on_step(ctx, step) is True and cb.publishes == 0
+    assert ctx.store.get(T.ATTRIBUTION) is None
 
 
 def test_callback_failure_never_stops_training(capsys):
@@ -352,8 +365,8 @@ def test_callback_failure_never_stops_training(capsys):
 
     ctx = _ctx(MemoryStore(), Broken())
     cb = A.AttributionCallback(publish_every_s=0)
-    assert cb.on_step(ctx, _step(1, np.ones(4, np.float32), None)) is True
-    assert cb.on_step(ctx, _step(2, np.ones(4, np.float32), None)) is True
+    assert cb.on_step(ctx, _step(1, np.ones(4, np.float32))) is True
+    assert cb.on_step(ctx, _step(2, np.ones(4, np.float32))) is True
     assert capsys.readouterr().err.count("attribution disabled") == 1
     assert ctx.store.get(T.ATTRIBUTION) is None
 
@@ -369,7 +382,7 @@ def test_callback_publishes_by_wall_clock_and_flushes_the_paused_state():
     published = []
     for i in range(1, 31):  # 30 steps in 0.3 s of (fake) wall-clock time
         now[0] += 0.01
-        cb.on_step(ctx, _step(i, obs * i, None))
+        cb.on_step(ctx, _step(i, obs * i))
         published.append(store.get(T.ATTRIBUTION)["step"])
     assert cb.publishes == 1 and set(published) == {1}  # the first step, then nothing for 1 s
     cb.flush(ctx)  # the worker is about to pause after step 30: publish that state
@@ -377,9 +390,9 @@ def test_callback_publishes_by_wall_clock_and_flushes_the_paused_state():
     cb.flush(ctx)  # nothing new: no second computation
     assert cb.publishes == 2
     now[0] += 1.0
-    cb.on_step(ctx, _step(31, obs, None))
+    cb.on_step(ctx, _step(31, obs))
     assert store.get(T.ATTRIBUTION)["step"] == 31
-    cb.on_step(ctx, _step(32, obs, None))
+    cb.on_step(ctx, _step(32, obs))
     cb.on_training_end(ctx)  # the final state is always published
     assert store.get(T.ATTRIBUTION)["step"] == 32
 
@@ -421,7 +434,7 @@ def test_a_real_training_run_publishes_attribution(tmp_path):
     assert rec.network == neurons.network == "q_network"
     assert [layer.name for layer in rec.layers] == [layer.name for layer in neurons.layers] == ["fc1", "fc2"]
     assert T.decode_array(rec.saliency).shape == (3, len(meta.feature_names))
-    assert T.decode_array(rec.recent["obs"]).shape[0] == min(300, A.RECENT_OBSERVATIONS)
+    assert T.decode_array(rec.recent.obs).shape[0] == min(300, A.RECENT_OBSERVATIONS)
     # Q is linear in the last hidden layer, so its contributions add up to Q minus Q at h = 0:
     # the output bias (dueling head: b_V + b_A - mean(b_A)), read from the final checkpoint
     ckpt = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]

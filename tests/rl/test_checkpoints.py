@@ -95,6 +95,13 @@ def test_round_trip_with_weights_only(tmp_path):
     torch.testing.assert_close(restored.target_network(x), agent.target_network(x))
     assert restored.config == agent.config
     torch.testing.assert_close(agent_from_checkpoint(path).q_network(x), agent.q_network(x))
+    # what training needs to carry on comes back too: the optimiser's moments and the step count
+    assert restored.updates == agent.updates > 0
+    saved_adam, live_adam = restored.optimizer.state_dict(), agent.optimizer.state_dict()
+    assert saved_adam["param_groups"] == live_adam["param_groups"]
+    for i, state in live_adam["state"].items():
+        torch.testing.assert_close(saved_adam["state"][i]["exp_avg"], state["exp_avg"])
+        torch.testing.assert_close(saved_adam["state"][i]["exp_avg_sq"], state["exp_avg_sq"])
 
 
 def test_names_come_from_run_meta_or_default(tmp_path):

@@ -202,6 +202,17 @@ def test_act_is_greedy_without_exploration():
         assert not r.explored and r.action == int(np.argmax(r.q))
 
 
+def test_greedy_act_never_explores_and_leaves_the_exploration_stream_alone():
+    agent, twin = small_agent(start_e=1.0, end_e=1.0), small_agent(start_e=1.0, end_e=1.0)
+    rng = np.random.default_rng(2)
+    for _ in range(20):  # epsilon is 1, yet the greedy choice is the best Q-value, every time
+        obs = rng.normal(size=3).astype(np.float32)
+        r = agent.act(obs, 0, greedy=True)
+        assert not r.explored and r.action == int(np.argmax(r.q)) and r.exploration == {"epsilon": 0.0}
+    obs = np.ones(3, np.float32)  # evaluating did not move the exploring agent's random stream
+    assert [agent.act(obs, s).action for s in range(30)] == [twin.act(obs, s).action for s in range(30)]
+
+
 def test_act_reports_value_and_advantages_with_dueling_head():
     agent = small_agent(dueling=True, start_e=0.0, end_e=0.0)
     r = agent.act(np.array([0.5, 0.1, -1.0], dtype=np.float32), 0)

@@ -533,7 +533,8 @@ def test_callback_with_real_dqn_writes_records_that_read_back(tmp_path):
     alerts = T.AlertsRecord.from_dict(store.get(T.ALERTS))
     settings = T.ProbeSettings.from_dict(store.get(T.PROBE_CONFIG))
     assert settings.config["dead_init_layer"] == "fc2" and settings.config["activation_every"] == 2
-    assert set(settings.layers) == {"q_network"}  # the target network is not watched live
+    assert [n.name for n in settings.networks] == ["q_network"]  # the target network is not watched live
+    assert settings.watched_layers("target_network") == []
     assert [w.name for w in settings.watched_layers("q_network") if w.hidden] == ["fc1", "fc2"]
     for base in T.PER_NETWORK:  # nothing of the target network, nothing under the schema-1 names
         assert store.read(T.probe_key(base, "target_network")) == [] and store.read(base) == []
@@ -595,7 +596,7 @@ def test_callback_watches_each_watched_network_and_follows_only_the_updated_ones
     neurons = {name: T.NeuronsRecord.from_dict(store.get(T.probe_key(T.NEURONS, name))) for name in ("actor", "critic")}
     assert [(n.network, n.action, n.step) for n in neurons.values()] == [("actor", 1, 6), ("critic", 1, 6)]
     settings = T.ProbeSettings.from_dict(store.get(T.PROBE_CONFIG))
-    assert list(settings.layers) == ["actor", "critic"]
+    assert [n.name for n in settings.networks] == ["actor", "critic"]
     assert T.AlertsRecord.from_dict(store.get(T.ALERTS)).step == 6  # one ALERTS key for the run
     assert all(not m._forward_hooks and not m._forward_pre_hooks for n in (actor, critic) for m in n.modules())
 
@@ -619,3 +620,10 @@ def test_a_later_backward_through_the_network_is_not_taken_for_its_own():
     own_fc1 = own[: net.fc1.weight.numel() + net.fc1.bias.numel()]
     assert fc1.norm == pytest.approx(float(own_fc1.norm()), rel=1e-5)
     assert all(not getattr(p, "_post_accumulate_grad_hooks", None) for p in net.parameters())
+
+
+def test_alert_records_know_the_levels_of_the_health_rules():
+    """The alerts panel sorts by ``AlertEntry.severity``: its levels are the rules' own."""
+    assert T.AlertEntry.LEVELS == (R.CRITICAL, R.WARNING, R.INFO)
+    entry = T.AlertEntry("a", "dead_neurons", "fc1", R.WARNING, "t", "m", "r", True)
+    assert entry.severity == 1 and T.AlertEntry("b", "x", None, "odd", "t", "m", "r", True).severity == 3

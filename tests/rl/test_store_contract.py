@@ -299,6 +299,25 @@ def test_records_of_schema_1_are_upgraded_when_read(store):
     assert (first.losses, first.exploration) == ({"loss": 0.25}, {"epsilon": 0.5})
     assert (second.losses, second.exploration) == ({}, {"epsilon": 0.4})  # no learning yet: no loss
     assert T.EpisodeRecord.from_dict(first.to_dict()) == first  # today's records are not "upgraded"
+    # the probe's settings: schema 1 put them at the top level, with one network's layers
+    store.put(
+        T.PROBE_CONFIG,
+        {
+            "v": 1,
+            "enabled": True,
+            "history": 500,
+            "layers": [
+                {"name": "fc1", "activation": "relu", "hidden": True},
+                {"name": "q_out", "activation": "linear", "hidden": False},
+            ],
+        },
+    )
+    settings = T.ProbeSettings.from_dict(store.get(T.PROBE_CONFIG))
+    assert settings.config == {"enabled": True, "history": 500}
+    assert settings.watched_layers("q_network") == [
+        T.WatchedLayerInfo("fc1", "relu", True),
+        T.WatchedLayerInfo("q_out", "linear", False),
+    ]
 
 
 # ------------------------------------------------------------------ concurrency

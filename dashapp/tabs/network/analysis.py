@@ -14,7 +14,7 @@ from dashapp.figures.common import empty_figure, fmt
 from dashapp.read.network import AttributionView
 from dashapp.tabs.network import view as V
 from dashapp.tabs.network.view import ANALYSIS_HEIGHT, ANALYSIS_REFRESH_S, CHOICE, METHODS, TAB_ID
-from rl.telemetry import action_labels, feature_labels
+from rl.telemetry import action_label, action_labels, feature_labels
 
 
 # --------------------------------------------------------------------------- analysis
@@ -102,7 +102,7 @@ def analysis_figures(attr: AttributionView, method: str, action, feature) -> tup
     features, actions = feature_labels(attr.feature_names, n_features), action_labels(attr.action_names, n_actions)
     chosen = V.chosen_index(action, n_actions)
     target = V.index_of(attr.action, n_actions) if chosen is None else chosen  # a record's action is checked too
-    label = actions[target] if target < len(actions) else action_labels([], target + 1)[target]
+    label = actions[target] if target < len(actions) else action_label(target)
     if chosen is None:
         label = f"{label} (its choice)"
     method_name = METHODS.get(method, "saliency")
@@ -110,11 +110,11 @@ def analysis_figures(attr: AttributionView, method: str, action, feature) -> tup
     values = per_action[target] if target < per_action.shape[0] else None
     caption = ""
     if method == "ig":
-        delta = attr.ig.get("delta", [])
+        delta = attr.ig.delta
         delta_t = delta[target] if target < len(delta) else None
         caption = (
-            f"Integrated gradients: {attr.ig.get('steps', '?')}-point Gauss-Legendre path from the baseline "
-            f"({attr.ig.get('baseline_label', 'not recorded')}) to this state; the bars add up to "
+            f"Integrated gradients: {attr.ig.steps}-point Gauss-Legendre path from the baseline "
+            f"({attr.ig.baseline_label}) to this state; the bars add up to "
             f"Q(now) − Q(baseline) within {fmt(abs(delta_t) if delta_t is not None else None)}."
         )
     else:

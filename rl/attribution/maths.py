@@ -1,38 +1,13 @@
-"""Why did the network pick that action? Attribution maths for the network view.
+"""The attribution maths: neuron contributions, saliency, integrated gradients and the
+feature response of one state, and :func:`compute_attribution`, all four as one record.
 
-Four questions, each answered for one observation ``x`` (the current state):
-
-* **neuron contribution** -- how much each hidden neuron pushes each action's Q-value:
-  ``contribution[a, j] = h_j * dQ_a/dh_j`` (*gradient x activation*, with ``h_j`` the
-  neuron's post-activation output). For the last hidden layer of a DQN the Q-value is
-  linear in ``h``, so the contributions of that layer add up exactly to
-  ``Q_a - bias_a`` -- the number each bar shows is that neuron's share of the Q-value.
-* **input saliency** -- ``|dQ_a/dx_i|``: how sharply Q of action ``a`` reacts to a small
-  nudge of input feature ``i``. Same as Captum's ``Saliency(abs=True)``.
-* **integrated gradients** -- ``(x_i - b_i) * integral_0^1 dQ_a/dx_i(b + t (x - b)) dt``
-  with baseline ``b`` = the mean of the recently observed states (documented choice: a
-  "typical moment" of this game rather than an all-zero state, which in Breakout would
-  mean "ball and paddle in the top-left corner"). The integral uses Gauss-Legendre
-  quadrature with :data:`IG_STEPS` nodes -- exactly Captum's ``IntegratedGradients``
-  default method -- and the attributions add up to ``Q_a(x) - Q_a(b)`` (completeness);
-  the residual is published as ``delta`` so the page can say how good the sum is.
-* **feature response** -- for every input feature, Q of every action across the range
-  the feature took recently, with all other features held at the current state.
-
-Every computation runs on a private, hook-free copy of the network in evaluation mode
-and uses ``torch.autograd.grad`` only, so training gradients (``p.grad``), the probe's
-forward hooks and the optimiser never see these extra passes.
-
-:class:`AttributionCallback` keeps a ring of recent observations and the network's
-greedy actions, and publishes one :class:`rl.telemetry.AttributionRecord` under
-``telemetry.ATTRIBUTION`` on a sampled schedule.
+Pure functions of a network and an observation (see the package docstring for what each
+answers); every computation runs on a private, hook-free copy of the network.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,20 +17,12 @@ import torch
 from torch import nn
 
 from rl import telemetry as T
-from rl.callbacks import Callback, RunContext, StepInfo
 from rl.layers import hidden_linear_layers  # the probe's rule for hidden layers, so both name the same
-from rl.schedule import Throttle
 
 #: Gauss-Legendre nodes for integrated gradients (Captum's default ``n_steps``).
 IG_STEPS = 50
 #: Points per feature in the feature-response sweep.
 RESPONSE_POINTS = 25
-#: Recent observations kept for the IG baseline, the response ranges and the
-#: feature/action correlation.
-RECENT_OBSERVATIONS = 500
-#: Publish at most every this many seconds (like the probe): the cost grows with this
-#: rate, not with the training speed.
-DEFAULT_PUBLISH_S = 1.0
 
 #: The attribution method the neuron inspector shows, named in every record.
 CONTRIBUTION_METHOD = "gradient x activation"
@@ -322,152 +289,16 @@ def compute_attribution(
         ],
         saliency=T.encode_array(saliency(net, x)),
         integrated_gradients=T.encode_array(ig),
-        ig={
-            "method": IG_METHOD,
-            "steps": int(ig_steps),
-            "baseline": [float(v) for v in base],
-            "baseline_kind": baseline,
-            "baseline_label": baseline_label,
-            "q_baseline": [float(v) for v in q_base],
+        ig=T.IntegratedGradientsInfo(
+            method=IG_METHOD,
+            steps=int(ig_steps),
+            baseline=[float(v) for v in base],
+            baseline_kind=baseline,
+            baseline_label=baseline_label,
+            q_baseline=[float(v) for v in q_base],
             # completeness residual: sum_i IG[a, i] - (Q_a(x) - Q_a(baseline))
-            "delta": [float(v) for v in ig.sum(axis=1) - (q - q_base)],
-        },
-        response={"values": T.encode_array(values), "q": T.encode_array(response)},
-        recent={"obs": T.encode_array(recent), "actions": T.encode_array(actions, dtype="int16")},
+            delta=[float(v) for v in ig.sum(axis=1) - (q - q_base)],
+        ),
+        response=T.ResponseSweep(values=T.encode_array(values), q=T.encode_array(response)),
+        recent=T.RecentStates(obs=T.encode_array(recent), actions=T.encode_array(actions, dtype="int16")),
     )
-
-
-# --------------------------------------------------------------------------- the callback
-class AttributionCallback(Callback):
-    """Publishes :func:`compute_attribution` for the current state on a sampled schedule.
-
-    Every step it only copies the observation and the greedy action into a ring buffer
-    (cheap). The attribution itself -- a few batched backward passes through a private
-    copy of the network, a few milliseconds for a 12-256-256-3 DQN -- runs at most every
-    ``publish_every_s`` seconds and every ``every`` steps, so its cost grows with that
-    rate, not with the training speed. Before the worker pauses (or after a single step
-    while paused) ``flush`` publishes the state it stops on, so the network view and the
-    game agree. A failure is reported once on stderr and never stops training.
-    """
-
-    def __init__(
-        self,
-        publish_every_s: float = DEFAULT_PUBLISH_S,
-        every: int = 1,
-        recent: int = RECENT_OBSERVATIONS,
-        ig_steps: int = IG_STEPS,
-        baseline: str = "mean",
-        response_points: int = RESPONSE_POINTS,
-        clock=time.monotonic,
-    ) -> None:
-        if not publish_every_s >= 0:
-            raise ValueError(f"publish_every_s must be >= 0, got {publish_every_s!r}")
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        if recent < 1:
-            raise ValueError(f"recent must be >= 1, got {recent}")
-        if ig_steps < 1:
-            raise ValueError(f"ig_steps must be >= 1, got {ig_steps}")
-        if response_points < 2:
-            raise ValueError(f"response_points must be >= 2, got {response_points}")
-        if baseline not in ("mean", "zeros"):
-            raise ValueError(f"baseline must be 'mean' or 'zeros', got {baseline!r}")
-        self.publish_every_s, self.every = float(publish_every_s), int(every)
-        self.capacity, self.ig_steps = int(recent), int(ig_steps)
-        self.baseline, self.response_points = baseline, int(response_points)
-        self.clock = clock
-        self._obs: np.ndarray | None = None
-        self._actions = np.zeros(self.capacity, np.int64)
-        self._count = 0
-        self._clone: nn.Module | None = None
-        self._last: StepInfo | None = None
-        self._published_step: int | None = None
-        self._publishes = Throttle(self.publish_every_s, clock)
-        self._disabled = False
-        #: publishes so far, and seconds spent in the last one (for bench/)
-        self.publishes = 0
-        self.last_seconds = 0.0
-
-    def on_training_start(self, ctx: RunContext) -> None:
-        self._obs, self._count, self._clone, self._last = None, 0, None, None
-        self._published_step = None
-        self._publishes.start()
-
-    def _remember(self, obs: np.ndarray, action: int) -> None:
-        obs = np.asarray(obs, dtype=np.float32).reshape(-1)
-        if self._obs is None or self._obs.shape[1] != obs.size:
-            self._obs, self._count = np.zeros((self.capacity, obs.size), np.float32), 0
-        slot = self._count % self.capacity
-        self._obs[slot], self._actions[slot] = obs, action
-        self._count += 1
-
-    def recent(self) -> tuple[np.ndarray, np.ndarray]:
-        """The remembered observations and greedy actions, oldest first."""
-        if self._obs is None:
-            return np.empty((0, 0), np.float32), np.empty(0, np.int64)
-        n = min(self._count, self.capacity)
-        order = (np.arange(n) + (self._count - n)) % self.capacity
-        return self._obs[order].copy(), self._actions[order].copy()
-
-    def on_step(self, ctx: RunContext, step: StepInfo) -> bool:
-        if self._disabled:
-            return True
-        greedy = int(np.argmax(step.q)) if step.q is not None and len(step.q) else int(step.action)
-        self._remember(step.obs, greedy)
-        self._last = step
-        due_by_steps = self._published_step is None or step.step - self._published_step >= self.every
-        if due_by_steps and self._publishes.due():
-            self.publish(ctx, step)
-        return True
-
-    def flush(self, ctx: RunContext) -> None:
-        """Publish the newest state now (the worker is about to wait on it)."""
-        if self._last is not None and self._last.step != self._published_step and not self._disabled:
-            self.publish(ctx, self._last)
-
-    def on_training_end(self, ctx: RunContext) -> None:
-        self.flush(ctx)
-
-    def publish(self, ctx: RunContext, step: StepInfo) -> T.AttributionRecord | None:
-        started = self.clock()
-        self._publishes.start(started, due_now=False)
-        self._published_step = step.step
-        try:
-            if self._clone is None:
-                self._clone = private_copy(ctx.network)
-            else:
-                self._clone.load_state_dict(ctx.network.state_dict())
-            recent_obs, recent_actions = self.recent()
-            record = compute_attribution(
-                self._clone,
-                step.obs,
-                recent_obs,
-                recent_actions,
-                step=step.step,
-                taken=step.action,
-                ig_steps=self.ig_steps,
-                baseline=self.baseline,
-                response_points=self.response_points,
-                copy_network=False,
-            )
-            record = dataclasses.replace(record, network=ctx.watched[0] if ctx.watched else record.network)
-            ctx.store.put_many({T.ATTRIBUTION: record.to_dict(), T.ATTRIBUTION_STEP: int(step.step)})
-        except Exception as exc:  # a diagnostic must never stop training
-            import sys
-
-            print(f"neurodash: attribution disabled for this run: {type(exc).__name__}: {exc}", file=sys.stderr)
-            self._disabled = True
-            return None
-        finally:
-            self.last_seconds = self.clock() - started
-        self.publishes += 1
-        return record
-
-
-def attribution_callbacks(settings) -> list[Callback]:
-    """The attribution publisher's entry in ``rl.worker.default_callbacks``: one
-    :class:`AttributionCallback` when the worker's ``probe`` setting is on (the network
-    views are switched on and off together), else nothing."""
-    if not getattr(settings, "probe", True):
-        return []
-    return [AttributionCallback(publish_every_s=float(getattr(settings, "attribution_every_s", DEFAULT_PUBLISH_S)))]
