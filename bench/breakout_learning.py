@@ -1,7 +1,7 @@
-"""Does the DQN really learn our Breakout, and how fast does it train?
+"""Does an agent really learn our Breakout, and how fast does it train?
 
-Trains the default DQN (``config_for_env("neurodash/Breakout-v0")``) through the
-worker's loop, headless (``rl.worker.train(telemetry=False)``), for a wall-clock budget
+Trains the DQN (``--agent dqn``, the default) or discrete SAC (``--agent sac``) with its
+Breakout preset through the worker's loop, headless (``rl.worker.train(telemetry=False)``), for a wall-clock budget
 (default 5 minutes) or a step budget, whichever ends first. Every ``--eval-every``
 steps it plays greedy evaluation episodes (their time is not counted against the
 budget). At the end it compares the trained agent with a uniformly random policy on
@@ -10,6 +10,7 @@ alone, and the whole training loop.
 
     python bench/breakout_learning.py                       # 5 minutes, seed 0
     python bench/breakout_learning.py --seconds 120 --seed 1 --json bench/results/bo.json
+    python bench/breakout_learning.py --agent sac           # discrete SAC
 
 Prints a table of (step, seconds, greedy score, mean of the last 50 training episodes)
 and a summary; exits 1 if the trained agent does not beat random by ``--margin``.
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import numpy as np
 import torch
 
-from rl.agents.dqn import DQNAgent, config_for_env
+from rl.agents.base import agent_spec
 from rl.agents.evaluate import LearningCurve, evaluate, random_policy_scores
 from rl.callbacks import Callback
 from rl.envs import BREAKOUT_ID, make_env
@@ -62,18 +63,19 @@ class Budget(Callback):
                 "seconds": round(self.training_seconds(), 1),
                 "greedy_score": round(float(np.mean(scores)), 2),
                 "train_score_last50": round(self.curve.recent_mean(50), 2),
-                "epsilon": round(step.decision.exploration["epsilon"], 3),
+                **{k: round(v, 3) for k, v in step.decision.exploration.items()},  # epsilon, or SAC's alpha
             }
             self.rows.append(row)
+            exploring = " ".join(f"{k} {v:.3f}" for k, v in step.decision.exploration.items())
             print(
                 f"{row['step']:>8} {row['seconds']:>8.1f} {row['greedy_score']:>8.2f} "
-                f"{row['train_score_last50']:>10.2f} {row['epsilon']:>6.3f}",
+                f"{row['train_score_last50']:>10.2f}  {exploring}",
                 flush=True,
             )
         return self.training_seconds() < self.seconds
 
 
-def measure_speeds(seconds: float = 3.0) -> dict[str, float]:
+def measure_speeds(agent_name: str = "dqn", seconds: float = 3.0) -> dict[str, float]:
     """Steps per second of the environment alone and of ``act()`` alone."""
     env = make_env(BREAKOUT_ID, seed=0)
     rng = np.random.default_rng(0)
@@ -87,7 +89,10 @@ def measure_speeds(seconds: float = 3.0) -> dict[str, float]:
     env_sps = n / (time.perf_counter() - t0)
 
     obs, _ = env.reset(seed=0)
-    agent = DQNAgent(obs.shape[0], 3, config_for_env(BREAKOUT_ID), total_steps=10**6, seed=0)
+    agent_class, _config_class, config_for_env = agent_spec(agent_name).load()
+    agent = agent_class.build(
+        env.observation_space, env.action_space, config_for_env(BREAKOUT_ID), total_steps=10**6, seed=0
+    )
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         for _ in range(1000):
@@ -128,6 +133,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--steps", type=int, default=1_000_000, help="step budget; also sets the epsilon schedule's length"
     )
+    parser.add_argument("--agent", default="dqn", choices=("dqn", "sac"), help="the learning algorithm")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=10_000, help="greedy evaluation every N steps")
     parser.add_argument("--eval-episodes", type=int, default=10)
@@ -138,17 +144,20 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    speeds = measure_speeds()
+    speeds = measure_speeds(args.agent)
     print(
         f"environment alone: {speeds['env_steps_per_s']:,} steps/s; act() alone: {speeds['act_calls_per_s']:,} calls/s"
     )
-    print(f"training {BREAKOUT_ID} for up to {args.seconds:.0f} s / {args.steps:,} steps, seed {args.seed}")
-    print(f"{'step':>8} {'seconds':>8} {'greedy':>8} {'train(50)':>10} {'eps':>6}")
+    print(
+        f"training {args.agent} on {BREAKOUT_ID} for up to {args.seconds:.0f} s / {args.steps:,} steps, "
+        f"seed {args.seed}"
+    )
+    print(f"{'step':>8} {'seconds':>8} {'greedy':>8} {'train(50)':>10}  exploring")
     curve = LearningCurve()
     budget = Budget(args.seconds, args.eval_every, args.eval_episodes, curve)
     summary = train(
         BREAKOUT_ID,
-        "dqn",
+        args.agent,
         steps=args.steps,
         seed=args.seed,
         telemetry=False,
@@ -164,6 +173,7 @@ def main(argv=None) -> int:
     best = max(budget.rows, key=lambda r: r["greedy_score"]) if budget.rows else None
     result = {
         "env_id": BREAKOUT_ID,
+        "agent": args.agent,
         "seed": args.seed,
         "config": curve.agent.config.to_dict(),
         "steps": summary.steps,

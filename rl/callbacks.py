@@ -86,8 +86,9 @@ class UpdateInfo:
 
 @dataclass
 class EpisodeInfo:
-    """A finished episode: its score and length, the mean of each loss over its learning
-    steps, the agent's exploration settings at its end, and steps per second."""
+    """A finished episode: its score and length, the mean of each loss and of each other
+    figure over its learning steps, the agent's exploration settings at its end, and steps
+    per second."""
 
     episode: int
     step: int
@@ -96,6 +97,7 @@ class EpisodeInfo:
     losses: dict[str, float]
     exploration: dict[str, float]
     sps: float
+    stats: dict[str, float] = field(default_factory=dict)
 
 
 class Callback:

@@ -161,14 +161,22 @@ def _add_field(group, field: FieldSpec) -> None:
 
 
 # --------------------------------------------------------------------------- parser
+#: Where each agent's defaults come from (its config class says it too).
+_PRESETS_NOTE = {
+    "dqn": f"the defaults shown are tuned for {DEFAULT_ENV}; CartPole-v1 starts from a preset of its own",
+    "sac": "the defaults shown suit continuous control (Pendulum-v1); our Breakout and CartPole-v1 start from "
+    "presets of their own",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``neurodash train``'s flags on ``parser`` (no torch import)."""
     fields_by_name: dict[str, FieldSpec] = {}
     parser.add_argument(
         "--env",
         default=DEFAULT_ENV,
-        help="Gymnasium environment id with discrete actions and a vector observation "
-        "(our Breakout, CartPole-v1, Acrobot-v1, ...)",
+        help="Gymnasium environment id with a vector observation: discrete actions for dqn (our Breakout, "
+        "CartPole-v1, Acrobot-v1, ...), discrete or continuous ones for sac (Pendulum-v1, ...)",
     )
     parser.add_argument("--agent", default="dqn", choices=sorted(AGENTS), help="the learning algorithm")
     parser.add_argument(
@@ -176,6 +184,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="folder for telemetry and checkpoints: a new or empty folder, or an earlier run "
         "of ours (default: a new folder runs/<env>-<date-time>)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        default=None,
+        help="carry on training from this checkpoint of the same agent and environment (its networks, "
+        "optimisers and step; the replay buffer starts empty), up to --steps in all",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
 
@@ -190,12 +205,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             _add_field(group, field)
             fields_by_name[field.name] = field
     for agent in sorted(AGENTS):
+        fields = agent_fields(agent)
+        shared = [f.flag for f in fields if f.name in fields_by_name]
         group = parser.add_argument_group(
             f"{agent} settings",
-            f"hyper-parameters of --agent {agent}; the defaults shown are tuned for {DEFAULT_ENV}, "
-            f"and some environments (e.g. CartPole-v1) start from a preset of their own",
+            f"hyper-parameters of --agent {agent} ({_PRESETS_NOTE.get(agent, 'see its config class')})"
+            + (f"; it also takes {', '.join(shared)} (listed above; its own defaults apply)" if shared else ""),
         )
-        for field in agent_fields(agent):
+        for field in fields:
             if field.name in fields_by_name:
                 continue  # shared by several agents (or clashing with a worker field): one flag
             _add_field(group, field)
@@ -230,7 +247,14 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _terminate)  # a terminated worker reports "stopped", not a silent death
     try:
-        summary = train(env_id=args.env, agent=args.agent, run_dir=run_dir, overrides=settings, progress=not args.quiet)
+        summary = train(
+            env_id=args.env,
+            agent=args.agent,
+            run_dir=run_dir,
+            overrides=settings,
+            progress=not args.quiet,
+            resume=args.resume,
+        )
     except TrainingFailed as exc:
         if not _is_setting_error(exc.__cause__):  # a bug, not a setting: show where it happened
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
@@ -273,7 +297,7 @@ def _explain(exc: Exception, run_dir: Path) -> str:
     if isinstance(exc, EnvError):
         if "e.g." not in message:
             sep = " " if message.endswith(("?", ".")) else "; "
-            message += f"{sep}--env takes a Gymnasium id with discrete actions, e.g. {DEFAULT_ENV} or CartPole-v1"
+            message += f"{sep}--env takes a Gymnasium id with a vector observation, e.g. {DEFAULT_ENV} or Pendulum-v1"
         return message
     if isinstance(exc, OSError):
         return f"cannot use run folder {run_dir}: {exc.strerror or exc}; choose another --run-dir"

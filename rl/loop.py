@@ -23,29 +23,48 @@ class EpisodeTally:
 
     def __init__(self, now: float) -> None:
         self.score, self.length, self.started = 0.0, 0, now
-        self._loss_sums: dict[str, float] = {}
-        self._loss_counts: dict[str, int] = {}
+        self._losses, self._stats = _Means(), _Means()
 
     def add_step(self, reward: float) -> None:
         self.score += float(reward)
         self.length += 1
 
     def add_update(self, update: Update) -> None:
-        for name, value in update.losses.items():
-            self._loss_sums[name] = self._loss_sums.get(name, 0.0) + float(value)
-            self._loss_counts[name] = self._loss_counts.get(name, 0) + 1
+        self._losses.add(update.losses)
+        self._stats.add(update.stats)
 
     def mean_losses(self) -> dict[str, float]:
-        return {name: total / self._loss_counts[name] for name, total in self._loss_sums.items()}
+        return self._losses.means()
+
+    def mean_stats(self) -> dict[str, float]:
+        return self._stats.means()
 
 
-def run_loop(env, agent: Agent, ctx: RunContext, callbacks: Callback, total_steps: int) -> bool:
-    """Train ``agent`` on ``env`` for ``total_steps`` steps; True if a callback stopped it early."""
+class _Means:
+    """Running means of named figures."""
+
+    def __init__(self) -> None:
+        self._sums: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            self._sums[name] = self._sums.get(name, 0.0) + float(value)
+            self._counts[name] = self._counts.get(name, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        return {name: total / self._counts[name] for name, total in self._sums.items()}
+
+
+def run_loop(env, agent: Agent, ctx: RunContext, callbacks: Callback, total_steps: int, start_step: int = 0) -> bool:
+    """Train ``agent`` on ``env`` until step ``total_steps`` (from ``start_step``: an agent
+    resumed from a checkpoint carries on where it stopped); True if a callback stopped it early."""
     stopped = False
     obs, _ = env.reset()
+    ctx.step = start_step
     callbacks.on_training_start(ctx)
     tally = EpisodeTally(time.perf_counter())
-    for global_step in range(total_steps):
+    for global_step in range(start_step, total_steps):
         # Act. The agent says what it knew: Q-values, probabilities, whether it explored.
         decision = agent.act(obs, global_step)
         next_obs, reward, terminated, truncated, _ = env.step(decision.action)
@@ -76,6 +95,7 @@ def run_loop(env, agent: Agent, ctx: RunContext, callbacks: Callback, total_step
                     score=tally.score,
                     length=tally.length,
                     losses=tally.mean_losses(),
+                    stats=tally.mean_stats(),
                     exploration=dict(decision.exploration),
                     sps=tally.length / max(now - tally.started, 1e-9),
                 ),

@@ -49,6 +49,7 @@ def step_record(step: StepInfo) -> T.StepRecord:
         std=_shorts(d.std),
         value=None if d.value is None else short(d.value),
         advantages=_shorts(d.advantages),
+        critics=None if d.critics is None else {k: short(v) for k, v in d.critics.items()},
     )
 
 
@@ -112,6 +113,7 @@ class TelemetryPublisher(Callback):
                 sps=float(episode.sps),
                 losses={k: short(v) for k, v in episode.losses.items()},
                 exploration={k: short(v) for k, v in episode.exploration.items()},
+                stats={k: short(v) for k, v in episode.stats.items()},
             ).to_dict()
         )
 

@@ -204,6 +204,7 @@ def train(
     telemetry: bool = True,
     config: WorkerConfig | None = None,
     progress: bool = False,
+    resume: str | os.PathLike | None = None,
 ) -> TrainSummary:
     """Train ``agent`` on ``env_id`` and publish telemetry into ``run_dir`` (or ``store``).
 
@@ -211,7 +212,9 @@ def train(
     :class:`WorkerConfig` fields of those names; ``overrides`` sets any field of the
     worker or agent config by name. ``callbacks`` are added to :func:`default_callbacks`.
     With ``telemetry=False`` nothing is published and no commands are read (headless:
-    the benchmark's baseline); only ``callbacks`` run.
+    the benchmark's baseline); only ``callbacks`` run. With ``resume`` (a checkpoint of the
+    same agent on the same kind of environment), training carries on from its networks,
+    optimisers and step, up to ``steps`` in all.
 
     Raises ``rl.envs.EnvError`` / ``ValueError`` for bad settings and
     ``rl.store.RunDirError`` / ``telemetry.SchemaError`` for an unusable run folder,
@@ -243,8 +246,11 @@ def train(
             total_steps=worker_config.steps,
             seed=worker_config.seed,
         )
+        start_step = _resume(learner, agent, env, env_id, resume, worker_config) if resume is not None else 0
         run_id = Path(run_dir).name if run_dir is not None else f"run-{os.getpid()}-{int(time.time())}"
         meta = run_meta(run_id, env, env_id, agent, learner, worker_config)
+        if resume is not None:
+            meta.config["resumed"] = {"checkpoint": str(resume), "step": start_step}
         owns_store = store is None
         if store is None and run_dir is not None:
             _refuse_live_run(Path(run_dir))
@@ -254,7 +260,9 @@ def train(
         else:
             store.write_meta(meta)
         try:
-            return _train_in(env, learner, store, meta, worker_config, run_dir, publish, callbacks, progress)
+            return _train_in(
+                env, learner, store, meta, worker_config, run_dir, publish, callbacks, progress, start_step
+            )
         finally:
             if owns_store:
                 store.close()
@@ -286,7 +294,39 @@ def run_meta(run_id: str, env, env_id: str, agent: str, learner, worker_config: 
     )
 
 
-def _train_in(env, learner, store, meta, worker_config, run_dir, publish, extra_callbacks, progress) -> TrainSummary:
+def _resume(learner, agent: str, env, env_id: str, path: str | os.PathLike, worker_config: WorkerConfig) -> int:
+    """Load checkpoint ``path`` into ``learner``; the step it was saved at. Refuses, with one
+    line, a checkpoint of another agent, of other spaces, or already at ``steps``."""
+    from rl.checkpoints import agent_from_checkpoint, load_checkpoint
+    from rl.envs import action_space_info
+
+    checkpoint = load_checkpoint(path)
+    if checkpoint.get("agent") != agent:
+        raise ValueError(
+            f"{path} holds a {checkpoint.get('agent')!r} agent, not {agent!r}: "
+            f"resume it with --agent {checkpoint.get('agent')}"
+        )
+    try:
+        actions_then = T.ActionSpace.from_dict(checkpoint["action_space"])
+    except (KeyError, TypeError):
+        actions_then = None
+    shape_now = [int(n) for n in env.observation_space.shape]
+    if checkpoint.get("observation_shape") != shape_now or actions_then != action_space_info(env.action_space):
+        raise ValueError(
+            f"{path} was trained on {checkpoint.get('env_id')!r}, whose observations or actions "
+            f"differ from {env_id!r}'s"
+        )
+    step = int(checkpoint["step"])
+    if step >= worker_config.steps:
+        raise ValueError(f"{path} is at step {step:,} already; ask for more --steps than that to carry on")
+    restored = agent_from_checkpoint(checkpoint, total_steps=worker_config.steps, agent=agent)
+    learner.load_state_dict(restored.state_dict())
+    return step
+
+
+def _train_in(
+    env, learner, store, meta, worker_config, run_dir, publish, extra_callbacks, progress, start_step: int = 0
+) -> TrainSummary:
     ctx = RunContext(
         store=store,
         meta=meta,
@@ -303,7 +343,7 @@ def _train_in(env, learner, store, meta, worker_config, run_dir, publish, extra_
     callbacks = CallbackList(callback_objects)
     started = time.perf_counter()
     try:
-        stopped = run_loop(env, learner, ctx, callbacks, worker_config.steps)
+        stopped = run_loop(env, learner, ctx, callbacks, worker_config.steps, start_step)
     except KeyboardInterrupt:
         _final_heartbeat(store, ctx, worker_config, T.STOPPED, f"interrupted at step {ctx.step}", started)
         raise
@@ -324,7 +364,7 @@ def _train_in(env, learner, store, meta, worker_config, run_dir, publish, extra_
         steps=ctx.step,
         episodes=ctx.episode,
         seconds=seconds,
-        sps=ctx.step / seconds if seconds > 0 else 0.0,
+        sps=(ctx.step - start_step) / seconds if seconds > 0 else 0.0,
         run_dir=Path(run_dir) if run_dir is not None else None,
         checkpoints=saved,
     )

@@ -53,8 +53,10 @@ class Decision:
     Only ``action`` is required; an agent fills what it knows. ``explored`` is True when
     the action is not the agent's best guess (an epsilon-greedy random move, a sampled
     action other than the most likely one) and None when the agent does not say.
-    ``exploration`` holds the settings that govern exploring at this step, by name
-    (``{"epsilon": 0.3}``; a SAC agent: its temperature ``alpha``).
+    ``critics``: each critic's estimate of the action taken, by critic (SAC's twin critics:
+    ``{"critic_1": ..., "critic_2": ...}``). ``exploration`` holds the settings that govern
+    exploring at this step, by name (``{"epsilon": 0.3}``; a SAC agent: its temperature
+    ``alpha``).
     """
 
     action: Action
@@ -65,6 +67,7 @@ class Decision:
     std: Sequence[float] | None = None
     value: float | None = None
     advantages: Sequence[float] | None = None
+    critics: dict[str, float] | None = None
     exploration: dict[str, float] = field(default_factory=dict)
 
 
@@ -94,6 +97,9 @@ class Agent(Protocol):
     name: str
     #: the agent's config dataclass (saved with the run and the checkpoints)
     config: Any
+    #: the network whose outputs are a Q-value per action, which the attribution explains
+    #: (a DQN's "q_network", a discrete SAC's "critic_1"); None when none has them
+    q_network_name: str | None
 
     def act(self, obs: np.ndarray, step: int, *, greedy: bool = False) -> Decision:
         """The action for ``obs`` at (0-based) ``step``, with what the agent knew; with
@@ -156,6 +162,7 @@ class AgentSpec:
 #: Agents neurodash can train, by the name used on the command line.
 AGENTS: dict[str, AgentSpec] = {
     "dqn": AgentSpec("rl.agents.dqn", "DQNAgent", "DQNConfig", "config_for_env"),
+    "sac": AgentSpec("rl.agents.sac", "SACAgent", "SACConfig", "config_for_env"),
 }
 
 

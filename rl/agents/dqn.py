@@ -27,6 +27,7 @@ from gymnasium import spaces
 from torch import nn
 
 from rl.agents.base import Decision, Update
+from rl.agents.mlp import MLP, adam
 from rl.agents.replay import ReplayBuffer
 from rl.telemetry import LayerInfo, NetworkInfo, action_labels, feature_labels
 
@@ -168,63 +169,31 @@ def linear_schedule(start_e: float, end_e: float, duration: float, t: int) -> fl
 
 
 # --------------------------------------------------------------------------- network
-class QNetwork(nn.Module):
-    """A fully connected Q-network with readable layer names.
-
-    Hidden layers are ``fc1, fc2, ...``, each followed by its own ReLU module
-    ``relu1, relu2, ...`` (so a forward hook on ``reluN`` sees post-activation values).
-    The output is ``q_out`` (one Q-value per action), or with ``dueling=True`` the two
-    heads ``value_out`` (V(s), one number) and ``advantage_out`` (A(s, a) per action),
-    combined as ``Q = V + A - mean(A)``.
+class QNetwork(MLP):
+    """A fully connected Q-network (:class:`rl.agents.mlp.MLP`: hidden layers ``fcN`` +
+    ``reluN``). The output is ``q_out`` (one Q-value per action), or with ``dueling=True``
+    the two heads ``value_out`` (V(s), one number) and ``advantage_out`` (A(s, a) per
+    action), combined as ``Q = V + A - mean(A)``.
     """
 
     def __init__(self, obs_dim: int, n_actions: int, hidden_sizes=(64, 64), dueling: bool = False) -> None:
-        super().__init__()
         if obs_dim < 1 or n_actions < 1:
             raise ValueError(f"QNetwork needs obs_dim >= 1 and n_actions >= 1, got {obs_dim}, {n_actions}")
+        heads = {"value_out": 1, "advantage_out": int(n_actions)} if dueling else {"q_out": int(n_actions)}
+        super().__init__(obs_dim, hidden_sizes, heads)
         self.obs_dim, self.n_actions, self.dueling = int(obs_dim), int(n_actions), bool(dueling)
-        self.hidden_names: list[str] = []
-        # (Linear, ReLU) pairs, registered as fcN and reluN; the list only keeps them in order
-        self._hidden: list[tuple[nn.Linear, nn.ReLU]] = []
-        width = self.obs_dim
-        for i, size in enumerate(hidden_sizes, start=1):
-            linear, relu = nn.Linear(width, int(size)), nn.ReLU()
-            self.add_module(f"fc{i}", linear)
-            self.add_module(f"relu{i}", relu)
-            self._hidden.append((linear, relu))
-            self.hidden_names.append(f"fc{i}")
-            width = int(size)
-        if self.dueling:
-            self.value_out = nn.Linear(width, 1)
-            self.advantage_out = nn.Linear(width, self.n_actions)
-        else:
-            self.q_out = nn.Linear(width, self.n_actions)
 
     def forward(self, x: torch.Tensor, return_parts: bool = False):
         """Q-values, shape (batch, n_actions). With ``return_parts`` (dueling only):
         ``(q, value, advantages)`` with shapes (batch, n), (batch, 1), (batch, n)."""
-        for linear, relu in self._hidden:
-            x = relu(linear(x))
+        x = self.features(x)
         if not self.dueling:
-            q = self.q_out(x)
+            q = self.head("q_out")(x)
             return (q, None, None) if return_parts else q
-        value = self.value_out(x)
-        advantages = self.advantage_out(x)
+        value = self.head("value_out")(x)
+        advantages = self.head("advantage_out")(x)
         q = value + advantages - advantages.mean(dim=1, keepdim=True)
         return (q, value, advantages) if return_parts else q
-
-    def layer_infos(self) -> list[LayerInfo]:
-        """The Linear layers, input to output, as the dashboard labels them."""
-        infos = [
-            LayerInfo(name, linear.in_features, linear.out_features, "relu")
-            for name, (linear, _relu) in zip(self.hidden_names, self._hidden)
-        ]
-        heads = (
-            [("value_out", self.value_out), ("advantage_out", self.advantage_out)]
-            if self.dueling
-            else [("q_out", self.q_out)]
-        )
-        return infos + [LayerInfo(name, head.in_features, head.out_features, "linear") for name, head in heads]
 
 
 # --------------------------------------------------------------------------- math
@@ -258,6 +227,7 @@ class DQNAgent:
     """A DQN agent (``rl.agents.base.Agent``); see the module docstring for how the loop drives it."""
 
     name = "dqn"
+    q_network_name = "q_network"
 
     def __init__(
         self, obs_dim: int, n_actions: int, config: DQNConfig, total_steps: int, seed: int | None = None
@@ -283,7 +253,7 @@ class DQNAgent:
         # parameter lists fetched once: parameters() walks the module tree on every call
         self._params: list[torch.Tensor] = list(self.q_network.parameters())
         self._target_params: list[torch.Tensor] = list(self.target_network.parameters())
-        self.optimizer = torch.optim.Adam(self._params, lr=config.learning_rate)
+        self.optimizer = adam(self._params, config.learning_rate)
         self.replay_buffer = ReplayBuffer(config.buffer_size, obs_dim, seed=seed)
         self._rng = random.Random(seed)
         self._exploration_steps = config.exploration_fraction * self.total_steps
@@ -298,7 +268,8 @@ class DQNAgent:
             kind = "continuous" if isinstance(action_space, spaces.Box) else type(action_space).__name__
             return (
                 f"has a {kind} action space ({action_space}); the DQN agent needs a discrete one "
-                "(gymnasium.spaces.Discrete), e.g. CartPole-v1 or neurodash/Breakout-v0"
+                "(gymnasium.spaces.Discrete), e.g. CartPole-v1 or neurodash/Breakout-v0; for continuous "
+                "actions use --agent sac"
             )
         return None
 

@@ -21,9 +21,15 @@ def evaluate(agent, env_id: str, episodes: int = 20, seed: int = 0, epsilon: flo
 
     env = make_env(env_id)
     rng = np.random.default_rng(seed)
-    if not isinstance(env.action_space, spaces.Discrete):
-        raise ValueError(f"evaluate() plays discrete actions; {env_id} has {env.action_space}")
-    n_actions = int(env.action_space.n)
+    space = env.action_space
+
+    def random_action():
+        if isinstance(space, spaces.Discrete):
+            return int(rng.integers(int(space.n)))
+        if isinstance(space, spaces.Box):
+            return np.asarray(rng.uniform(space.low, space.high), dtype=space.dtype)
+        raise ValueError(f"evaluate() plays discrete or box actions; {env_id} has {space}")
+
     scores = []
     try:
         for episode in range(episodes):
@@ -31,7 +37,7 @@ def evaluate(agent, env_id: str, episodes: int = 20, seed: int = 0, epsilon: flo
             done, score = False, 0.0
             while not done:
                 if epsilon >= 1 or (epsilon > 0 and rng.random() < epsilon):  # epsilon 1: no network needed
-                    action = int(rng.integers(n_actions))
+                    action = random_action()
                 else:
                     action = agent.act(obs, 0, greedy=True).action
                 obs, reward, terminated, truncated, _ = env.step(action)

@@ -1,5 +1,5 @@
 """Experience replay: a fixed-size ring buffer of transitions that off-policy agents
-(DQN; SAC next) sample their learning batches from."""
+(DQN, SAC) sample their learning batches from."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 
 class Batch(NamedTuple):
     obs: torch.Tensor  # (B, obs_dim) float32
-    actions: torch.Tensor  # (B,) int64
+    actions: torch.Tensor  # (B,) int64 for discrete actions, (B, action_dim) float32 for continuous ones
     rewards: torch.Tensor  # (B,) float32
     next_obs: torch.Tensor  # (B, obs_dim) float32
     dones: torch.Tensor  # (B,) float32, 1.0 where the episode terminated (no bootstrap)
@@ -22,16 +22,21 @@ class ReplayBuffer:
 
     Once full, each new transition overwrites the oldest one. ``terminated`` is stored
     as ``done``: a truncated episode (time limit) is *not* done, its next state still
-    has a value.
+    has a value. Actions are indices (``action_dim`` None) or vectors of ``action_dim``
+    numbers.
     """
 
-    def __init__(self, capacity: int, obs_dim: int, seed: int | None = None) -> None:
+    def __init__(self, capacity: int, obs_dim: int, seed: int | None = None, action_dim: int | None = None) -> None:
         if capacity < 1:
             raise ValueError(f"replay buffer capacity must be >= 1, got {capacity}")
         self.capacity, self.obs_dim = int(capacity), int(obs_dim)
         self.obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
         self.next_obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
-        self.actions = np.zeros(self.capacity, dtype=np.int64)
+        self.actions = (
+            np.zeros(self.capacity, dtype=np.int64)
+            if action_dim is None
+            else np.zeros((self.capacity, int(action_dim)), dtype=np.float32)
+        )
         self.rewards = np.zeros(self.capacity, dtype=np.float32)
         self.dones = np.zeros(self.capacity, dtype=np.float32)
         self.pos = 0  # where the next transition goes
@@ -41,7 +46,7 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, obs, action: int, reward: float, next_obs, done: bool) -> None:
+    def add(self, obs, action, reward: float, next_obs, done: bool) -> None:
         i = self.pos
         self.obs[i] = obs
         self.next_obs[i] = next_obs

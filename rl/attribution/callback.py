@@ -120,10 +120,15 @@ class AttributionCallback(Callback):
         self._publishes.start(started, due_now=False)
         self._published_step = step.step
         try:
+            name = explained_network(ctx)
+            if name is None:
+                self._disabled = True  # no network gives Q-values per action: nothing to explain
+                return None
+            network = ctx.networks[name]
             if self._clone is None:
-                self._clone = private_copy(ctx.network)
+                self._clone = private_copy(network)
             else:
-                self._clone.load_state_dict(ctx.network.state_dict())
+                self._clone.load_state_dict(network.state_dict())
             recent_obs, recent_actions = self.recent()
             record = compute_attribution(
                 self._clone,
@@ -137,7 +142,7 @@ class AttributionCallback(Callback):
                 response_points=self.response_points,
                 copy_network=False,
             )
-            record = dataclasses.replace(record, network=ctx.watched[0] if ctx.watched else record.network)
+            record = dataclasses.replace(record, network=name)
             ctx.store.put_many({T.ATTRIBUTION: record.to_dict(), T.ATTRIBUTION_STEP: int(step.step)})
         except Exception as exc:  # a diagnostic must never stop training
             import sys
@@ -149,6 +154,16 @@ class AttributionCallback(Callback):
             self.last_seconds = self.clock() - started
         self.publishes += 1
         return record
+
+
+def explained_network(ctx: RunContext) -> str | None:
+    """The name of the network the attribution explains: the agent's ``q_network_name`` (its
+    outputs are a Q-value per action), else the first watched one; None when the agent
+    says no network has Q-values."""
+    if ctx.agent is not None and hasattr(ctx.agent, "q_network_name"):
+        name = ctx.agent.q_network_name
+        return name if name in ctx.networks else None
+    return ctx.watched[0] if ctx.watched else next(iter(ctx.networks), None)
 
 
 def attribution_callbacks(settings) -> list[Callback]:

@@ -10,6 +10,12 @@ output neurons.
 
 from __future__ import annotations
 
+import os
+
+# Pictures are only ever drawn off screen (render_mode="rgb_array"): Gymnasium's
+# classic-control environments draw with pygame, whose SDL then needs no display.
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
@@ -43,6 +49,8 @@ KNOWN_FEATURES: dict[str, list[str]] = {
         "angular velocity 2",
     ],
     "MountainCar": ["car position", "car velocity"],
+    "MountainCarContinuous": ["car position", "car velocity"],
+    "Pendulum": ["cos(angle)", "sin(angle)", "angular velocity"],
     "LunarLander": [
         "x",
         "y",
@@ -61,6 +69,9 @@ KNOWN_ACTIONS: dict[str, list[str]] = {
     "Acrobot": ["torque -1", "torque 0", "torque +1"],
     "MountainCar": ["push left", "no push", "push right"],
     "LunarLander": ["do nothing", "fire left engine", "fire main engine", "fire right engine"],
+    # continuous actions: a name per number of the action vector
+    "MountainCarContinuous": ["push"],
+    "Pendulum": ["torque"],
 }
 
 

@@ -236,8 +236,8 @@ class StepRecord(Record):
     filled by the agents that know it: ``explored`` (the action was not the agent's best
     guess: an epsilon-greedy random move, a sampled non-greedy action), ``q`` (a Q-value per
     action), ``probs`` (the policy's probability per action), ``mean``/``std`` (a Gaussian
-    policy per action dimension), ``value`` (V(s)) and ``advantages`` (A(s, a), a dueling
-    head).
+    policy per action dimension, in the action's units), ``value`` (V(s)), ``advantages``
+    (A(s, a), a dueling head) and ``critics`` (each critic's estimate of the action taken).
     """
 
     KIND: ClassVar[str] = "step"
@@ -252,14 +252,16 @@ class StepRecord(Record):
     std: list[float] | None = None
     value: float | None = None
     advantages: list[float] | None = None
+    critics: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
 class EpisodeRecord(Record):
     """One finished episode. ``losses``: the mean of each loss the agent reported over the
     episode's learning steps (``{"loss": ...}`` for DQN; empty before learning starts);
-    ``exploration``: the agent's exploration settings at the episode's end
-    (``{"epsilon": ...}`` for epsilon-greedy)."""
+    ``stats``: the mean of each other figure of those steps (SAC: ``entropy``, ``alpha``,
+    ``target_entropy``); ``exploration``: the agent's exploration settings at the episode's
+    end (``{"epsilon": ...}`` for epsilon-greedy)."""
 
     KIND: ClassVar[str] = "episode"
     episode: int
@@ -269,6 +271,7 @@ class EpisodeRecord(Record):
     sps: float
     losses: dict[str, float] = field(default_factory=dict)
     exploration: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:

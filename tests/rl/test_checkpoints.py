@@ -200,8 +200,11 @@ def test_weights_that_do_not_fit_the_agent_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="holds a 'dqn' agent, not 'sac'"):
         agent_from_checkpoint(path, agent="sac")
     data = load_checkpoint(path)
-    data["agent"] = "sac"  # no such agent (yet)
-    with pytest.raises(CheckpointError, match="unknown agent 'sac'; known: dqn"):
+    data["agent"] = "sac"  # a DQN's weights under another agent's name
+    with pytest.raises(CheckpointError, match=r"weights do not fit the networks .* \('actor'\)"):
+        agent_from_checkpoint(data)
+    data["agent"] = "ppo"  # no such agent
+    with pytest.raises(CheckpointError, match="unknown agent 'ppo'; known: dqn, sac"):
         agent_from_checkpoint(data)
 
 
