@@ -77,9 +77,9 @@
             return (labels || []).reduce(function (m, s) { return Math.max(m, ctx.measureText(s + extra).width); }, 0);
         };
         var left = PAD + 10 + (n && cols[0].kind === "input" ? widest(cols[0].labels, "") + PAD : 0);
-        // output names are followed by their Q-value and, for the pick, "◀ best": keep room for both
-        var last = n ? cols[n - 1] : null;
-        var right = PAD + 10 + (last && last.kind === "output" ? widest(last.labels, " -1.23e+03 ◀ best") + PAD : 0);
+        // output names are followed by their value and, for the pick, "◀ best": keep room for both
+        var last = n ? cols[n - 1] : null, mark = scene.pick ? " ◀ " + scene.pick : "";
+        var right = PAD + 10 + (last && last.kind === "output" ? widest(last.labels, " -1.23e+03" + mark) + PAD : 0);
         left = Math.min(left, width * 0.3);
         right = Math.min(right, width * 0.3);
         var ymin = Infinity, ymax = -Infinity;
@@ -246,7 +246,7 @@
             }
         });
 
-        // names of the inputs (left) and of the actions with their Q-values (right)
+        // names of the inputs (left) and of the outputs with their values (right)
         ctx.font = FONT;
         ctx.textBaseline = "middle";
         ctx.fillStyle = S.text;
@@ -259,7 +259,8 @@
                 var text = name;
                 if (!input) {
                     var v = values ? values.values[c][i] : null;
-                    text = name + " " + fmt(v) + (values && values.action === i ? " ◀ best" : "");
+                    var picked = values && scene.pick && values.action === i;
+                    text = name + " " + fmt(v) + (picked ? " ◀ " + scene.pick : "");
                 }
                 ctx.fillText(text, g.xs[c] + dx, g.ys[c][i]);
             });
@@ -298,7 +299,7 @@
         if (hit.kind === "layer") { return [col.title.join(" "), "click to inspect this layer"]; }
         var v = st.values && st.values.values[hit.column] ? st.values.values[hit.column][hit.index] : null;
         if (col.kind === "input") { return [col.labels[hit.index], "value " + fmt(v)]; }
-        if (col.kind === "output") { return [col.labels[hit.index], "Q-value " + fmt(v)]; }
+        if (col.kind === "output") { return [col.labels[hit.index], (st.scene.value || "Q-value") + " " + fmt(v)]; }
         return [col.name + " #" + hit.index, "output " + fmt(v)];
     }
 

@@ -25,9 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_arguments(
         sub.add_parser(
             "demo",
-            help="classroom demo: train a DQN on Breakout and open the live dashboard",
-            description="Start a DQN learning our Breakout game in a background worker "
-            "process and serve the live dashboard on http://127.0.0.1:8050.",
+            help="classroom demo: train an agent on Breakout and open the live dashboard",
+            description="Start an agent (a DQN, or discrete SAC with --agent sac) learning our Breakout "
+            "game in a background worker process and serve the live dashboard on http://127.0.0.1:8050.",
         )
     )
 

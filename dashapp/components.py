@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashapp.figures.common import GRAPH_CONFIG, empty_figure
 
 
-def panel(title: str, body, note: str, *, id: str | None = None, class_name: str = "") -> dbc.Card:
+def panel(title: str, body, note: str | Component, *, id: str | None = None, class_name: str = "") -> dbc.Card:
     """A titled card with ``body`` and, under it, ``note``: one or two plain sentences
-    telling a student what the panel shows and how to read it."""
+    telling a student what the panel shows and how to read it (a component, e.g. a
+    ``html.Span`` with an id, when a callback rewrites it)."""
     kwargs = {"id": id} if id else {}
     return dbc.Card(
         [

@@ -1,4 +1,5 @@
-"""``neurodash demo``: a DQN learns Breakout in its own process; the dashboard watches.
+"""``neurodash demo``: an agent (a DQN, or discrete SAC) learns Breakout in its own process;
+the dashboard watches.
 
 The worker is a separate process (``neurodash train ...``), never a Dash background
 callback: training keeps going whatever the browser does, and the two only meet in the
@@ -20,7 +21,8 @@ from pathlib import Path
 from dashapp import server
 
 ENV_ID = "neurodash/Breakout-v0"
-AGENT = "dqn"
+#: The agents the demo can show (Breakout's actions are discrete: SAC runs as discrete SAC).
+AGENTS = ("dqn", "sac")
 DEFAULT_STEPS = 200_000
 #: How long to wait for the worker to create its run folder before opening the browser.
 START_TIMEOUT_S = 120.0
@@ -35,23 +37,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder for run folders; the demo's run goes into a new timestamped folder inside it",
     )
+    parser.add_argument(
+        "--agent",
+        default="dqn",
+        choices=AGENTS,
+        help="the learning algorithm: a DQN, or discrete SAC (an actor and twin critics)",
+    )
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="environment steps to train for")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one each time)")
     server.add_server_arguments(parser)
     parser.set_defaults(func=run)
 
 
-def new_run_dir(runs: Path, now: float | None = None) -> Path:
-    """``runs/<YYYYmmdd-HHMMSS>-breakout-dqn`` (with a suffix if that exists already)."""
+def new_run_dir(runs: Path, now: float | None = None, agent: str = "dqn") -> Path:
+    """``runs/<YYYYmmdd-HHMMSS>-breakout-<agent>`` (with a suffix if that exists already)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
-    base = runs / f"{stamp}-breakout-{AGENT}"
+    base = runs / f"{stamp}-breakout-{agent}"
     candidate, n = base, 2
     while candidate.exists():
         candidate, n = Path(f"{base}-{n}"), n + 1
     return candidate
 
 
-def worker_command(run_dir: Path, steps: int, seed: int | None, extra: list[str] | None = None) -> list[str]:
+def worker_command(
+    run_dir: Path, steps: int, seed: int | None, extra: list[str] | None = None, agent: str = "dqn"
+) -> list[str]:
     """The command line of the training worker process."""
     cmd = [
         sys.executable,
@@ -61,7 +71,7 @@ def worker_command(run_dir: Path, steps: int, seed: int | None, extra: list[str]
         "--env",
         ENV_ID,
         "--agent",
-        AGENT,
+        agent,
         "--steps",
         str(steps),
         "--run-dir",
@@ -165,10 +175,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"neurodash demo: --runs {runs} is a file, not a folder", file=sys.stderr)
         return 2
     runs.mkdir(parents=True, exist_ok=True)
-    run_dir = new_run_dir(runs)
+    run_dir = new_run_dir(runs, agent=args.agent)
     restore_sigterm = server.terminate_on_sigterm()
     # --quiet: the dashboard shows the progress; a progress bar would garble these lines.
-    proc = start_worker(worker_command(run_dir, args.steps, args.seed, ["--quiet"]))
+    proc = start_worker(worker_command(run_dir, args.steps, args.seed, ["--quiet"], agent=args.agent))
     print(f"neurodash demo: training worker started (pid {proc.pid}), run folder {run_dir}", flush=True)
     stopping = threading.Event()
     threading.Thread(target=_report_exit, args=(proc, stopping), daemon=True).start()

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from dashapp.figures.common import HOVER_NUMBER, NEGATIVE, POSITIVE, TEMPLATE, as_floats, color, empty_figure
 from dashapp.figures.graph import COLORSCALE
+from dashapp.figures.outputs import derivative
 from rl.telemetry import action_labels, feature_labels
 
 
@@ -60,8 +61,10 @@ def saliency_figure(
     step: int | None = None,
     note: str = "",
     height: int | None = None,
+    symbol: str = "Q",
 ) -> go.Figure:
-    """Horizontal bars over the named input features (order kept, so bars don't jump)."""
+    """Horizontal bars over the named input features (order kept, so bars don't jump);
+    ``symbol`` names what is explained (Q, an actor's logit)."""
     v = as_floats(values) if values is not None else np.zeros(0)
     if v.size == 0:
         return empty_figure("waiting for the worker's first attribution sample", height=320)
@@ -78,7 +81,11 @@ def saliency_figure(
             hovertemplate="%{y}: %{x:" + HOVER_NUMBER + "}<extra></extra>",
         )
     ]
-    label = "|dQ/d feature|" if not signed else "attribution (adds up to Q(now) - Q(baseline))"
+    label = (
+        f"|{derivative(symbol)}/d feature|"
+        if not signed
+        else f"attribution (adds up to {symbol}(now) - {symbol}(baseline))"
+    )
     sub = ", ".join(x for x in (f"step {step:,}" if step is not None else "", note) if x)
     title = f"{method}: {action_name}" + (f"<br><sup>{sub}</sup>" if sub else "")
     return _figure(
@@ -152,9 +159,17 @@ def correlation_figure(
 
 
 def response_figure(
-    values, q, action_names: Sequence[str], feature_name: str, current: float | None, chosen: int | None = None
+    values,
+    q,
+    action_names: Sequence[str],
+    feature_name: str,
+    current: float | None,
+    chosen: int | None = None,
+    value: str = "Q-value",
+    symbol: str = "Q",
 ) -> go.Figure:
-    """Q per action as one feature sweeps its recent range, the others held fixed."""
+    """Q per action (``value``, written ``symbol``: an actor's logit) as one feature sweeps
+    its recent range, the others held fixed."""
     v = as_floats(values) if values is not None else np.zeros(0)
     qa = np.asarray(q, dtype=np.float64) if q is not None else np.zeros((0, 0))
     if v.size == 0 or qa.ndim != 2 or qa.shape[0] != v.size:
@@ -173,7 +188,7 @@ def response_figure(
                 name=name,
                 line=dict(width=3 if a == chosen else 1.8, color=colour),
                 marker=dict(size=10, color=colour),
-                hovertemplate=f"{name}: Q %{{y:{HOVER_NUMBER}}} at {feature_name} = "
+                hovertemplate=f"{name}: {symbol} %{{y:{HOVER_NUMBER}}} at {feature_name} = "
                 f"%{{x:{HOVER_NUMBER}}}<extra></extra>",
             )
         )
@@ -192,7 +207,7 @@ def response_figure(
                 font=dict(size=11),
             )
         )
-    title = f"Q-values as {feature_name} varies" + (
+    title = f"{value}s as {feature_name} varies" + (
         "<br><sup>this feature had one value in all recent states, so there is no range to sweep</sup>"
         if constant
         else ""
@@ -202,7 +217,7 @@ def response_figure(
         title,
         height=300,
         xaxis=_title(feature_name),
-        yaxis=_title("Q-value"),
+        yaxis=_title(value),
         shapes=shapes,
         annotations=notes,
         showlegend=True,

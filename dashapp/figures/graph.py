@@ -23,6 +23,7 @@ import numpy as np
 
 from dashapp.figures import common as C
 from dashapp.figures.common import as_floats
+from dashapp.figures.outputs import Outputs, outputs_of
 from dashapp.read.network import NetworkData
 
 # --------------------------------------------------------------------------- look
@@ -47,15 +48,20 @@ MAX_GAP = 0.085
 GRAPH_HEIGHT = 640
 
 
+def network_outputs(net: NetworkData) -> Outputs:
+    """The words for ``net``'s outputs (Q-values, action logits, a policy)."""
+    return outputs_of(net.output_names, net.input_names)
+
+
 def column_title(net: NetworkData, column: int) -> list[str]:
     """The lines of text above a column."""
     kind, size = net.kinds[column], net.sizes[column]
     if kind == "input":
         return [f"inputs ({size})"]
     if kind == "output":
-        head = net.names[column]
+        head, title = net.names[column], f"{network_outputs(net).column} ({size})"
         # a dueling network's probe record names its advantage head: say where the lines come from
-        return [f"Q-values ({size})"] if head in ("q_out", "output") else [f"Q-values ({size})", f"lines: {head}"]
+        return [title] if head in ("q_out", "output", "policy_out", "logits_out") else [title, f"lines: {head}"]
     return [f"{net.names[column]} ({size}, {net.activations[column]})"]
 
 
@@ -202,7 +208,9 @@ def graph_scene(net: NetworkData, k: int = DEFAULT_K) -> dict:
 
     ``columns``: per column its name, kind, activation, title lines, the nodes' vertical
     positions (:func:`column_positions`; column ``c`` is drawn at x = c) and, for the
-    input and output columns, the nodes' names. ``edges``: :func:`edge_groups`.
+    input and output columns, the nodes' names. ``edges``: :func:`edge_groups`. ``value``
+    names one output number ("Q-value") and ``pick`` what the highest output is ("best";
+    None: the canvas marks none).
     """
     k = int(np.clip(k, 1, MAX_K))
     pos = column_positions(net.sizes)
@@ -218,17 +226,26 @@ def graph_scene(net: NetworkData, k: int = DEFAULT_K) -> dict:
         }
         for c in range(len(net.values))
     ]
-    return {"columns": columns, "edges": edge_groups(net, k), "k": k, "style": STYLE}
+    words = network_outputs(net)
+    return {
+        "columns": columns,
+        "edges": edge_groups(net, k),
+        "k": k,
+        "value": words.value,
+        "pick": words.pick,
+        "style": STYLE,
+    }
 
 
 def graph_values(net: NetworkData) -> dict:
     """What changes with every probe sample: each column's outputs (4 significant
     digits, None where not finite) and the range its colours span (symmetric around 0),
-    the action the network picks, and the step they were recorded at."""
+    the action the network picks (None when its outputs are not one number per action),
+    and the step they were recorded at."""
     values = [as_floats(v) for v in net.values]
     return {
         "step": int(net.step),
-        "action": net.action,
+        "action": net.action if network_outputs(net).pick else None,
         "values": [_rounded(v) for v in values],
         "ranges": [_color_range(v) for v in values],
     }

@@ -156,11 +156,14 @@ def contribution_chart(
     chosen: int | None,
     step: int | None,
     method: str = "gradient x activation",
+    value: str = "Q-value",
+    empty: str = "waiting for the worker's first attribution sample",
 ) -> str:
-    """This neuron's contribution to each action's Q-value, the chosen action outlined."""
-    title = "contribution to each Q-value"
+    """This neuron's contribution to each output (``value``: an action's Q-value), the
+    chosen action outlined; ``empty`` says why there is none."""
+    title = f"contribution to each {value}"
     if contribution is None:
-        return SVG.message_chart(title, "waiting for the worker's first attribution sample")
+        return SVG.message_chart(title, empty)
     when = f" at step {step:,}" if step is not None else ""
     return SVG.bar_chart(
         contribution, list(action_names), f"{title}{when} ({method})", "contribution", highlight=chosen

@@ -1,4 +1,6 @@
-"""Figure builders for the Live tab: plain data in, ``go.Figure`` (or plain data) out.
+"""Figure builders for the Live tab of a value-based agent: the Q-value statistics and
+trend, the action mix (the episode charts are in :mod:`dashapp.figures.episodes`, an
+actor-critic's in :mod:`dashapp.figures.policy`). Plain data in, ``go.Figure`` out.
 
 No I/O and no Dash here. Each chart that grows while training has two builders: one
 that draws the whole (downsampled) history on first load, and one that turns only the
@@ -11,11 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashapp.figures.common import (
     HOVER_NUMBER,
@@ -257,9 +257,29 @@ def q_trend_extension(points, max_points: int) -> list | None:
 
 
 # --------------------------------------------------------------------------- actions
-def action_bar_figure(recent, action_names: Sequence[str] | None = None, *, height: int = 300) -> go.Figure:
-    """How often each action was chosen in the recent steps, split into greedy choices
-    (the network's best guess) and random exploration. ``recent`` is a
+@dataclass(frozen=True)
+class ChoiceKinds:
+    """What the two parts of an action bar are called: the agent's best guess and the rest
+    (legend text, and the word in the hover box)."""
+
+    best: str
+    other: str
+    best_word: str
+    other_word: str
+
+
+#: Epsilon-greedy: the network's best guess, or a random move.
+EPSILON_GREEDY = ChoiceKinds("greedy (network's choice)", "random (exploring)", "greedy", "random")
+#: A stochastic policy: its most likely action, or another one it sampled.
+SAMPLED = ChoiceKinds("most likely (policy's top choice)", "sampled otherwise", "most likely", "sampled otherwise")
+
+
+def action_bar_figure(
+    recent, action_names: Sequence[str] | None = None, *, kinds: ChoiceKinds = EPSILON_GREEDY, height: int = 300
+) -> go.Figure:
+    """How often each action was chosen in the recent steps, split into the agent's best
+    guess and the other choices (``kinds`` names them: random exploration for DQN, a
+    sampled less likely action for SAC). ``recent`` is a
     :class:`dashapp.read.steps.RecentSteps`."""
     n_actions = recent.n_actions
     valid = [a for a in recent.action if a >= 0]
@@ -278,27 +298,27 @@ def action_bar_figure(recent, action_names: Sequence[str] | None = None, *, heig
     fig.add_bar(
         x=names,
         y=pct(greedy),
-        name="greedy (network's choice)",
+        name=kinds.best,
         showlegend=False,
         marker_color=[color(a) for a in range(n_actions)],
         text=[percent(v / 100) for v in pct(greedy)],
         textposition="inside",
-        hovertemplate="%{x}: %{y:.1f}% greedy<extra></extra>",
+        hovertemplate="%{x}: %{y:.1f}% " + kinds.best_word + "<extra></extra>",
     )
     fig.add_bar(
         x=names,
         y=pct(explored),
-        name="random (exploring)",
+        name=kinds.other,
         showlegend=False,
         marker=dict(
             color=[rgba(color(a), 0.35) for a in range(n_actions)], pattern=dict(shape="/", fgcolor="white", size=6)
         ),
         text=[percent(v / 100) for v in pct(explored)],
         textposition="inside",
-        hovertemplate="%{x}: %{y:.1f}% random<extra></extra>",
+        hovertemplate="%{x}: %{y:.1f}% " + kinds.other_word + "<extra></extra>",
     )
     # Legend-only entries in grey: the bars take each action's colour.
-    for label, shade in (("greedy (network's choice)", "#495057"), ("random (exploring)", "rgba(73,80,87,0.3)")):
+    for label, shade in ((kinds.best, "#495057"), (kinds.other, "rgba(73,80,87,0.3)")):
         fig.add_scatter(
             x=[None],
             y=[None],
@@ -361,72 +381,3 @@ def action_share_extension(points, max_points: int) -> list | None:
     xs.append(list(points.step))
     ys.append([None if v is None else 100 * v for v in clean(points.explore)])
     return [{"x": xs, "y": ys}, list(range(n_actions + 1)), max_points]
-
-
-# --------------------------------------------------------------------------- episodes
-#: Trace order of the episode figure.
-EPISODE_TRACES = ("score", "score_mean", "loss", "epsilon", "sps")
-_EPISODE_CELLS = {"score": (1, 1), "score_mean": (1, 1), "loss": (1, 2), "epsilon": (2, 1), "sps": (2, 2)}
-
-
-def episodes_figure(points, *, height: int = 440) -> go.Figure:
-    """Score (with its moving average), loss, exploration rate and training speed per
-    episode, as four small charts sharing the episode axis. ``points`` is a
-    :class:`dashapp.read.episodes.EpisodePoints`."""
-    if len(points) == 0:
-        return empty_figure(
-            "No finished episodes yet: the first one appears when the agent loses its first game.", height=height
-        )
-    fig = make_subplots(
-        rows=2,
-        cols=2,
-        shared_xaxes=True,
-        vertical_spacing=0.14,
-        horizontal_spacing=0.09,
-        subplot_titles=(
-            "Score per episode",
-            "Training loss (after learning starts)",
-            "Exploration rate ε",
-            "Training speed (steps per second)",
-        ),
-    )
-    x = list(points.episode)
-    style: dict[str, dict[str, Any]] = {
-        "score": dict(name="score", mode="markers", marker=dict(size=4, color=rgba(color(0), 0.45))),
-        "score_mean": dict(
-            name="score, average of recent episodes", mode="lines", line=dict(width=2.4, color=color(0))
-        ),
-        "loss": dict(name="loss", mode="lines", line=dict(width=1.6, color=color(5))),
-        "epsilon": dict(name="ε", mode="lines", line=dict(width=1.8, color=color(2))),
-        "sps": dict(name="steps/s", mode="lines", line=dict(width=1.6, color=color(3))),
-    }
-    for name in EPISODE_TRACES:
-        row, col = _EPISODE_CELLS[name]
-        fig.add_scatter(
-            x=x,
-            y=clean(getattr(points, name)),
-            showlegend=False,
-            hovertemplate="episode %{x}: %{y:" + HOVER_NUMBER + "}<extra>" + style[name]["name"] + "</extra>",
-            **style[name],
-            row=row,
-            col=col,
-        )
-    base_layout(fig, height=height, legend=False)
-    fig.update_layout(hovermode="closest", margin=dict(l=52, r=16, t=36, b=40))
-    fig.update_annotations(font=dict(size=12))
-    fig.update_xaxes(title_text="episode", row=2, col=1)
-    fig.update_xaxes(title_text="episode", row=2, col=2)
-    fig.update_yaxes(range=[0, 1.02], row=2, col=1)
-    return fig
-
-
-def episodes_extension(points, max_points: int) -> list | None:
-    """``extendData`` for :func:`episodes_figure` (None if nothing new)."""
-    if len(points) == 0:
-        return None
-    x = list(points.episode)
-    return [
-        {"x": [x for _ in EPISODE_TRACES], "y": [clean(getattr(points, n)) for n in EPISODE_TRACES]},
-        list(range(len(EPISODE_TRACES))),
-        max_points,
-    ]

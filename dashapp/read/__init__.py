@@ -12,6 +12,7 @@ which it hands to a pure figure builder::
 * :mod:`~dashapp.read.runs` -- the run picker, the worker's status, commands, the game frame;
 * :mod:`~dashapp.read.series` -- downsampling and where a page's chart stands;
 * :mod:`~dashapp.read.steps` / :mod:`~dashapp.read.episodes` -- the Live tab's series;
+* :mod:`~dashapp.read.policy` -- an actor-critic's steps: its critics and its policy;
 * :mod:`~dashapp.read.network` -- the network view: neurons, attribution, change markers;
 * :mod:`~dashapp.read.probe` -- activations, gradients, weights, neuron histories, alerts.
 
@@ -19,7 +20,7 @@ Nothing here keeps state between calls and nothing imports torch: everything com
 the store, so any number of dashboard processes show the same thing.
 """
 
-from dashapp.read import episodes, network, probe, runs, series, steps
+from dashapp.read import episodes, network, policy, probe, runs, series, steps
 from dashapp.read.runs import BROKEN, NO_HEARTBEAT, NOT_RESPONDING, RunInfo, WorkerStatus, list_runs, send_command
 from dashapp.read.sessions import RUNS_DIR_CONFIG, BrokenRun, Session, check_served, served_root, session
 
@@ -36,6 +37,7 @@ __all__ = [
     "episodes",
     "list_runs",
     "network",
+    "policy",
     "probe",
     "runs",
     "send_command",

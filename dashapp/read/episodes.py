@@ -23,8 +23,9 @@ EPISODE_SPAN = T.DEFAULT_CAPS[T.EPISODES]
 class EpisodePoints:
     """Chart points for the per-episode series; ``score_mean`` is the average score of
     the :data:`SCORE_WINDOW` episodes ending at each point. ``losses`` and ``exploration``
-    hold one line per name the agent reported (DQN: ``loss``; ``epsilon``), NaN where an
-    episode had none."""
+    and ``stats`` hold one line per name the agent reported (DQN: ``loss``, ``epsilon``; SAC:
+    ``critic_loss``, ``actor_loss``, ``alpha_loss``, ``alpha``, ``entropy``,
+    ``target_entropy``), NaN where an episode had none."""
 
     seq: int = -1
     stride: int = 1
@@ -36,6 +37,7 @@ class EpisodePoints:
     length: list[float] = field(default_factory=list)
     losses: dict[str, list[float]] = field(default_factory=dict)
     exploration: dict[str, list[float]] = field(default_factory=dict)
+    stats: dict[str, list[float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.episode)
@@ -53,6 +55,11 @@ class EpisodePoints:
     def epsilon(self) -> list[float]:
         """The exploration rate epsilon per point, NaN where the agent has none."""
         return self.exploration.get("epsilon", [float("nan")] * len(self))
+
+    def line(self, group: str, name: str) -> list[float]:
+        """One named figure per point from ``losses``, ``exploration`` or ``stats`` (NaN
+        where none)."""
+        return getattr(self, group).get(name, [float("nan")] * len(self))
 
 
 def _named_columns(records: list[T.EpisodeRecord], attr: str, idx: np.ndarray) -> dict[str, list[float]]:
@@ -80,6 +87,7 @@ def _episode_points(s: Session, rows: list[dict], first_new: int, stride: int, w
         length=[number(records[i].length) for i in idx],
         losses=_named_columns(records, "losses", idx),
         exploration=_named_columns(records, "exploration", idx),
+        stats=_named_columns(records, "stats", idx),
     )
 
 

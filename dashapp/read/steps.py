@@ -66,16 +66,22 @@ class StepPoints:
         return Position(self.seq, self.stride, self.n_actions)
 
 
-def q_matrix(rows: Sequence[dict], n_actions: int) -> np.ndarray:
-    """(n, n_actions) float matrix of the rows' Q-values; NaN where one is missing."""
-    q = np.full((len(rows), n_actions), np.nan)
+def matrix(rows: Sequence[dict], field: str, width: int) -> np.ndarray:
+    """(n, width) float matrix of the rows' vector field ``field`` (Q-values per action, a
+    policy's probabilities, ...); NaN where a number is missing."""
+    out = np.full((len(rows), width), np.nan)
     for i, row in enumerate(rows):
-        values = row.get(Q) or []
+        values = row.get(field) or []
         if not isinstance(values, (list, tuple)):
             continue
-        for a, v in enumerate(values[:n_actions]):
-            q[i, a] = number(v)
-    return q
+        for a, v in enumerate(values[:width]):
+            out[i, a] = number(v)
+    return out
+
+
+def q_matrix(rows: Sequence[dict], n_actions: int) -> np.ndarray:
+    """(n, n_actions) float matrix of the rows' Q-values; NaN where one is missing."""
+    return matrix(rows, Q, n_actions)
 
 
 def _n_actions(rows: Sequence[dict]) -> int:

@@ -27,6 +27,7 @@ from dashapp.figures import activations as F
 from dashapp.figures import histograms as H
 from dashapp.figures.common import empty_figure, fmt, is_empty_figure, percent
 from dashapp.tabs import layer_picker as L
+from dashapp.tabs import network_picker as NP
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -62,6 +63,7 @@ NOTES = {
 def layout():
     return html.Div(
         [
+            NP.network_picker(TAB_ID),
             panel(
                 "Layer statistics",
                 html.Div(
@@ -218,10 +220,17 @@ def layer_cards(cards: list[dict]) -> list:
     return [dbc.Row(cols, className="g-3")]
 
 
-def _small_panels(latest: T.ActivationRecord | None, message: str | None = None, shown: dict | None = None, run=None):
+def _small_panels(
+    latest: T.ActivationRecord | None,
+    message: str | None = None,
+    shown: dict | None = None,
+    run=None,
+    network: str | None = None,
+):
     """Cards, latest histograms, dead-neuron grid and its caption -- the current state --
     and what the two figures now show. When the figures on the page already show the same
-    layers (``shown``), only their numbers are sent (a ``Patch``), not new figures."""
+    layers of the same network (``shown``), only their numbers are sent (a ``Patch``), not
+    new figures."""
     if latest is None:
         message = message or "Waiting for activation samples (the probe publishes about once a second)..."
         return (
@@ -229,9 +238,9 @@ def _small_panels(latest: T.ActivationRecord | None, message: str | None = None,
             empty_figure(message, height=HIST_HEIGHT),
             empty_figure(message, height=GRID_HEIGHT),
             "",
-            {"run": run},
+            {"run": run, "network": network},
         )
-    shown = shown if isinstance(shown, dict) and shown.get("run") == run else {}
+    shown = R.panels_shown(shown, run, network)
     bars, grid = H.histogram_bars(latest), F.dead_grid_data(latest)
     names = [b["name"] for b in bars]
     if bars and shown.get("hist") == names:
@@ -261,11 +270,14 @@ def _small_panels(latest: T.ActivationRecord | None, message: str | None = None,
         hists,
         grid_out,
         caption,
-        {"run": run, "hist": names if bars else None, "grid": shape},
+        {"run": run, "network": network, "hist": names if bars else None, "grid": shape},
     )
 
 
 # --------------------------------------------------------------------------- callbacks
+update_network_choice = NP.register(TAB_ID, POLL)
+
+
 @callback(
     Output("activations-layer", "options"),
     Output("activations-layer", "value"),
@@ -276,10 +288,11 @@ def _small_panels(latest: T.ActivationRecord | None, message: str | None = None,
     State("activations-layer", "value"),
     State("activations-layer", "options"),
     State("activations-layer-run", "data"),
+    Input("activations-network", "value"),
 )
-def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None):
-    """The hidden layers to choose from (from the newest record); keeps the choice."""
-    return L.layer_choice(n, TAB_ID, active_tab, run, T.ACTIVATIONS, current, current_options, listed_run)
+def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None, network=None):
+    """The chosen network's hidden layers (from its newest record); keeps the choice."""
+    return L.layer_choice(n, TAB_ID, active_tab, run, T.ACTIVATIONS, current, current_options, listed_run, network)
 
 
 @callback(
@@ -297,33 +310,36 @@ def update_layer_choice(n, active_tab, run, current, current_options, listed_run
     State("app-run", "data"),
     State("activations-cursor", "data"),
     State("activations-panels", "data"),
+    Input("activations-network", "value"),
 )
-def tick_activations(n, active_tab, layer, run, cursor, shown=None):
-    """Cards, histograms and grid from the newest record; the heatmap gets the new
-    records' columns -- or, when it must be drawn whole, a request to load_activations."""
+def tick_activations(n, active_tab, layer, run, cursor, shown=None, network=None):
+    """Cards, histograms and grid from the chosen network's newest record; the heatmap
+    gets the new records' columns -- or, when it must be drawn whole, a request to
+    load_activations."""
     if active_tab != TAB_ID:
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
-    key = {"run": run, "layer": layer}
+    key = {"run": run, "network": network, "layer": layer}
     if not run:
         return (*_small_panels(None, "Choose a run above."), no_update, *R.unless_shown(cursor, key, n))
     try:
         with read.session(run) as s:
-            got = read.probe.probe_update(s, T.ACTIVATIONS, R.drawn_seq(cursor, key))
+            key["network"] = network = NP.shown_network(s, network)
+            got = read.probe.probe_update(s, T.ACTIVATIONS, R.drawn_seq(cursor, key), network)
     except read.BrokenRun as exc:
         return (
-            *_small_panels(None, f"This run cannot be read: {exc}", run=run),
+            *_small_panels(None, f"This run cannot be read: {exc}", run=run, network=network),
             no_update,
             *R.explain_broken(cursor, key, n),
         )
     records = got.records
     if got.full:
-        panels = _small_panels(got.latest, shown=shown, run=run)
+        panels = _small_panels(got.latest, shown=shown, run=run, network=network)
         if not records:
             return (*panels, no_update, *R.unless_shown(cursor, key, n))  # nothing to draw yet
         return (*panels, no_update, *R.ask_reload(cursor, key, n))
     if not records:
         raise PreventUpdate  # nothing new since the last tick
-    panels = _small_panels(got.latest, shown=shown, run=run)
+    panels = _small_panels(got.latest, shown=shown, run=run, network=network)
     columns = None
     if cursor.get("grid") and cursor.get("columns", 0) + len(records) <= MAX_COLUMNS:
         columns = H.histogram_columns(records, layer, cursor["grid"])
@@ -341,16 +357,18 @@ def tick_activations(n, active_tab, layer, run, cursor, shown=None):
     Input("activations-reload", "data"),
     State("app-run", "data"),
     State("activations-layer", "value"),
+    State("activations-network", "value"),
     prevent_initial_call=True,
 )
-def load_activations(_reload, run, layer):
+def load_activations(_reload, run, layer, network=None):
     """Draw the chosen layer's histogram over time from the newest records (asked by the tick)."""
-    key = {"run": run, "layer": layer}
+    key = {"run": run, "network": network, "layer": layer}
     if not run:
         return empty_figure("Choose a run above.", height=TIME_HEIGHT), R.loaded(key, -1, False)
     try:
         with read.session(run) as s:
-            got = read.probe.probe_records(s, T.ACTIVATIONS)
+            key["network"] = network = NP.shown_network(s, network)
+            got = read.probe.probe_records(s, T.ACTIVATIONS, network)
     except read.BrokenRun as exc:
         return (
             empty_figure(f"This run cannot be read: {exc}", height=TIME_HEIGHT),
@@ -374,23 +392,25 @@ def load_activations(_reload, run, layer):
     State("app-run", "data"),
     State("activations-spark-cursor", "data"),
     State("activations-page", "options"),
+    Input("activations-network", "value"),
 )
-def tick_sparklines(n, active_tab, layer, first, run, cursor, page_options):
+def tick_sparklines(n, active_tab, layer, first, run, cursor, page_options, network=None):
     """Append the samples taken since the last tick to the sparklines (or ask for a load)."""
     if active_tab != TAB_ID:
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
     if not run or not layer:
-        key = {"run": run, "layer": layer, "first": 0}
+        key = {"run": run, "network": network, "layer": layer, "first": 0}
         return (no_update, ([] if page_options else no_update), no_update, *R.unless_shown(cursor, key, n))
     try:
         with read.session(run) as s:
-            activity = read.probe.neuron_activity(s)
+            network = NP.shown_network(s, network)
+            activity = read.probe.neuron_activity(s, network)
     except read.BrokenRun:
         activity = None
     layer_data = activity.layer(layer) if activity is not None else None
     options = F.sparkline_page_options(layer_data.size) if layer_data else []
     page = first if any(o["value"] == first for o in options) else 0
-    key = {"run": run, "layer": layer, "first": page}
+    key = {"run": run, "network": network, "layer": layer, "first": page}
     options_out = no_update if options == page_options else options
     page_out = no_update if page == first else page
     samples = activity.samples if activity is not None else 0
@@ -414,13 +434,13 @@ def tick_sparklines(n, active_tab, layer, first, run, cursor, page_options):
     prevent_initial_call=True,
 )
 def load_sparklines(reload, run):
-    """Draw the sparklines of the page the tick asked for."""
-    key = (reload or {}).get("key") or {"run": run, "layer": None, "first": 0}
+    """Draw the sparklines of the page (and network) the tick asked for."""
+    key = (reload or {}).get("key") or {"run": run, "network": None, "layer": None, "first": 0}
     if not run or not key.get("layer"):
         return empty_figure("Choose a run and a layer above.", height=SPARK_HEIGHT), R.loaded(key, -1, False)
     try:
         with read.session(run) as s:
-            activity = read.probe.neuron_activity(s)
+            activity = read.probe.neuron_activity(s, key.get("network"))
     except read.BrokenRun as exc:
         return (
             empty_figure(f"This run cannot be read: {exc}", height=SPARK_HEIGHT),
@@ -435,6 +455,7 @@ __all__ = [
     "TAB_LABEL",
     "layout",
     "layer_cards",
+    "update_network_choice",
     "update_layer_choice",
     "tick_activations",
     "load_activations",

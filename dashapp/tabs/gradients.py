@@ -22,6 +22,7 @@ from dashapp.components import graph, panel
 from dashapp.figures import gradients as F
 from dashapp.figures.common import empty_figure, fmt, is_empty_figure
 from dashapp.figures.layers import layer_names
+from dashapp.tabs import network_picker as NP
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -54,6 +55,7 @@ NOTES = {
 def layout():
     return html.Div(
         [
+            NP.network_picker(TAB_ID),
             panel(
                 "Gradient health per layer",
                 html.Div(
@@ -108,6 +110,9 @@ def verdict_table(rows: list[dict]):
     return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-0")
 
 
+update_network_choice = NP.register(TAB_ID, POLL)
+
+
 @callback(
     Output("gradients-verdicts", "children"),
     Output("gradients-heatmap", "figure"),
@@ -118,18 +123,21 @@ def verdict_table(rows: list[dict]):
     State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("gradients-cursor", "data"),
+    Input("gradients-network", "value"),
 )
-def tick_gradients(n, active_tab, run, cursor):
-    """Verdicts from the newest records; heatmap columns and line points for the records
-    since the last tick -- or, when the charts must be drawn whole, a request to load."""
+def tick_gradients(n, active_tab, run, cursor, network=None):
+    """Verdicts from the chosen network's newest records; heatmap columns and line points
+    for the records since the last tick -- or, when the charts must be drawn whole, a
+    request to load."""
     if active_tab != TAB_ID:
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
-    key = {"run": run}
+    key = {"run": run, "network": network}
     if not run:
         return verdict_table([]), no_update, no_update, *R.unless_shown(cursor, key, n)
     try:
         with read.session(run) as s:
-            got = read.probe.probe_update(s, T.GRADIENTS, R.drawn_seq(cursor, key), tail=VERDICT_RECORDS)
+            key["network"] = network = NP.shown_network(s, network)
+            got = read.probe.probe_update(s, T.GRADIENTS, R.drawn_seq(cursor, key), network, tail=VERDICT_RECORDS)
     except read.BrokenRun as exc:
         return (
             html.P(f"This run cannot be read: {exc}", className="empty-note"),
@@ -170,11 +178,12 @@ def tick_gradients(n, active_tab, run, cursor):
     Output("gradients-cursor", "data", allow_duplicate=True),
     Input("gradients-reload", "data"),
     State("app-run", "data"),
+    State("gradients-network", "value"),
     prevent_initial_call=True,
 )
-def load_gradients(_reload, run):
+def load_gradients(_reload, run, network=None):
     """Draw the heatmap and the lines from the newest records (asked by the tick)."""
-    key = {"run": run}
+    key = {"run": run, "network": network}
     if not run:
         msg = "Choose a run above."
         return (
@@ -184,7 +193,8 @@ def load_gradients(_reload, run):
         )
     try:
         with read.session(run) as s:
-            got = read.probe.probe_records(s, T.GRADIENTS)
+            key["network"] = network = NP.shown_network(s, network)
+            got = read.probe.probe_records(s, T.GRADIENTS, network)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
         return (
@@ -200,4 +210,12 @@ def load_gradients(_reload, run):
     return heat, lines, R.loaded(key, got.seq, drawn, layers=names, columns=len(records) if drawn else 0)
 
 
-__all__ = ["TAB_ID", "TAB_LABEL", "layout", "tick_gradients", "load_gradients", "verdict_table"]
+__all__ = [
+    "TAB_ID",
+    "TAB_LABEL",
+    "layout",
+    "update_network_choice",
+    "tick_gradients",
+    "load_gradients",
+    "verdict_table",
+]

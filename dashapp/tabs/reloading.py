@@ -96,6 +96,14 @@ def explain_broken(cursor: Any, key: dict, n: int | None) -> tuple[Any, Any]:
     return ask_reload(cursor, key, n)
 
 
+def panels_shown(shown: Any, run: str | None, network: str | None) -> dict:
+    """What a tab's small panels (replaced whole each tick, or patched) show, when they
+    show ``run``'s ``network``; else ``{}`` (they must be drawn anew)."""
+    if isinstance(shown, dict) and shown.get("run") == run and shown.get("network") == network:
+        return shown
+    return {}
+
+
 def loaded(key: dict, seq: int, drawn: bool, **extra: Any) -> dict:
     """The cursor a load leaves behind after drawing up to record ``seq``."""
     return {"run": key.get("run"), "key": key, "seq": seq, "drawn": bool(drawn), **extra}
@@ -111,5 +119,6 @@ __all__ = [
     "ask_reload",
     "unless_shown",
     "explain_broken",
+    "panels_shown",
     "loaded",
 ]

@@ -23,6 +23,7 @@ from dashapp.figures import weights as F
 from dashapp.figures.common import empty_figure, fmt, is_empty_figure, percent
 from dashapp.figures.layers import layer_names
 from dashapp.tabs import layer_picker as L
+from dashapp.tabs import network_picker as NP
 from dashapp.tabs import reloading as R
 from health import thresholds as TH
 from rl import telemetry as T
@@ -53,6 +54,7 @@ NOTES = {
 def layout():
     return html.Div(
         [
+            NP.network_picker(TAB_ID),
             panel(
                 "Weight statistics per layer",
                 html.Div(
@@ -120,6 +122,9 @@ def stats_table(rows: list[dict]):
     return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-0")
 
 
+update_network_choice = NP.register(TAB_ID, POLL)
+
+
 @callback(
     Output("weights-layer", "options"),
     Output("weights-layer", "value"),
@@ -130,26 +135,27 @@ def stats_table(rows: list[dict]):
     State("weights-layer", "value"),
     State("weights-layer", "options"),
     State("weights-layer-run", "data"),
+    Input("weights-network", "value"),
 )
-def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None):
-    """The layers to choose from (from the newest weight sample); keeps the choice."""
-    return L.layer_choice(n, TAB_ID, active_tab, run, T.WEIGHTS, current, current_options, listed_run)
+def update_layer_choice(n, active_tab, run, current, current_options, listed_run=None, network=None):
+    """The chosen network's layers (from its newest weight sample); keeps the choice."""
+    return L.layer_choice(n, TAB_ID, active_tab, run, T.WEIGHTS, current, current_options, listed_run, network)
 
 
-def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:
+def _histograms(latest: dict | None, shown: dict | None, run, network: str | None = None) -> tuple:
     """The per-layer histograms -- only their numbers (a ``Patch``) when the page already
-    shows the same layers -- and what the figure shows afterwards."""
-    shown = shown if isinstance(shown, dict) and shown.get("run") == run else {}
+    shows the same layers of the same network -- and what the figure shows afterwards."""
+    shown = R.panels_shown(shown, run, network)
     bars = H.histogram_bars(latest)
     names = [b["name"] for b in bars]
     if bars and shown.get("hist") == names:
         patch = Patch()
         for i, bar in enumerate(bars):
             patch["data"][i]["x"], patch["data"][i]["y"], patch["data"][i]["width"] = bar["x"], bar["y"], bar["width"]
-        return patch, {"run": run, "hist": names}
+        return patch, {"run": run, "network": network, "hist": names}
     return (
         H.histograms_figure(latest, value_label="weight", height=HIST_HEIGHT),
-        {"run": run, "hist": names if bars else None},
+        {"run": run, "network": network, "hist": names if bars else None},
     )
 
 
@@ -167,13 +173,15 @@ def _histograms(latest: dict | None, shown: dict | None, run) -> tuple:
     State("app-run", "data"),
     State("weights-cursor", "data"),
     State("weights-panels", "data"),
+    Input("weights-network", "value"),
 )
-def tick_weights(n, active_tab, layer, run, cursor, shown=None):
-    """Statistics and histograms from the newest sample; heatmap columns and velocity
-    points for the samples since the last tick -- or a request to load the charts whole."""
+def tick_weights(n, active_tab, layer, run, cursor, shown=None, network=None):
+    """Statistics and histograms from the chosen network's newest sample; heatmap columns
+    and velocity points for the samples since the last tick -- or a request to load the
+    charts whole."""
     if active_tab != TAB_ID:
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
-    key = {"run": run, "layer": layer}
+    key = {"run": run, "network": network, "layer": layer}
     if not run:
         msg = "Choose a run above."
         return (
@@ -186,7 +194,8 @@ def tick_weights(n, active_tab, layer, run, cursor, shown=None):
         )
     try:
         with read.session(run) as s:
-            got = read.probe.probe_update(s, T.WEIGHTS, R.drawn_seq(cursor, key))
+            key["network"] = network = NP.shown_network(s, network)
+            got = read.probe.probe_update(s, T.WEIGHTS, R.drawn_seq(cursor, key), network)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
         return (
@@ -201,7 +210,7 @@ def tick_weights(n, active_tab, layer, run, cursor, shown=None):
     if not records and not got.full:
         raise PreventUpdate  # nothing new since the last tick
     table = stats_table(F.weight_stat_rows(got.latest))
-    hists, shown = _histograms(got.latest, shown, run)
+    hists, shown = _histograms(got.latest, shown, run, network)
     columns = None
     if (
         not got.full
@@ -236,11 +245,12 @@ def tick_weights(n, active_tab, layer, run, cursor, shown=None):
     Input("weights-reload", "data"),
     State("app-run", "data"),
     State("weights-layer", "value"),
+    State("weights-network", "value"),
     prevent_initial_call=True,
 )
-def load_weights(_reload, run, layer):
+def load_weights(_reload, run, layer, network=None):
     """Draw the histogram over time and the velocity lines from the newest samples."""
-    key = {"run": run, "layer": layer}
+    key = {"run": run, "network": network, "layer": layer}
     if not run:
         msg = "Choose a run above."
         return (
@@ -250,7 +260,8 @@ def load_weights(_reload, run, layer):
         )
     try:
         with read.session(run) as s:
-            got = read.probe.probe_records(s, T.WEIGHTS)
+            key["network"] = network = NP.shown_network(s, network)
+            got = read.probe.probe_records(s, T.WEIGHTS, network)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
         return (
@@ -270,4 +281,13 @@ def load_weights(_reload, run, layer):
     )
 
 
-__all__ = ["TAB_ID", "TAB_LABEL", "layout", "stats_table", "update_layer_choice", "tick_weights", "load_weights"]
+__all__ = [
+    "TAB_ID",
+    "TAB_LABEL",
+    "layout",
+    "stats_table",
+    "update_network_choice",
+    "update_layer_choice",
+    "tick_weights",
+    "load_weights",
+]

@@ -258,8 +258,8 @@ def test_each_tab_polls_on_its_own_interval_and_guards_against_running_hidden():
 def test_live_callbacks_fetch_nothing_when_hidden(make_run):
     run = make_run()
     run.add_steps(5)
-    assert live.tick_steps(1, "network", str(run.path), None) == (dash.no_update,) * 6
-    assert live.tick_episodes(1, "network", str(run.path), None) == (dash.no_update,) * 3
+    assert live.tick_steps(1, "network", live.describe_agent(str(run.path)), None) == (dash.no_update,) * 6
+    assert live.tick_episodes(1, "network", live.describe_agent(str(run.path)), None) == (dash.no_update,) * 3
     assert live.update_frame(1, "network", str(run.path), None) == (dash.no_update,) * 3
 
 
@@ -267,13 +267,13 @@ def test_a_run_chosen_while_live_is_hidden_is_drawn_when_it_is_shown(make_run):
     old, new = make_run("old"), make_run("new")
     old.add_steps(10)
     new.add_steps(30)
-    cursor = live.load_steps(1, str(old.path))[2]
+    cursor = live.load_steps(1, live.describe_agent(str(old.path)))[2]
     # the run store changes while another tab is shown: no answer (the poll is stopped)
-    assert live.tick_steps(4, "network", str(new.path), cursor) == (dash.no_update,) * 6
+    assert live.tick_steps(4, "network", live.describe_agent(str(new.path)), cursor) == (dash.no_update,) * 6
     # the tab is shown again: its first tick asks for the new run's history
-    *_, cursor, reload = live.tick_steps(5, "live", str(new.path), cursor)
+    *_, cursor, reload = live.tick_steps(5, "live", live.describe_agent(str(new.path)), cursor)
     assert reload["tick"] == 5 and cursor["pending"]["key"] == {"run": str(new.path)}
-    q_fig, _, cursor = live.load_steps(reload, str(new.path))
+    q_fig, _, cursor = live.load_steps(reload, live.describe_agent(str(new.path)))
     assert len(q_fig.data[0].x) == 30 and cursor["run"] == str(new.path)
 
 
@@ -285,24 +285,24 @@ def test_live_catches_up_after_being_hidden(make_run):
     path = str(run.path)
     run.add_steps(50)
     run.add_episodes(3)
-    steps = live.load_steps(1, path)[2]
-    episodes = live.load_episodes(1, path)[1]
+    steps = live.load_steps(1, live.describe_agent(path))[2]
+    episodes = live.load_episodes(1, live.describe_agent(path))[1]
     # hidden for a little while: one tick sends everything missed
     run.add_steps(300)
     run.add_episodes(2)
-    q_ext, _, _, _, steps, reload = live.tick_steps(2, "live", path, steps)
+    q_ext, _, _, _, steps, reload = live.tick_steps(2, "live", live.describe_agent(path), steps)
     assert reload is dash.no_update and steps["seq"] == 349 and q_ext[0]["x"][0][-1] == 350
-    ext, episodes, reload = live.tick_episodes(2, "live", path, episodes)
+    ext, episodes, reload = live.tick_episodes(2, "live", live.describe_agent(path), episodes)
     assert reload is dash.no_update and ext[0]["x"][0] == [4, 5]
     # hidden for long: more than one tick may read, so the tick asks for the history
     run.add_steps(read.series.MAX_TICK_RECORDS + 1)
-    q_ext, _, _, _, steps, reload = live.tick_steps(3, "live", path, steps)
+    q_ext, _, _, _, steps, reload = live.tick_steps(3, "live", live.describe_agent(path), steps)
     assert q_ext is dash.no_update and reload == {"key": {"run": path}, "tick": 3}
     newest = 350 + read.series.MAX_TICK_RECORDS + 1
-    q_fig, _, steps = live.load_steps(reload, path)
+    q_fig, _, steps = live.load_steps(reload, live.describe_agent(path))
     assert q_fig.data[0].x[-1] == newest and steps["seq"] == newest - 1 and "pending" not in steps
     run.add_steps(2)  # and from there on, ticks extend again
-    q_ext, _, _, _, steps, reload = live.tick_steps(4, "live", path, steps)
+    q_ext, _, _, _, steps, reload = live.tick_steps(4, "live", live.describe_agent(path), steps)
     assert reload is dash.no_update and q_ext[0]["x"][0][-1] == newest + 2
 
 
@@ -311,73 +311,76 @@ def test_steps_tick_asks_for_a_load_then_extends(make_run):
     path = str(run.path)
     run.add_steps(40)
     # first tick: nothing drawn -> ask load_steps (through the reload store); cards and bars now
-    q_ext, share_ext, bars, cards, cursor, reload = live.tick_steps(7, "live", path, None)
+    q_ext, share_ext, bars, cards, cursor, reload = live.tick_steps(7, "live", live.describe_agent(path), None)
     assert q_ext is dash.no_update and share_ext is dash.no_update
     assert reload == {"key": {"run": path}, "tick": 7} and cursor["pending"] == reload
     assert not is_empty_figure(bars) and "RIGHT" in text_of(cards) and "best move now" in text_of(cards)
     # while the load is on its way, later ticks do not ask again
-    assert live.tick_steps(8, "live", path, cursor)[5] is dash.no_update
+    assert live.tick_steps(8, "live", live.describe_agent(path), cursor)[5] is dash.no_update
     # ... unless it seems lost
-    assert live.tick_steps(7 + R.RELOAD_PATIENCE, "live", path, cursor)[5]["tick"] == 7 + R.RELOAD_PATIENCE
+    assert (
+        live.tick_steps(7 + R.RELOAD_PATIENCE, "live", live.describe_agent(path), cursor)[5]["tick"]
+        == 7 + R.RELOAD_PATIENCE
+    )
 
-    q_fig, share_fig, cursor = live.load_steps(reload, path)
+    q_fig, share_fig, cursor = live.load_steps(reload, live.describe_agent(path))
     assert not is_empty_figure(q_fig) and len(q_fig.data[0].x) == 40 and not is_empty_figure(share_fig)
     assert cursor["drawn"] and cursor["seq"] == 39 and "pending" not in cursor
 
     run.add_steps(3)
-    q_ext, share_ext, _, _, cursor2, reload = live.tick_steps(9, "live", path, cursor)
+    q_ext, share_ext, _, _, cursor2, reload = live.tick_steps(9, "live", live.describe_agent(path), cursor)
     update, indices, _ = q_ext
     assert all(xs == [41, 42, 43] for xs, i in zip(update["x"], indices) if i < 12)
     assert share_ext[0]["x"][0] == [41, 42, 43] and reload is dash.no_update
     assert cursor2["seq"] == 42
 
     # nothing new: nothing sent for the growing charts
-    out = live.tick_steps(10, "live", path, cursor2)
+    out = live.tick_steps(10, "live", live.describe_agent(path), cursor2)
     assert out[0] is dash.no_update and out[1] is dash.no_update and out[4] is dash.no_update
 
 
 def test_steps_before_any_step_and_without_a_run(make_run):
     run = make_run()
     path = str(run.path)
-    q_fig, share_fig, cursor = live.load_steps(1, path)
+    q_fig, share_fig, cursor = live.load_steps(1, live.describe_agent(path))
     assert is_empty_figure(q_fig) and "No Q-values yet" in q_fig.layout.annotations[0].text
     assert cursor["drawn"] is False
     # still no steps: the tick does not reload every poll
-    assert live.tick_steps(2, "live", path, cursor)[5] is dash.no_update
+    assert live.tick_steps(2, "live", live.describe_agent(path), cursor)[5] is dash.no_update
     run.add_steps(2)
-    assert live.tick_steps(3, "live", path, cursor)[5]["tick"] == 3  # steps arrived: load them
+    assert live.tick_steps(3, "live", live.describe_agent(path), cursor)[5]["tick"] == 3  # steps arrived: load them
 
-    out = live.tick_steps(4, "live", None, None)
+    out = live.tick_steps(4, "live", live.describe_agent(None), None)
     assert out[5]["tick"] == 4 and "Choose a run" in text_of(out[3])
-    q_fig, _, cursor = live.load_steps(4, None)
+    q_fig, _, cursor = live.load_steps(4, live.describe_agent(None))
     assert "Choose a run" in q_fig.layout.annotations[0].text
-    assert live.tick_steps(5, "live", None, cursor) == (dash.no_update,) * 6
+    assert live.tick_steps(5, "live", live.describe_agent(None), cursor) == (dash.no_update,) * 6
 
 
 def test_steps_of_a_broken_run_say_why(tmp_path):
     unreadable_marker_run(tmp_path / "bad")
     path = str(tmp_path / "bad")
-    _, _, bars, cards, cursor, reload = live.tick_steps(1, "live", path, None)
+    _, _, bars, cards, cursor, reload = live.tick_steps(1, "live", live.describe_agent(path), None)
     assert "cannot be read" in text_of(cards) and "cannot be read" in bars.layout.annotations[0].text
     assert reload["tick"] == 1  # once, so the charts say it too
-    q_fig, _, cursor = live.load_steps(reload, path)
+    q_fig, _, cursor = live.load_steps(reload, live.describe_agent(path))
     assert "cannot be read" in q_fig.layout.annotations[0].text and cursor["broken"]
-    assert live.tick_steps(2, "live", path, cursor)[5] is dash.no_update
+    assert live.tick_steps(2, "live", live.describe_agent(path), cursor)[5] is dash.no_update
 
 
 def test_episodes_tick_and_load(make_run):
     run = make_run()
     path = str(run.path)
-    ext, cursor, reload = live.tick_episodes(1, "live", path, None)
+    ext, cursor, reload = live.tick_episodes(1, "live", live.describe_agent(path), None)
     assert ext is dash.no_update and reload["tick"] == 1
-    fig, cursor = live.load_episodes(reload, path)
+    fig, cursor = live.load_episodes(reload, live.describe_agent(path))
     assert is_empty_figure(fig) and not cursor["drawn"]
     run.add_episodes(4)
-    _, cursor, reload = live.tick_episodes(2, "live", path, cursor)
-    fig, cursor = live.load_episodes(reload, path)
+    _, cursor, reload = live.tick_episodes(2, "live", live.describe_agent(path), cursor)
+    fig, cursor = live.load_episodes(reload, live.describe_agent(path))
     assert not is_empty_figure(fig) and list(fig.data[0].x) == [1, 2, 3, 4]
     run.add_episodes(1)
-    ext, cursor, reload = live.tick_episodes(3, "live", path, cursor)
+    ext, cursor, reload = live.tick_episodes(3, "live", live.describe_agent(path), cursor)
     assert ext[0]["x"][0] == [5] and cursor["seq"] == 4 and reload is dash.no_update
 
 
@@ -399,10 +402,10 @@ def test_a_tick_sends_only_what_is_new(make_run):
     run = make_run()
     path = str(run.path)
     run.add_steps(5000)
-    q_fig, share_fig, cursor = live.load_steps(1, path)
+    q_fig, share_fig, cursor = live.load_steps(1, live.describe_agent(path))
     history_bytes = len(to_json([q_fig, share_fig]))
     run.add_steps(20)
-    q_ext, share_ext, _, _, cursor, _ = live.tick_steps(2, "live", path, cursor)
+    q_ext, share_ext, _, _, cursor, _ = live.tick_steps(2, "live", live.describe_agent(path), cursor)
     tick_bytes = len(to_json([q_ext, share_ext]))
     assert len(q_ext[0]["x"][0]) <= 20  # at most the new records, downsampled
     assert history_bytes > 100_000 and tick_bytes < 5_000, (history_bytes, tick_bytes)

@@ -10,6 +10,7 @@ import plotly.io as pio
 import pytest
 
 from dashapp.figures import common as C
+from dashapp.figures import episodes as E
 from dashapp.figures import live as F
 from dashapp.read.episodes import EpisodePoints
 from dashapp.read.steps import RecentSteps, StepPoints
@@ -240,18 +241,18 @@ def episode_points(n=3, loss=None) -> EpisodePoints:
 
 
 def test_episodes_figure_and_extension():
-    fig = F.episodes_figure(episode_points())
-    assert len(fig.data) == len(F.EPISODE_TRACES)
-    loss = fig.data[F.EPISODE_TRACES.index("loss")]
+    fig = E.episodes_figure(episode_points())
+    assert len(fig.data) == len(E.VALUE_GRID.traces)
+    loss = fig.data[[t.name for t in E.VALUE_GRID.traces].index("loss")]
     assert list(loss.y) == [None, 0.5, 0.5]  # no loss before learning starts: a gap
     as_json(fig)
-    update, indices, cap = F.episodes_extension(episode_points(n=1), 1000)
+    update, indices, cap = E.episodes_extension(episode_points(n=1), 1000)
     assert indices == list(range(5)) and update["x"][0] == [1] and cap == 1000
-    assert F.episodes_extension(EpisodePoints(), 1000) is None
+    assert E.episodes_extension(EpisodePoints(), 1000) is None
 
 
 def test_episodes_empty_and_all_nan():
-    assert C.is_empty_figure(F.episodes_figure(EpisodePoints()))
+    assert C.is_empty_figure(E.episodes_figure(EpisodePoints()))
     nan = EpisodePoints(
         seq=0,
         episode=[1],
@@ -263,6 +264,6 @@ def test_episodes_empty_and_all_nan():
         sps=[math.nan],
         length=[math.nan],
     )
-    fig = F.episodes_figure(nan)
+    fig = E.episodes_figure(nan)
     assert all(list(t.y) == [None] for t in fig.data)
     as_json(fig)

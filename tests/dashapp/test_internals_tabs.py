@@ -274,7 +274,7 @@ def test_sparklines_extend_with_new_samples_only(trainer):
     assert ext is no_update and [o["value"] for o in options] == [0, 16] and page == 0
     fig, cursor = activations.load_sparklines(reload, run)
     assert len(fig.data) == 16
-    assert cursor["key"] == {"run": run, "layer": "fc1", "first": 0} and cursor["samples"] == 60
+    assert cursor["key"] == {"run": run, "network": "q_network", "layer": "fc1", "first": 0} and cursor["samples"] == 60
     trainer.round(acts=7)
     ext, options, page, cursor, reload = activations.tick_sparklines(
         2, activations.TAB_ID, "fc1", 0, run, cursor, options
@@ -359,7 +359,7 @@ def test_weights_tab_table_histograms_and_velocity(trainer):
         weights.tick_weights, weights.load_weights, 3, (weights.TAB_ID, "fc1", run), cursor, (run, "fc1")
     )
     assert figs is None and isinstance(out[3], Patch) and out[4][1] == [0, 1, 2]
-    assert out[2] == {"run": run, "hist": ["fc1", "fc2", "q_out"]}
+    assert out[2] == {"run": run, "network": "q_network", "hist": ["fc1", "fc2", "q_out"]}
     again = weights.tick_weights(4, weights.TAB_ID, "fc1", run, {**cursor, "seq": cursor["seq"] - 1}, out[2])
     assert isinstance(again[1], Patch)  # the same layers on the page: only the numbers travel
     with pytest.raises(PreventUpdate):

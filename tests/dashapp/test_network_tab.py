@@ -180,13 +180,13 @@ NOTHING = (no_update,) * 5
 
 
 def graph(k, run, view, tab="network", analysis=None):
-    """update_graph as the page calls it: (scene, values, scene key, k, view), the first
-    two decoded from the JSON text the canvas is sent. ``analysis``: the analysis
-    charts' view (by default: they show the newest attribution)."""
+    """update_graph as the page calls it: (scene, values, scene key, k, view) -- the graph's
+    note left out -- the first two decoded from the JSON text the canvas is sent.
+    ``analysis``: the analysis charts' view (by default: they show the newest attribution)."""
     if analysis is None and run is not None:
         step = versions(run)["attribution"] if (Path(run) / "run.json").exists() else None
         analysis = {"step": step, "at": 0}
-    out = TN.update_graph(1, k, tab, None if run is None else str(run), view, analysis)
+    out = TN.update_graph(1, k, tab, None if run is None else str(run), view, analysis)[:5]
     return tuple(json.loads(v) if isinstance(v, str) and i < 2 else v for i, v in enumerate(out))
 
 

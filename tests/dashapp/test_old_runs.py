@@ -163,18 +163,22 @@ def test_every_tab_draws_the_old_run(schema1_run):
     assert "no alerts" in shown(panel[0])
     sent += [status, panel]
 
-    # Live: the step charts, the episode charts and the game
-    out, (q_fig, share_fig), _ = tick_and_load(live.tick_steps, live.load_steps, 1, (live.TAB_ID, run), None, (run,))
+    # Live: a value-based agent's panels, the step charts, the episode charts and the game
+    agent = live.show_agent(1, live.TAB_ID, run, None)[0]
+    assert agent == {"run": run, "kind": live.VALUE, "discrete": True, "known": True}
+    out, (q_fig, share_fig), _ = tick_and_load(
+        live.tick_steps, live.load_steps, 1, (live.TAB_ID, agent), None, (agent,)
+    )
     assert len(q_fig.data) == 3 * 4 + 3 and len(q_fig.data[0].x) == 112 and not is_empty_figure(share_fig)
     assert [t.name for t in share_fig.data][:3] == ACTIONS and "best move now" in shown(out[3])
-    _, (episodes,), _ = tick_and_load(live.tick_episodes, live.load_episodes, 1, (live.TAB_ID, run), None, (run,))
+    _, (episodes,), _ = tick_and_load(live.tick_episodes, live.load_episodes, 1, (live.TAB_ID, agent), None, (agent,))
     assert list(episodes.data[0].x) == list(range(63))
     frame = live.update_frame(1, live.TAB_ID, run, None)
     assert frame[1] == "step 1,500"
     sent += [out, q_fig, share_fig, episodes, frame]
 
     # Network: the graph, the inspector (a hidden neuron, an action, a layer), the analysis
-    scene, values, _key, _k, view = network.update_graph(1, None, network.TAB_ID, run, None, None)
+    scene, values, _key, _k, view, _note = network.update_graph(1, None, network.TAB_ID, run, None, None)
     scene = json.loads(scene)
     assert [c["size"] for c in scene["columns"]] == [17, 8, 8, 3] and scene["edges"]
     assert scene["columns"][3]["title"] == ["Q-values (3)", "lines: advantage_out"]

@@ -12,22 +12,6 @@ from tests.dashapp.network_run import write_run
 from tests.dashapp.ticks import poll_ticks
 
 
-@pytest.fixture
-def store_openings(monkeypatch) -> list:
-    """The run folders ``rl.store.open_run`` opens, as ``dashapp.read.session`` calls it."""
-    from dashapp.read import sessions as read_session
-
-    opened = []
-    real = read_session.S.open_run
-
-    def counting(path):
-        opened.append(path)
-        return real(path)
-
-    monkeypatch.setattr(read_session.S, "open_run", counting)
-    return opened
-
-
 @pytest.fixture(params=["today", "schema1"])
 def run(request, tmp_path) -> str:
     """A run written by today's probe and attribution publisher, or the schema-1 run kept in

@@ -21,10 +21,11 @@ from dashapp.tabs import activations, gradients, live, network, weights
 HIDDEN_NEURON = {"kind": "neuron", "column": 1, "index": 0}
 
 
-def tick_and_load(tick, load, n, args, cursor, load_args):
-    """What the browser does: run the tick; if it asks for a load, run the load too.
-    Returns (tick outputs, the figures the load drew or None, the cursor afterwards)."""
-    out = tick(n, *args, cursor)
+def tick_and_load(tick, load, n, args, cursor, load_args, after=()):
+    """What the browser does: run the tick (``after``: its arguments after the cursor); if
+    it asks for a load, run the load too. Returns (tick outputs, the figures the load drew
+    or None, the cursor afterwards)."""
+    out = tick(n, *args, cursor, *after)
     cursor = out[-2] if out[-2] is not no_update else cursor
     if out[-1] is no_update:
         return out, None, cursor
@@ -37,12 +38,27 @@ def poll_ticks(run: str, layer: str = "fc1", selection: dict | None = None) -> l
     first poll after the tab was shown calls it: nothing drawn yet, ``layer`` chosen, the
     network inspector showing ``selection``."""
     selection = HIDDEN_NEURON if selection is None else selection
+    agent = live.describe_agent(run)  # the page's live-agent store
     return [
         ("app.update_status", lambda: A.update_status(1, run)),
         ("alerts.update_alerts", lambda: alerts.update_alerts(1, run, None)),
-        ("live.tick_steps", lambda: live.tick_steps(1, live.TAB_ID, run, None)),
-        ("live.tick_episodes", lambda: live.tick_episodes(1, live.TAB_ID, run, None)),
+        ("live.show_agent", lambda: live.show_agent(1, live.TAB_ID, run, None)),
+        # the panels of the run's kind of agent (the other kind's callbacks answer without reading)
+        (
+            ("live.tick_policy", lambda: live.tick_policy(1, live.TAB_ID, agent, None))
+            if agent["kind"] == live.ACTOR_CRITIC
+            else ("live.tick_steps", lambda: live.tick_steps(1, live.TAB_ID, agent, None))
+        ),
+        ("live.tick_episodes", lambda: live.tick_episodes(1, live.TAB_ID, agent, None)),
         ("live.update_frame", lambda: live.update_frame(1, live.TAB_ID, run, None)),
+        # the network pickers (each tab's own; hidden for a run with one watched network)
+        *(
+            (
+                f"{tab.__name__}.update_network_choice",
+                lambda tab=tab: tab.update_network_choice(1, tab.TAB_ID, run, None, [], None),
+            )
+            for tab in (network, activations, gradients, weights)
+        ),
         ("network.update_graph", lambda: network.update_graph(1, None, network.TAB_ID, run, None, None)),
         ("network.update_inspector", lambda: network.update_inspector(1, selection, network.TAB_ID, run, None)),
         (

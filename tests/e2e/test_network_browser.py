@@ -3,7 +3,9 @@
 A person clicks a neuron where the canvas drew it (the real mouse event through the
 page's own hit test) and sees the neuron inspector with its activation history; clicks a
 layer's name and sees the layer statistics; pauses training and sees the picture and the
-selection hold still.
+selection hold still. Over a real SAC worker: the network picker lists the actor and the
+critics, and choosing critic_1 redraws the canvas with the critic's inputs named (the
+state's features and the action).
 """
 
 from __future__ import annotations
@@ -142,5 +144,51 @@ def test_click_a_neuron_then_a_layer_then_pause(
     page.wait_for_selector("#network-inspector-hint", state="visible")
     assert page.evaluate(f"() => ({_STATE})().selection") is None
     assert page.locator("#network-inspector-body").is_hidden()
+    assert page_log.external(served.url) == []
+    assert page_log.errors == []
+
+
+def picker_options(page, tab: str) -> list[str]:
+    """The names the "<tab>-network" picker lists (opened and closed again)."""
+    page.click(f"#{tab}-network")
+    page.wait_for_selector("[role=option]", state="visible")
+    names = page.evaluate("() => Array.from(document.querySelectorAll('[role=option]')).map(o => o.innerText.trim())")
+    page.keyboard.press("Escape")
+    return names
+
+
+def test_an_sac_run_shows_the_network_chosen_in_the_picker(tmp_path, start_training, serve_dashboard, page, page_log):
+    runs = tmp_path / "runs"
+    start_training(runs / "sac-run", extra=["--agent", "sac", "--env", "Pendulum-v1"])
+    served = serve_dashboard(runs)
+    page.goto(served.url)
+    page.get_by_role("tab", name="Network").click()
+
+    # the actor first: the state's three features in, a mean and a log std out (SMALL_NETWORK: one hidden layer)
+    wait_until(lambda: drawn_columns(page) == [3, 16, 2], 30, "the actor's graph")
+    scene = lambda: page.evaluate(f"() => ({_STATE})().scene")
+    features = scene()["columns"][0]["labels"]
+    assert len(features) == 3 and scene()["columns"][2]["title"] == ["policy (mean, log std) (2)"]
+    assert page.locator("#network-network-picker").is_visible()
+    assert picker_options(page, "network") == ["actor", "critic_1", "critic_2"]
+    assert "log standard deviation" in text_of(page, "#network-graph-note")
+
+    # critic_1: redrawn with the features and the action as its inputs, named, and its Q-value out
+    page.click("#network-network")
+    page.get_by_role("option", name="critic_1").click()
+    wait_until(lambda: drawn_columns(page) == [4, 16, 1], 20, "critic_1's graph")
+    inputs = scene()["columns"][0]["labels"]
+    assert inputs[:3] == features and inputs[3].startswith("action: ")
+    assert scene()["columns"][2]["title"] == ["Q-value (1)"] and "and the action" in text_of(
+        page, "#network-graph-note"
+    )
+    wait_until(
+        lambda: "Continuous actions" in text_of(page, "#network-saliency"), 15, "the analysis saying why it is empty"
+    )
+
+    # the other tabs pick their network too
+    page.get_by_role("tab", name="Activations").click()
+    wait_until(lambda: page.locator("#activations-network-picker").is_visible(), 10, "the Activations tab's picker")
+    assert picker_options(page, "activations") == ["actor", "critic_1", "critic_2"]
     assert page_log.external(served.url) == []
     assert page_log.errors == []

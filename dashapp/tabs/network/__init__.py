@@ -21,6 +21,12 @@ stores the server fills -- so each update sends only what changed:
   and the browser is not busy drawing these charts when the graph arrives; while
   training runs it redraws at most every :data:`ANALYSIS_REFRESH_S`.
 
+A run with several watched networks (SAC: actor, critic_1, critic_2) gets a network
+picker ("network-network", :mod:`dashapp.tabs.network_picker`): the graph, the inspector
+and the analysis show the chosen one, named with its own inputs and outputs
+(:mod:`dashapp.figures.outputs`); the analysis says so when the attribution explains
+another network, or when the run has none (continuous actions).
+
 Server callbacks run on the tab's own poll ("network-poll", ticking only while the tab
 is shown) and read the run's store through :mod:`dashapp.read`; nothing here imports
 torch or touches the training process.
@@ -28,7 +34,7 @@ torch or touches the training process.
 
 from dashapp.tabs.network import analysis, graph, inspector
 from dashapp.tabs.network.analysis import analysis_figures, update_analysis
-from dashapp.tabs.network.graph import analysis_due, update_graph, update_highlight
+from dashapp.tabs.network.graph import analysis_due, update_graph, update_highlight, update_network_choice
 from dashapp.tabs.network.inspector import layer_view, neuron_view, update_inspector
 from dashapp.tabs.network.view import TAB_ID, TAB_LABEL, layout
 
@@ -47,4 +53,5 @@ __all__ = [
     "update_graph",
     "update_highlight",
     "update_inspector",
+    "update_network_choice",
 ]

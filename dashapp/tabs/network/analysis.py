@@ -1,5 +1,7 @@
 """The Network tab's analysis panels: saliency or integrated gradients, the feature/action
-correlation and the feature-response curves, from the newest attribution record."""
+correlation and the feature-response curves, from the newest attribution record -- when
+it explains the network shown (the graph's view names it); else one sentence saying why
+there is nothing to show (:func:`dashapp.tabs.network.view.attribution_for`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from dash import Input, Output, State, callback, no_update
 from dashapp import read
 from dashapp.figures import analysis as A
 from dashapp.figures.common import empty_figure, fmt
+from dashapp.figures.outputs import outputs_of
 from dashapp.read.network import AttributionView
+from dashapp.tabs import network_picker as NP
 from dashapp.tabs.network import view as V
 from dashapp.tabs.network.view import ANALYSIS_HEIGHT, ANALYSIS_REFRESH_S, CHOICE, METHODS, TAB_ID
 from rl.telemetry import action_label, action_labels, feature_labels
@@ -36,31 +40,37 @@ from rl.telemetry import action_label, action_labels, feature_labels
     State("network-analysis-view", "data"),
 )
 def update_analysis(graph_view, method, action, feature, active_tab, run, view):
-    """Saliency / integrated gradients, the correlation heatmap and the response curves."""
+    """Saliency / integrated gradients, the correlation heatmap and the response curves of
+    the network the graph shows."""
     if active_tab != TAB_ID:
         return (no_update,) * 8
     if not run:
         if view == {"run": None}:
             return (no_update,) * 8
         return _explained("Choose a run above.", {"run": None})
-    newest = graph_view.get("versions", {}).get("attribution") if isinstance(graph_view, dict) else None
-    if newest is not None and _analysis_unchanged(view, run, newest, method, action, feature):
+    graph_view = graph_view if isinstance(graph_view, dict) else {}
+    network, newest = graph_view.get("network"), graph_view.get("versions", {}).get("attribution")
+    if isinstance(view, dict) and view.get("idle") and [view.get("run"), view.get("network")] == [run, network]:
+        return (no_update,) * 8  # explains why this network has no attribution: a newer one changes nothing
+    if newest is not None and _analysis_unchanged(view, run, network, newest, method, action, feature):
         return (no_update,) * 8  # decided from the graph's change markers, before reading the record
     try:
         with read.session(run) as s:
-            attr = read.network.attribution(s)
+            shown = NP.shown_network(s, network)
+            attributed = V.attribution_for(read.network.attribution(s), shown, s.meta())
     except read.BrokenRun as exc:
         return _explained(f"This run cannot be read: {exc}", None)
+    attr, why = attributed.attr, attributed.why
     if attr is None:
-        waiting = {"run": run, "step": None}
+        waiting = {"run": run, "network": network, "step": None}
+        if why != V.WAITING_ATTRIBUTION:  # another network's, or none for this run: say so, once
+            return _explained(why, {**waiting, "idle": True})
         if view == waiting:
             return (no_update,) * 8
-        return _explained(
-            "Waiting for the worker's first attribution sample...", waiting, "Waiting for recent game states..."
-        )
-    if _analysis_unchanged(view, run, attr.step, method, action, feature):
+        return _explained(why, waiting, "Waiting for recent game states...")
+    if _analysis_unchanged(view, run, network, attr.step, method, action, feature):
         return (no_update,) * 8
-    key = {"run": run, "step": attr.step, "method": method, "action": action, "feature": feature}
+    key = {"run": run, "network": network, "step": attr.step, "method": method, "action": action, "feature": feature}
     figures = analysis_figures(attr, method, action, feature)
     # a dropdown drops a value its (still empty) options do not hold: set it once they exist
     n_features = len(figures[5])
@@ -82,15 +92,12 @@ def _explained(message: str, view: dict | None, correlation: str | None = None) 
     )
 
 
-def _analysis_unchanged(view, run, step: int, method, action, feature) -> bool:
-    """True when the charts already show these choices and either attribution ``step`` or
-    one drawn less than ANALYSIS_REFRESH_S ago (a new attribution waits that long)."""
-    if not isinstance(view, dict) or [view.get(k) for k in ("run", "method", "action", "feature")] != [
-        run,
-        method,
-        action,
-        feature,
-    ]:
+def _analysis_unchanged(view, run, network, step: int, method, action, feature) -> bool:
+    """True when the charts already show these choices for ``network`` and either
+    attribution ``step`` or one drawn less than ANALYSIS_REFRESH_S ago (a new attribution
+    waits that long)."""
+    shown = [view.get(k) for k in ("run", "network", "method", "action", "feature")] if isinstance(view, dict) else []
+    if shown != [run, network, method, action, feature]:
         return False
     return view.get("step") == step or time.time() - view.get("at", 0) < ANALYSIS_REFRESH_S
 
@@ -100,6 +107,7 @@ def analysis_figures(attr: AttributionView, method: str, action, feature) -> tup
     feature options) from one attribution record -- pure."""
     n_actions, n_features = attr.saliency.shape if attr.saliency.ndim == 2 else (0, 0)
     features, actions = feature_labels(attr.feature_names, n_features), action_labels(attr.action_names, n_actions)
+    words = outputs_of(attr.action_names, attr.feature_names)  # Q-values, or an actor's logits
     chosen = V.chosen_index(action, n_actions)
     target = V.index_of(attr.action, n_actions) if chosen is None else chosen  # a record's action is checked too
     label = actions[target] if target < len(actions) else action_label(target)
@@ -115,11 +123,14 @@ def analysis_figures(attr: AttributionView, method: str, action, feature) -> tup
         caption = (
             f"Integrated gradients: {attr.ig.steps}-point Gauss-Legendre path from the baseline "
             f"({attr.ig.baseline_label}) to this state; the bars add up to "
-            f"Q(now) − Q(baseline) within {fmt(abs(delta_t) if delta_t is not None else None)}."
+            f"{words.symbol}(now) − {words.symbol}(baseline) within "
+            f"{fmt(abs(delta_t) if delta_t is not None else None)}."
         )
     else:
-        caption = "Saliency: |dQ/d feature| of the chosen action at this state (the same as Captum's Saliency)."
-    sal = A.saliency_figure(values, features, method_name, label, step=attr.step, height=ANALYSIS_HEIGHT)
+        caption = f"Saliency: |{words.d}/d feature| of the chosen action at this state (the same as Captum's Saliency)."
+    sal = A.saliency_figure(
+        values, features, method_name, label, step=attr.step, height=ANALYSIS_HEIGHT, symbol=words.symbol
+    )
     corr = (
         A.feature_action_correlation(attr.recent_obs, attr.recent_actions, n_actions)
         if attr.recent_obs.ndim == 2 and attr.recent_obs.shape[0] == attr.recent_actions.size
@@ -130,7 +141,14 @@ def analysis_figures(attr: AttributionView, method: str, action, feature) -> tup
     if n_features and attr.response_values.ndim == 2 and f < attr.response_values.shape[0]:
         current = float(attr.input[f]) if f < attr.input.size else None
         resp = A.response_figure(
-            attr.response_values[f], attr.response_q[f], actions, features[f], current, chosen=attr.action
+            attr.response_values[f],
+            attr.response_q[f],
+            actions,
+            features[f],
+            current,
+            chosen=attr.action,
+            value=words.value,
+            symbol=words.symbol,
         )
     else:
         resp = empty_figure("no features to sweep", height=320)

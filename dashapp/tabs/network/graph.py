@@ -9,18 +9,23 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 from dashapp import read
 from dashapp.figures import graph as G
+from dashapp.tabs import network_picker as NP
 from dashapp.tabs.network import view as V
 from dashapp.tabs.network.view import ANALYSIS_REFRESH_S, EDGE_REFRESH_S, TAB_ID
 
+PICKER = NP.picker_id(TAB_ID)  # "network-network": the network shown
+update_network_choice = NP.register(TAB_ID, "network-poll")
+
 # --------------------------------------------------------------------------- select, draw
 # A click on the canvas sets "network-selection" in the browser (network_graph.js);
-# the button clears it, also in the browser, and so does choosing another run (a
-# selection names a column and an index: in another network they are another neuron).
-clientside_callback(  # the button, or another run: nothing selected
+# the button clears it, also in the browser, and so does choosing another run or network
+# (a selection names a column and an index: in another network they are another neuron).
+clientside_callback(  # the button, another run or another network: nothing selected
     "function () { return null; }",
     Output("network-selection", "data"),
     Input("network-clear", "n_clicks"),
     Input("app-run", "data"),
+    Input(PICKER, "value"),
     prevent_initial_call=True,
 )
 clientside_callback(
@@ -44,11 +49,13 @@ def analysis_due(analysis_view, versions: dict, now: float) -> bool:
     """True when the analysis charts show an older attribution than the newest and their
     last redraw is ANALYSIS_REFRESH_S old: the graph's poll then wakes them (the trailing
     edge of their throttle -- without it a run paused just after a skipped redraw would
-    keep showing an older decision than the graph and the inspector)."""
+    keep showing an older decision than the graph and the inspector). Not while the charts
+    explain why there is nothing to show for this network (``idle``: a newer attribution
+    would not change that)."""
     newest = versions.get("attribution")
-    if newest is None:
-        return False
     drawn = analysis_view if isinstance(analysis_view, dict) else {}
+    if newest is None or drawn.get("idle"):
+        return False
     return drawn.get("step") != newest and now - drawn.get("at", 0) >= ANALYSIS_REFRESH_S
 
 
@@ -58,28 +65,32 @@ def analysis_due(analysis_view, versions: dict, now: float) -> bool:
     Output("network-scene-key", "data"),
     Output("network-k", "value"),
     Output("network-view", "data"),
+    Output("network-graph-note", "children"),
     Input("network-poll", "n_intervals"),
     Input("network-k", "value"),
     State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("network-view", "data"),
     State("network-analysis-view", "data"),
+    Input(PICKER, "value"),
 )
-def update_graph(_n, k, active_tab, run, view, analysis_view=None):
-    """Send the scene once, then only what changed (see the module docstring)."""
-    nothing = (no_update,) * 5
+def update_graph(_n, k, active_tab, run, view, analysis_view=None, network=None):
+    """Send the scene once, then only what changed (see the module docstring); the graph's
+    note with the scene (it names the chosen network's outputs)."""
+    nothing = (no_update,) * 6
     if active_tab != TAB_ID:
         return nothing
     view = view if isinstance(view, dict) else {}
     if not run:
         if view == {"run": None}:
             return nothing
-        return V.message("Choose a run above."), None, None, no_update, {"run": None}
+        return V.message("Choose a run above."), None, None, no_update, {"run": None}, no_update
     k = int(k or G.DEFAULT_K)
-    same_run = view.get("run") == run and view.get("drawn")
     try:
         with read.session(run) as s:  # one store session: the markers, then what they say is new
-            versions = read.network.versions(s).as_dict()
+            network = NP.shown_network(s, network)
+            same_run = view.get("run") == run and view.get("network") == network and view.get("drawn")
+            versions = read.network.versions(s, network).as_dict()
             now = time.time()
             due = analysis_due(analysis_view, versions, now)
             if (
@@ -96,19 +107,21 @@ def update_graph(_n, k, active_tab, run, view, analysis_view=None):
             need_scene = not same_run or k != view.get("k") or weights_moved
             # a colour update needs the current outputs only: the weights (megabytes for a
             # 3x512 network) are decoded only when the edges are drawn again
-            net = read.network.snapshot(s, weights=need_scene, histories=False)
+            net = read.network.snapshot(s, network, weights=need_scene, histories=False)
             if net is not None and not need_scene and view.get("shape") != net.shape_key():
                 need_scene = True  # the network changed shape (e.g. a new run in the same folder)
-                net = read.network.snapshot(s, histories=False)
+                net = read.network.snapshot(s, network, histories=False)
     except read.BrokenRun as exc:
-        return V.message(f"This run cannot be read: {exc}"), None, None, no_update, None
+        return V.message(f"This run cannot be read: {exc}"), None, None, no_update, None, no_update
     if net is None:
-        waiting = {"run": run, "drawn": False}
+        waiting = {"run": run, "network": network, "drawn": False}
         if view == waiting:
             return nothing
-        return V.message("Waiting for the worker's first sample of the network..."), None, None, no_update, waiting
+        message = V.message("Waiting for the worker's first sample of the network...")
+        return message, None, None, no_update, waiting, no_update
     new_view = {
         "run": run,
+        "network": network,
         "drawn": True,
         "versions": versions,
         "k": k,
@@ -125,13 +138,14 @@ def update_graph(_n, k, active_tab, run, view, analysis_view=None):
         new_k = k if k != new_view["k"] else no_update
         new_view.update(k=k)
         view = {}
-    scene = scene_key = no_update
+    scene = scene_key = note = no_update
     if need_scene:
         scene = V.wire(G.graph_scene(net, k))
-        scene_key = {"run": run, "at": now}  # wakes the highlight: the selected neuron's weights again
+        scene_key = {"run": run, "network": network, "at": now}  # wakes the highlight: the selected neuron again
         new_view.update(edges_at=now, edge_weights=versions["weights"])
+        note = V.graph_note(G.network_outputs(net))
     values = V.wire(G.graph_values(net)) if view.get("sample") != new_view["sample"] else no_update
-    return scene, values, scene_key, new_k, new_view
+    return scene, values, scene_key, new_k, new_view, note
 
 
 @callback(
@@ -141,7 +155,7 @@ def update_graph(_n, k, active_tab, run, view, analysis_view=None):
     State("app-run", "data"),
     prevent_initial_call=True,
 )
-def update_highlight(selection, _scene_key, run):
+def update_highlight(selection, scene_key, run):
     """The selected neuron's own strongest weights, drawn over the graph: again when the
     selection changes or the edges were drawn from new weights."""
     if not run or not isinstance(selection, dict) or selection.get("kind") != "neuron":
@@ -151,7 +165,8 @@ def update_highlight(selection, _scene_key, run):
         return None
     try:  # the weights into and out of the neuron's column only
         with read.session(run) as s:
-            net = read.network.snapshot(s, weights={column, column + 1}, histories=False)
+            network = scene_key.get("network") if isinstance(scene_key, dict) else None  # the network drawn
+            net = read.network.snapshot(s, network, weights={column, column + 1}, histories=False)
     except read.BrokenRun:
         return None
     return V.wire(G.graph_highlight(net, selection)) if net is not None else None

@@ -15,7 +15,9 @@ from dashapp.figures import inspector as I
 from dashapp.figures import svg as SVG
 from dashapp.figures.common import fmt, percent
 from dashapp.read.network import AttributionView, NetworkData
+from dashapp.tabs import network_picker as NP
 from dashapp.tabs.network import view as V
+from dashapp.tabs.network.graph import PICKER
 from dashapp.tabs.network.view import COLLAPSED, EXPLAIN, HIDDEN, OUTPUT_HISTORY, SHOWN, TAB_ID
 
 # --------------------------------------------------------------------------- inspector
@@ -35,9 +37,21 @@ def _inspector(title="", facts="", charts=(), note="") -> tuple:
     return HIDDEN, "", title, facts, [_chart(svg) for svg in charts], note
 
 
-def neuron_view(net: NetworkData, attr: AttributionView | None, column: int, index: int, q_history=None) -> tuple:
-    """(title, facts, [history, contribution, incoming, outgoing]) for one node."""
+def neuron_view(
+    net: NetworkData,
+    attr: AttributionView | None,
+    column: int,
+    index: int,
+    q_history=None,
+    why: str = "waiting for the worker's first attribution sample",
+    shown_first: bool = True,
+) -> tuple:
+    """(title, facts, [history, contribution, incoming, outgoing]) for one node. ``attr``
+    is the attribution of this network (None: ``why`` says, as a small chart, why there is
+    none); ``q_history`` an output's Q-values as the step records hold them -- those of the
+    network the run shows first (``shown_first``), when it is a Q-network."""
     stats = I.neuron_stats(net, column, index)
+    words = G.network_outputs(net)
     kind = net.kinds[column]
     actions = net.labels(len(net.values) - 1)
     w_in = net.weights[column] if column > 0 and _fits(net, column) else None
@@ -63,9 +77,11 @@ def neuron_view(net: NetworkData, attr: AttributionView | None, column: int, ind
             facts,
             [
                 I.sparkline_chart(history, f"{name} over the last recent states", "value"),
-                SVG.message_chart("how sensitive each Q-value is", "waiting for the worker's first attribution sample")
+                SVG.message_chart(f"how sensitive each {words.value} is", why)
                 if sens is None
-                else SVG.bar_chart(sens, actions, f"how sensitive each Q-value is to {name}{attr_note}", "|dQ/dx|"),
+                else SVG.bar_chart(
+                    sens, actions, f"how sensitive each {words.value} is to {name}{attr_note}", f"|{words.d}/dx|"
+                ),
                 SVG.message_chart("incoming weights", "an input has no incoming weights: it is the game's state"),
                 I.outgoing_chart(outgoing, to_actions),
             ],
@@ -76,26 +92,23 @@ def neuron_view(net: NetworkData, attr: AttributionView | None, column: int, ind
         if attr is not None:
             last_hidden = next((net.names[c] for c in range(len(net.values) - 2, 0, -1)), None)
             contrib = attr.contributions.get(last_hidden) if last_hidden else None
-        title = f"Action “{name}”: its Q-value"
-        facts = V.facts(
-            [("Q-value now", fmt(stats["current"])), ("the network's pick", "yes" if net.action == index else "no")]
-        )
+        rows = [(f"{words.value} now", fmt(stats["current"]))]
+        if words.pick:
+            rows.append((f"the network's {words.pick}", "yes" if net.action == index else "no"))
         if contrib is not None and index < contrib.shape[0]:
             row = contrib[index]
             top = np.argsort(-np.abs(np.nan_to_num(row)), kind="stable")[:12]
             contrib_fig = SVG.bar_chart(
                 row[top],
                 [f"#{j}" for j in top],
-                f"neurons of {net.names[-2]} pushing this Q-value most{attr_note}",
+                f"neurons of {net.names[-2]} pushing this {words.value} most{attr_note}",
                 "contribution",
             )
         else:
-            contrib_fig = SVG.message_chart(
-                "neurons pushing this Q-value most", "waiting for the worker's first attribution sample"
-            )
+            contrib_fig = SVG.message_chart(f"neurons pushing this {words.value} most", why)
         return (
-            title,
-            facts,
+            _output_title(words, name),
+            V.facts(rows),
             [
                 SVG.line_chart(
                     q_history,
@@ -103,10 +116,12 @@ def neuron_view(net: NetworkData, attr: AttributionView | None, column: int, ind
                     "Q-value",
                     xlabel="records ago",
                     empty="no Q-values recorded yet",
-                ),
+                )
+                if shown_first and words.kind == "q"
+                else SVG.message_chart(f"{name} over recent steps", "the run records no history of these outputs"),
                 contrib_fig,
                 I.histogram_chart(incoming, "incoming weights"),
-                SVG.message_chart("outgoing", "the agent takes the action with the highest Q-value"),
+                SVG.message_chart("outgoing", words.use),
             ],
         )
     # a hidden neuron
@@ -147,11 +162,20 @@ def neuron_view(net: NetworkData, attr: AttributionView | None, column: int, ind
                 attr.action if attr is not None else None,
                 attr.step if attr is not None else None,
                 attr.method if attr is not None else "gradient x activation",
+                value=words.value,
+                empty=why,
             ),
             I.histogram_chart(incoming, "incoming weights"),
             I.outgoing_chart(outgoing, to_actions),
         ],
     )
+
+
+def _output_title(words, name: str) -> str:
+    """The inspector's title for output ``name`` (DQN: "Action “LEFT”: its Q-value")."""
+    if words.kind == "q" and not words.takes_action:
+        return f"Action “{name}”: its Q-value"
+    return f"Output “{name}”" + (f": the {words.value}" if words.kind == "q" else f" of the {words.column}")
 
 
 def _fits(net: NetworkData, column: int) -> bool:
@@ -164,7 +188,7 @@ def layer_view(net: NetworkData, column: int) -> tuple:
     s = I.layer_stats(net, column)
     w = s["weights"]
     kind = s["kind"]
-    title = {"input": "The input layer", "output": "The output layer (Q-values)"}.get(
+    title = {"input": "The input layer", "output": f"The output layer ({G.network_outputs(net).column})"}.get(
         kind, f"Layer {s['name']} ({s['activation']})"
     )
     rows = [
@@ -215,9 +239,11 @@ def layer_view(net: NetworkData, column: int) -> tuple:
     State("app-tabs", "active_tab"),
     State("app-run", "data"),
     State("network-inspector-view", "data"),
+    Input(PICKER, "value"),
 )
-def update_inspector(_n, selection, active_tab, run, view):
-    """The neuron or layer inspector for the selection, kept live while training runs."""
+def update_inspector(_n, selection, active_tab, run, view, network=None):
+    """The neuron or layer inspector for the selection in the chosen network, kept live
+    while training runs."""
     if active_tab != TAB_ID:
         return (no_update,) * _INSPECTOR_OUTPUTS
     if not run or not isinstance(selection, dict):
@@ -227,10 +253,12 @@ def update_inspector(_n, selection, active_tab, run, view):
     key_sel = V.selection_key(selection)
     try:
         with read.session(run) as s:  # one store session: the markers, then what they say is new
-            versions = read.network.versions(s).as_dict()
+            network = NP.shown_network(s, network)
+            versions = read.network.versions(s, network).as_dict()
             if (
                 isinstance(view, dict)
                 and view.get("run") == run
+                and view.get("network") == network
                 and view.get("selection") == key_sel
                 and versions == view.get("versions")
             ):
@@ -238,20 +266,31 @@ def update_inspector(_n, selection, active_tab, run, view):
             column = selection.get("column")
             column = column if isinstance(column, int) and not isinstance(column, bool) else -1
             # the selected column's weights (in and out) and history only: each is megabytes in a 3x512 network
-            net = read.network.snapshot(s, weights={column, column + 1}, histories=column if column >= 0 else False)
-            attr = read.network.attribution(s)
+            net = read.network.snapshot(
+                s, network, weights={column, column + 1}, histories=column if column >= 0 else False
+            )
+            attributed = V.attribution_for(read.network.attribution(s), network, s.meta())
             sel = G.valid_selection(net, selection) if net is not None else None
             q_history = None
-            if net is not None and sel is not None and sel["kind"] == "neuron" and net.kinds[sel["column"]] == "output":
+            shown_first = network == s.network()  # the step records hold the Q-values of the network shown first
+            if (
+                shown_first
+                and net is not None
+                and sel is not None
+                and sel["kind"] == "neuron"
+                and net.kinds[sel["column"]] == "output"
+            ):
                 q_history = read.steps.q_history(s, sel["index"], OUTPUT_HISTORY)
     except read.BrokenRun as exc:
         return (*_inspector(f"This run cannot be read: {exc}"), None)
     if net is None or sel is None:  # e.g. the network has not been sampled yet, or changed shape
         return (*_inspector(), None) if view is not None else (no_update,) * _INSPECTOR_OUTPUTS
-    new_view = {"run": run, "versions": versions, "selection": key_sel}
+    new_view = {"run": run, "network": network, "versions": versions, "selection": key_sel}
     if sel["kind"] == "neuron":
-        title, facts, charts = neuron_view(net, attr, sel["column"], sel["index"], q_history)
-        note = EXPLAIN["neuron"] + (" " + EXPLAIN["contribution"] if net.kinds[sel["column"]] == "hidden" else "")
+        title, facts, charts = neuron_view(
+            net, attributed.attr, sel["column"], sel["index"], q_history, attributed.short, shown_first
+        )
+        note = V.neuron_note(G.network_outputs(net), hidden=net.kinds[sel["column"]] == "hidden")
     else:
         title, facts, charts = layer_view(net, sel["column"])
         note = EXPLAIN["layer"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -12,6 +13,10 @@ from dash import dcc, html
 from dashapp.components import panel
 from dashapp.figures import graph as G
 from dashapp.figures.common import GRAPH_CONFIG, empty_figure
+from dashapp.figures.outputs import Outputs, outputs_of
+from dashapp.read.network import AttributionView
+from dashapp.tabs import network_picker as NP
+from rl import telemetry as T
 
 TAB_ID = "network"
 TAB_LABEL = "Network"
@@ -35,36 +40,93 @@ SHOWN = {"display": "block"}
 COLLAPSED = "nd-collapsed"  # laid out but invisible and 0 px tall (assets/neurodash.css)
 
 
-#: What a student reads under each panel.
+def graph_note(words: Outputs) -> str:
+    """What a student reads under the graph, for a network with outputs ``words``."""
+    dueling = (
+        " (In a dueling network the lines into the Q-values are the advantage head's weights; "
+        "the value head adds the same amount to every action.)"
+        if words.kind == "q" and not words.takes_action
+        else ""
+    )
+    return (
+        "Each circle is a neuron and each column a layer: the network's inputs (the game's features"
+        + (" and the action" if words.takes_action else "")
+        + f") on the left, the hidden layers in the middle, {words.graph}. "
+        "A circle's colour is its output for the current game state (blue positive, red "
+        "negative, pale near zero); a line is a weight (blue positive, red negative, "
+        "thicker = stronger). Only each neuron's strongest connections are drawn. "
+        "Click a circle to inspect that neuron, or a layer's name to inspect the layer." + dueling
+    )
+
+
+def neuron_note(words: Outputs, hidden: bool = False) -> str:
+    """What a student reads under the neuron inspector (``hidden``: a hidden neuron, whose
+    contribution chart is explained too)."""
+    note = (
+        "One neuron up close: what it has output over recent moments, the weights that "
+        f"feed it and that it feeds, and how much it pushes each {words.value} up or down right now."
+    )
+    if not hidden:
+        return note
+    return (
+        f"{note} Contribution = the neuron's output times how much the {words.value} would change "
+        "if that output changed (gradient x activation). Positive bars mean this "
+        "neuron pushes that output up right now."
+    )
+
+
+#: What a student reads under each panel (the graph's and the inspector's notes depend
+#: on the network shown: :func:`graph_note`, :func:`neuron_note`).
 EXPLAIN = {
-    "graph": "Each circle is a neuron and each column a layer: the game's input features on "
-    "the left, the hidden layers in the middle, one Q-value per action on the right. "
-    "A circle's colour is its output for the current game state (blue positive, red "
-    "negative, pale near zero); a line is a weight (blue positive, red negative, "
-    "thicker = stronger). Only each neuron's strongest connections are drawn. "
-    "Click a circle to inspect that neuron, or a layer's name to inspect the layer. "
-    "(In a dueling network the lines into the Q-values are the advantage head's weights; "
-    "the value head adds the same amount to every action.)",
-    "neuron": "One neuron up close: what it has output over recent moments, the weights that "
-    "feed it and that it feeds, and how much it pushes each action's Q-value up or "
-    "down right now.",
-    "contribution": "Contribution = the neuron's output times how much the Q-value would change "
-    "if that output changed (gradient x activation). Positive bars mean this "
-    "neuron is arguing for that action right now.",
+    "graph": graph_note(outputs_of()),
+    "neuron": neuron_note(outputs_of()),
+    "contribution": neuron_note(outputs_of(), hidden=True),
     "layer": "A whole layer at a glance: how strongly its neurons fire, how many never fire "
     "(dead) or sit stuck at their limit (saturated), and the spread of its weights.",
-    "saliency": "Which input features the chosen action's Q-value is most sensitive to right now. "
-    "Saliency is the size of the gradient: how much Q would move if a feature moved "
-    "a tiny bit. Integrated gradients instead add the gradient up along the way from "
-    "an ordinary (average) game state to this one, so the bars add up to how far "
+    "saliency": "Which input features the chosen action's Q-value (an actor's: its logit) is most "
+    "sensitive to right now. Saliency is the size of the gradient: how much Q would move if a "
+    "feature moved a tiny bit. Integrated gradients instead add the gradient up along the way "
+    "from an ordinary (average) game state to this one, so the bars add up to how far "
     "this state's Q-value is from the average state's.",
     "correlation": "Over recent game states: when a feature is high, how much more (blue) or less "
     "(red) often does the network pick each action? +1/-1 is a perfect link, 0 none.",
     "response": "Pick a feature and slide it across the values it recently took, keeping "
     "everything else as it is now: the lines show what the network would think each "
-    "action is worth. The dashed line marks the current value; where two lines "
-    "cross, the network would change its mind.",
+    "action is worth (an actor: how much it favours each action). The dashed line marks "
+    "the current value; where two lines cross, the network would change its mind.",
 }
+
+#: The analysis panels' attribution explains one Q-value per action: a continuous action has none.
+NO_ATTRIBUTION = (
+    "Continuous actions: the attribution explains one Q-value per action, which a continuous "
+    "action does not have, so it is not available for this run."
+)
+WAITING_ATTRIBUTION = "Waiting for the worker's first attribution sample..."
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """The attribution of the network shown (``attr``), or None and why: ``why`` in one
+    sentence (the analysis panels), ``short`` as a small chart says it (the inspector)."""
+
+    attr: AttributionView | None
+    why: str = ""
+    short: str = ""
+
+
+def attribution_for(attr: AttributionView | None, network: str, meta: T.RunMeta | None) -> Attributed:
+    """The attribution, if it explains ``network``; else None and why."""
+    if attr is None:
+        if meta is not None and meta.action_space is not None and meta.action_space.kind == "box":
+            return Attributed(None, NO_ATTRIBUTION, "continuous actions: no attribution for this run")
+        return Attributed(None, WAITING_ATTRIBUTION, "waiting for the worker's first attribution sample")
+    if attr.network != network:
+        return Attributed(
+            None,
+            f"The attribution explains the {attr.network}'s outputs, not the {network}'s: choose {attr.network}.",
+            f"the attribution explains the {attr.network}: choose it above",
+        )
+    return Attributed(attr)
 
 
 def _graph(id_: str, message: str, height: int) -> dcc.Graph:
@@ -84,7 +146,7 @@ def _network_graph() -> html.Div:
                         id="network-canvas",
                         role="img",
                         **{
-                            "aria-label": "The network graph: neurons in columns from the inputs to the Q-values, "
+                            "aria-label": "The network graph: neurons in columns from the inputs to the outputs, "
                             "coloured by their current output. Click a neuron or a layer's name to "
                             "inspect it; with the keyboard, the arrow keys move from neuron to "
                             "neuron."
@@ -98,6 +160,15 @@ def _network_graph() -> html.Div:
             ),
             html.Div(id="network-graph-caption", className="small text-muted"),
         ]
+    )
+
+
+def _graph_panel(controls) -> dbc.Card:
+    """The graph's panel: its note is the chosen network's (set with the scene)."""
+    return panel(
+        "The network, live",
+        html.Div([controls, _network_graph()]),
+        html.Span(EXPLAIN["graph"], id="network-graph-note"),
     )
 
 
@@ -209,13 +280,10 @@ def layout():
     )
     return html.Div(
         [
+            NP.network_picker(TAB_ID),
             dbc.Row(
                 [
-                    dbc.Col(
-                        panel("The network, live", html.Div([controls, _network_graph()]), EXPLAIN["graph"]),
-                        lg=8,
-                        className="mb-3",
-                    ),
+                    dbc.Col(_graph_panel(controls), lg=8, className="mb-3"),
                     dbc.Col(inspector, lg=4, className="mb-3"),
                 ]
             ),

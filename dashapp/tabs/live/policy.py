@@ -1,0 +1,113 @@
+"""The Live tab's panels for an actor-critic agent (SAC): the twin critics' estimates and
+the policy over training steps (growing charts on the tick / load split of
+:mod:`dashapp.tabs.reloading`), and the actions of the recent steps -- most likely vs
+drawn by chance for discrete moves, where they fell in the allowed range for continuous
+actions -- replaced whole on each tick. Nothing happens for a value-based run."""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, callback, no_update
+
+from dashapp import read
+from dashapp.figures import live as F
+from dashapp.figures import policy as P
+from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.tabs import reloading as R
+from dashapp.tabs.live.view import (
+    ACTIONS_HEIGHT,
+    ACTOR_CRITIC,
+    POLL,
+    Q_HEIGHT,
+    TAB_ID,
+    advanced,
+    agent_of,
+    loaded,
+    position,
+)
+
+_TICK_OUTPUTS = 5
+
+
+def choice_figure(s: read.Session, discrete: bool):
+    """The recent actions: a bar per move (most likely vs sampled otherwise), or a histogram
+    per action dimension over the environment's range."""
+    meta = s.meta()
+    names = list(meta.action_names) if meta else []
+    if discrete:
+        return F.action_bar_figure(read.steps.recent_steps(s), names, kinds=F.SAMPLED, height=ACTIONS_HEIGHT)
+    space = meta.action_space if meta else None
+    bounds = (space.low, space.high) if space is not None and space.kind == "box" else None
+    return P.action_histogram_figure(read.policy.recent_actions(s), names, bounds, height=ACTIONS_HEIGHT)
+
+
+@callback(
+    Output("live-critics-graph", "extendData"),
+    Output("live-policy-graph", "extendData"),
+    Output("live-choice-graph", "figure"),
+    Output("live-policy-cursor", "data"),
+    Output("live-policy-reload", "data"),
+    Input(POLL, "n_intervals"),
+    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
+    Input("live-agent", "data"),
+    State("live-policy-cursor", "data"),
+)
+def tick_policy(n, active_tab, agent, cursor):
+    """New steps of an actor-critic: extend the critics and policy charts, redraw the actions."""
+    run, kind, discrete = agent_of(agent)
+    if active_tab != TAB_ID or kind != ACTOR_CRITIC or not run:
+        return (no_update,) * _TICK_OUTPUTS
+    key = {"run": run}
+    drawn = position(cursor, key)
+    try:
+        with read.session(run) as s:
+            points = read.policy.policy_tick(s, drawn)
+            choice = choice_figure(s, discrete)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return no_update, no_update, empty_figure(msg, height=ACTIONS_HEIGHT), *R.explain_broken(cursor, key, n)
+    if points is None or (drawn is None and not R.same_view(cursor, key)):  # the charts need the history
+        return (no_update, no_update, choice, *R.ask_reload(cursor, key, n))
+    if len(points) == 0:
+        return no_update, no_update, choice, no_update, no_update
+    return (
+        P.critics_extension(points, read.steps.Q_POINTS),
+        P.policy_extension(points, read.steps.Q_POINTS),
+        choice,
+        advanced(cursor, points),
+        no_update,
+    )
+
+
+@callback(
+    Output("live-critics-graph", "figure"),
+    Output("live-policy-graph", "figure"),
+    Output("live-policy-cursor", "data", allow_duplicate=True),
+    Input("live-policy-reload", "data"),
+    State("live-agent", "data"),
+    prevent_initial_call=True,
+)
+def load_policy(_reload, agent):
+    """Draw the critics and policy charts from the downsampled history (on request of tick_policy)."""
+    run = agent_of(agent)[0]
+    key = {"run": run}
+    if not run:
+        msg = "Choose a run above."
+        return empty_figure(msg, height=Q_HEIGHT), empty_figure(msg, height=ACTIONS_HEIGHT), R.loaded(key, -1, False)
+    try:
+        with read.session(run) as s:
+            meta = s.meta()
+            names = list(meta.action_names) if meta else []
+            points = read.policy.policy_history(s)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return (
+            empty_figure(msg, height=Q_HEIGHT),
+            empty_figure(msg, height=ACTIONS_HEIGHT),
+            R.loaded(key, -1, False, broken=True),
+        )
+    critics = P.critics_figure(points, height=Q_HEIGHT)
+    policy = P.policy_figure(points, names, height=ACTIONS_HEIGHT)
+    return critics, policy, loaded(key, points, not is_empty_figure(critics) and not is_empty_figure(policy))
+
+
+__all__ = ["choice_figure", "tick_policy", "load_policy"]
