@@ -123,7 +123,8 @@ def add_set_argument(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a DQNConfig/WorkerConfig field, e.g. --set double_dqn=True (repeatable)",
+        help="override a field of the agent's config (DQNConfig, SACConfig) or of WorkerConfig, "
+        "e.g. --set double_dqn=True (repeatable)",
     )
 
 
