@@ -113,7 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=TH.DEAD_NEURON_SAMPLES_DEFAULT,
         metavar="N",
-        help="how many inputs the activation method runs through each network (default: %(default)s). "
+        help="how many inputs the activation method runs through each network (default: %(default)s; "
+        f"at least {TH.DEAD_NEURON_SAMPLES_MIN}). "
         "Inputs are the observations stored in the checkpoint if any, else observations from "
         "the environment it names (random policy), else standard-normal random numbers",
     )
@@ -186,9 +187,14 @@ def main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from health.compare import comparison_from_results
-    from health.diagnosis import analyze_checkpoint
+    from health.diagnosis import analyze_checkpoint, too_few_samples
     from health.loading import CheckpointError
     from health.report import EXPLANATION, render_checkpoint, render_comparison, write_reports
+
+    if args.dead_neuron_method == "activation" and args.dead_neuron_samples < TH.DEAD_NEURON_SAMPLES_MIN:
+        why = too_few_samples(args.dead_neuron_samples)
+        print(f"neurodash health: error: --dead-neuron-samples: {why}", file=sys.stderr)
+        return 2
 
     try:
         import torch

@@ -63,6 +63,21 @@ class DeadNeurons:
     def ratio(self) -> float | None:
         return self.dead / self.total if self.total else None
 
+    @property
+    def samples_used(self) -> int | None:
+        """How many inputs the activation method ran (None for the weight method)."""
+        return len(self.samples.values) if self.method == "activation" and self.samples is not None else None
+
+    @property
+    def confidence(self) -> str | None:
+        """ "low" when the activation method ran fewer than ``DEAD_NEURON_SAMPLES_MIN`` inputs
+        (a checkpoint holding only a few observations): rarely firing units may then be
+        counted dead. "normal" otherwise; None for the weight method, which takes no inputs."""
+        n = self.samples_used
+        if n is None:
+            return None
+        return "low" if n < TH.DEAD_NEURON_SAMPLES_MIN else "normal"
+
 
 def dead_neurons(
     network: Network,

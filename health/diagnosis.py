@@ -42,6 +42,7 @@ __all__ = [
     "network_issues",
     "spectral_verdict",
     "stable_rank_verdict",
+    "too_few_samples",
 ]
 
 
@@ -78,12 +79,23 @@ def analyze_network(
                 units=units,
                 dead=dead_count,
                 dead_units=dead.dead_units.get(i, []),
+                dead_samples=dead.samples_used,
+                dead_confidence=dead.confidence,
             )
         )
     health = NetworkHealth(network.name, layers, dead, [], list(network.ignored), network.graph_problem)
     nonfinite = [layer.name for layer in network.layers if not layer.finite]
     health.issues = network_issues(health, nonfinite)
     return health
+
+
+def too_few_samples(n: int) -> str:
+    """Why ``n`` inputs are refused for the dead-neuron check (one sentence)."""
+    miss = 0.95 ** max(n, 0)
+    return (
+        f"{n} samples are too few to judge dead neurons: at least {TH.DEAD_NEURON_SAMPLES_MIN} are needed "
+        f"(with {n}, a unit that fires on 1 input in 20 looks dead {miss:.0%} of the time)"
+    )
 
 
 def analyze_checkpoint(
@@ -101,7 +113,11 @@ def analyze_checkpoint(
 
     ``networks`` picks networks by name (default: every network holding weights); a name
     the file does not hold raises :class:`CheckpointError` listing the names it does.
+    ``dead_samples`` below ``DEAD_NEURON_SAMPLES_MIN`` raises ``ValueError`` for the
+    activation method (too few to tell a rarely firing unit from a dead one).
     """
+    if dead_method == "activation" and dead_samples < TH.DEAD_NEURON_SAMPLES_MIN:
+        raise ValueError(too_few_samples(dead_samples))
     ckpt = source if isinstance(source, Checkpoint) else load_checkpoint(source, default_activation=default_activation)
     chosen = list(ckpt.networks)
     notes = list(ckpt.notes)

@@ -2,14 +2,16 @@
 
 A checkpoint only holds named tensors. Here each ``<prefix>.weight`` tensor becomes one
 layer: a 2-D weight is a Linear layer (out x in), a 3-D one a Conv1d, a 4-D one a Conv2d;
-its bias is ``<prefix>.bias`` when present. Everything else (1-D normalisation weights,
-running statistics, ``log_std`` and the like) is listed as ignored, never guessed at.
+its bias is ``<prefix>.bias`` when present. A normalisation layer after a Linear one
+(LayerNorm, BatchNorm: a 1-D weight, running statistics) is kept with it and applied in
+the forward pass (:mod:`health.norms`); one that cannot be rebuilt makes the forward pass
+unknown. Everything else (``log_std`` and the like) is listed as ignored, never guessed at.
 
 For the activation-based dead-neuron check we also need to know which layer feeds which.
 That is worked out from the shapes, in state-dict order (see :func:`derive_graph`); when
 it cannot be worked out -- convolutions, whose stride and padding are not stored in the
-weights, or a layer whose input size no earlier layer produces -- the network has no
-graph and callers fall back to the weight-based check, saying why.
+weights, a layer whose input size no earlier layer produces, or a normalisation layer
+that cannot be rebuilt -- the network has no graph and callers fall back to the weight-based check, saying why.
 
 Functions that need torch import it inside, so ``import health`` stays light.
 """
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
+
+from health.norms import NORM_PARTS, Norm, norm_prefix, read_norm
 
 if TYPE_CHECKING:  # torch is imported inside the functions that need it, so `import health` stays light
     import torch
@@ -82,6 +86,7 @@ class Layer:
     bias: np.ndarray | None = None
     activation: str | None = None  # applied to this layer's output when it is hidden
     parent: int | None = None
+    norm: Norm | None = None  # a normalisation layer that follows it (health.norms)
 
     @property
     def out_features(self) -> int:
@@ -163,22 +168,22 @@ def build_network(
     layers: list[Layer] = []
     ignored: list[tuple[str, tuple[int, ...], str]] = []
     used: set[str] = set()
+    norm_problems: list[str] = []
     keys = [k for k in state_dict if isinstance(k, str)]
     for key in keys:
         value = state_dict[key]
-        if not _is_float_tensor(value):
+        if not _is_float_tensor(value) or key in used:
+            continue
+        prefix = norm_prefix(key, state_dict)
+        if prefix is not None:
+            _add_norm(prefix, state_dict, layers, ignored, used, norm_problems)
             continue
         if key == "weight" or key.endswith(".weight"):
             prefix = key[: -len("weight")].rstrip(".")
             dims = value.dim()
             kind = {2: "linear", 3: "conv1d", 4: "conv2d"}.get(dims)
             if kind is None:
-                why = (
-                    "1-D weight (a normalisation layer), not a weight matrix"
-                    if dims == 1
-                    else f"{dims}-D weight, not a Linear/Conv1d/Conv2d layer"
-                )
-                ignored.append((key, tuple(value.shape), why))
+                ignored.append((key, tuple(value.shape), f"{dims}-D weight, not a Linear/Conv1d/Conv2d layer"))
                 used.add(key)
                 continue
             if min(value.shape) == 0:
@@ -204,7 +209,40 @@ def build_network(
         ignored.append((key, tuple(int(s) for s in value.shape), "not a layer weight"))
     network = Network(name=name, layers=layers, ignored=ignored)
     derive_graph(network)
+    if norm_problems and network.graph_problem is None:
+        network.graph_problem = norm_problems[0]
+        for layer in layers:
+            layer.parent = None
     return network
+
+
+def _add_norm(
+    prefix: str,
+    state_dict: Mapping[str, Any],
+    layers: list[Layer],
+    ignored: list[tuple[str, tuple[int, ...], str]],
+    used: set[str],
+    problems: list[str],
+) -> None:
+    """Attach the normalisation layer at ``prefix`` to the Linear layer before it, or list
+    its tensors as ignored (after a convolution, whose forward pass is unknown anyway) and
+    say in ``problems`` why it could not be rebuilt."""
+    names = [f"{prefix}.{part}" if prefix else part for part in NORM_PARTS]
+    keys = [k for k in names if k in state_dict and k not in used]
+    used.update(keys)
+    last = layers[-1] if layers else None
+    if last is not None and last.kind != "linear":
+        why = "a normalisation layer after a convolution (not used)"
+        ignored.extend((k, tuple(int(s) for s in state_dict[k].shape), why) for k in keys)
+        return
+    previous = None if last is None or last.norm is not None else (last.name, last.out_features)
+    norm, problem = read_norm(prefix, state_dict, previous)
+    if norm is None:
+        problems.append(problem)
+        ignored.extend((k, tuple(int(s) for s in state_dict[k].shape), problem) for k in keys)
+        return
+    assert last is not None  # read_norm only attaches to an existing layer
+    last.norm = norm
 
 
 def derive_graph(network: Network) -> None:
@@ -344,14 +382,17 @@ def _apply_activation(name: str, x):
 def forward_hidden(network: Network, inputs: np.ndarray) -> dict[int, np.ndarray]:
     """Run ``inputs`` (n_samples x input size) through the rebuilt network and return the
     post-activation outputs of every hidden layer, keyed by layer index (float64 arrays
-    of shape n_samples x units). Requires a known graph."""
+    of shape n_samples x units). Normalisation layers are applied where they sit (eval
+    mode); one after the activation is applied to what the next layer reads, not to the
+    output judged here. Requires a known graph."""
     import torch
 
     if not network.has_graph:
         raise ValueError(f"network {network.name}: layer graph unknown ({network.graph_problem})")
     hidden = set(network.hidden_indices())
     x = torch.as_tensor(np.asarray(inputs, dtype=np.float32))
-    outputs: dict[int, Any] = {}
+    outputs: dict[int, Any] = {}  # what the layers after it read
+    judged: dict[int, Any] = {}  # its units' outputs (after the activation, before a norm that follows it)
     with torch.no_grad():
         for i, layer in enumerate(network.layers):
             parent = layer.parent
@@ -361,5 +402,11 @@ def forward_hidden(network: Network, inputs: np.ndarray) -> dict[int, np.ndarray
             w = torch.from_numpy(np.ascontiguousarray(layer.weight, dtype=np.float32))
             b = None if layer.bias is None else torch.from_numpy(np.ascontiguousarray(layer.bias, dtype=np.float32))
             z = torch.nn.functional.linear(source, w, b)
-            outputs[i] = _apply_activation(layer.activation or "relu", z) if i in hidden else z
-    return {i: outputs[i].double().numpy() for i in sorted(hidden)}
+            norm = layer.norm
+            if norm is not None and not norm.after_activation:
+                z = norm.apply(z)
+            if i in hidden:
+                z = _apply_activation(layer.activation or "relu", z)
+            judged[i] = z
+            outputs[i] = norm.apply(z) if norm is not None and norm.after_activation else z
+    return {i: judged[i].double().numpy() for i in sorted(hidden)}

@@ -127,6 +127,11 @@ def render_network(h: NetworkHealth) -> str:
     out.append(f"  Dead neurons ({method}):")
     if d.samples is not None:
         out.append(f"    inputs: {d.samples.description}")
+    if d.confidence == "low":
+        out.append(
+            f"    low confidence: only {d.samples_used} observations (at least {TH.DEAD_NEURON_SAMPLES_MIN} are "
+            "needed to tell a rarely firing unit from a dead one), so the count may be too high"
+        )
     if d.method == "activation":
         out.append(f"    rule: activation variance below {d.threshold:g} over those inputs")
     else:

@@ -36,6 +36,8 @@ class LayerHealth:
     units: int | None = None  # hidden units counted for dead neurons (None: output layer)
     dead: int | None = None
     dead_units: list[int] = field(default_factory=list)
+    dead_samples: int | None = None  # inputs the activation method ran (None: weight method)
+    dead_confidence: str | None = None  # "low" / "normal" (health.dead.DeadNeurons.confidence)
 
     @property
     def alpha_verdict(self) -> Verdict | None:
@@ -83,6 +85,8 @@ class LayerHealth:
             "units": self.units,
             "dead_neurons": self.dead,
             "dead_ratio": (self.dead / self.units) if (self.units and self.dead is not None) else None,
+            "dead_samples": self.dead_samples if self.units is not None else None,
+            "dead_confidence": self.dead_confidence if self.units is not None else None,
         }
         for col in WW_EXTRA_COLUMNS:
             row[f"ww_{col}"] = m.extra.get(col)
@@ -187,6 +191,8 @@ class NetworkHealth:
             "hidden_units": self.dead.total,
             "dead_ratio": self.dead.ratio,
             "dead_verdict": dv.key if dv else None,
+            "dead_samples": self.dead.samples_used,
+            "dead_confidence": self.dead.confidence,
             "issues": [i.text for i in self.issues],
         }
 

@@ -59,6 +59,13 @@ DEAD_ACTIVATION_VARIANCE = 1e-6
 DEAD_WEIGHT_NORM = 1e-6
 # [GUIDE "Basic Analysis"]: 1000 input samples by default.
 DEAD_NEURON_SAMPLES_DEFAULT = 1000
+# [PLAN 4.1, 4.2] judges a neuron over 100 observations (LIVE_DEAD_WINDOW below); we ask
+# as many of a checkpoint's check. Why a minimum: a unit that fires on 1 input in 20 shows
+# no change on any of n samples with probability 0.95^n -- 77 % for n = 5, 0.6 % for
+# n = 100 -- so with few samples healthy units read dead (with 1 sample every unit does:
+# one value has no variance). Smaller counts are refused; when the checkpoint holds fewer
+# observations than this, they are used but the count is marked low-confidence.
+DEAD_NEURON_SAMPLES_MIN = 100
 # [GUIDE "4. Dead Neurons / Interpretation"], as fractions of all hidden neurons:
 # < 5 % good, 5-15 % moderate, 15-30 % high, > 30 % critical.
 DEAD_RATIO_MODERATE = 0.05

@@ -123,7 +123,7 @@ def test_unusable_environment_ids_fall_back_and_say_why(tmp_path):
     obs, sampler, problem = collect_env_observations("nosuch/Env-v0", 10)
     assert obs is None and "not registered with gymnasium" in problem
     model = W.mlp([5, 16, 2])
-    res = analyze_checkpoint(W.write_sac(tmp_path / "x.pt", {"net": model}, env_id="nosuch/Env-v0"), dead_samples=50)
+    res = analyze_checkpoint(W.write_sac(tmp_path / "x.pt", {"net": model}, env_id="nosuch/Env-v0"), dead_samples=100)
     samples = res.networks["net"].dead.samples
     assert samples.source == "standard-normal"
     assert "not registered with gymnasium" in samples.description
@@ -132,8 +132,8 @@ def test_unusable_environment_ids_fall_back_and_say_why(tmp_path):
 def test_stored_samples_of_the_wrong_width_are_not_used(tmp_path):
     model = W.mlp([10, 16, 2])
     path = W.write_ours(tmp_path / "c.pt", model, obs_samples=np.zeros((50, 7)), env_id="nosuch/Env-v0")
-    samples = analyze_checkpoint(path, dead_samples=40).networks["q_network"].dead.samples
-    assert samples.source == "standard-normal" and samples.values.shape == (40, 10)
+    samples = analyze_checkpoint(path, dead_samples=100).networks["q_network"].dead.samples
+    assert samples.source == "standard-normal" and samples.values.shape == (100, 10)
 
 
 def test_dead_ratio_bands_use_hidden_units_only(tmp_path):

@@ -14,6 +14,7 @@ import torch
 
 from health import analyze_checkpoint
 from health import cli as health_cli
+from health import thresholds as TH
 from tests.health import writers as W
 
 torch.set_num_threads(1)
@@ -174,6 +175,17 @@ def test_unknown_network_and_bad_flags(tmp_path, capsys):
         parser.parse_args(["--checkpoint", "x.pt", "--dead-neuron-samples", "0"])
     assert info.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_too_few_dead_neuron_samples_are_refused_in_one_line(tmp_path, capsys):
+    path = W.write_state_dict(tmp_path / "m.pt", W.mlp([8, 16, 2]))
+    for n in ("1", "5", str(TH.DEAD_NEURON_SAMPLES_MIN - 1)):
+        code, out, err = run_cli(["--checkpoint", path, "--dead-neuron-samples", n], capsys)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith("neurodash health: error: --dead-neuron-samples:")
+        assert f"at least {TH.DEAD_NEURON_SAMPLES_MIN} are needed" in err
+    code, out, _ = run_cli(["--checkpoint", path, "--dead-neuron-samples", str(TH.DEAD_NEURON_SAMPLES_MIN)], capsys)
+    assert code == 0 and "Dead neurons" in out
 
 
 def test_report_on_a_checkpoint_from_our_own_training(tmp_path, capsys):

@@ -349,9 +349,9 @@ def test_health_reads_an_sac_checkpoint_as_five_networks(tmp_path, capsys):
         overrides={**SMALL, "checkpoint_every": 0, "step_records_per_s": 0, "frame_fps": 0, "probe": False},
     )
     path = summary.checkpoints[-1]
-    result = analyze_checkpoint(path, dead_samples=64)
+    result = analyze_checkpoint(path, dead_samples=100)
     assert sorted(result.networks) == sorted(FIVE)
-    code = main(["health", "--checkpoint", str(path), "--no-explain", "--dead-neuron-samples", "64"])
+    code = main(["health", "--checkpoint", str(path), "--no-explain", "--dead-neuron-samples", "100"])
     out = capsys.readouterr().out
     assert code in (0, 1) and all(name in out for name in FIVE)
 
