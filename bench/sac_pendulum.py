@@ -8,7 +8,7 @@ greedy evaluation of the final policy on 10 fresh episodes.
 
     python bench/sac_pendulum.py                         # seeds 0 and 1, 20,000 steps
     python bench/sac_pendulum.py --seeds 2 --json bench/results/sac-pendulum.json
-    python bench/sac_pendulum.py --env CartPole-v1 --steps 40000 --target 475 --seeds 0
+    python bench/sac_pendulum.py --env CartPole-v1 --steps 40000 --target 400 --seeds 0
 
 Exits 1 when a seed misses the target.
 """
