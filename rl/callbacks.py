@@ -45,6 +45,9 @@ class RunContext:
     networks: dict[str, Any] = field(default_factory=dict)
     #: the names of the networks the probe watches live (``RunMeta.watched``).
     watched: tuple[str, ...] = ()
+    #: the target networks, each with the network it follows (``RunMeta.targets``); the
+    #: probe samples their weights only.
+    targets: dict[str, str] = field(default_factory=dict)
 
     @property
     def network(self) -> torch.nn.Module:

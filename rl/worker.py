@@ -334,6 +334,7 @@ def _train_in(
         config=worker_config,
         networks=learner.networks(),
         watched=tuple(meta.watched),
+        targets=meta.targets,
     )
     extra = [*extra_callbacks, *([ProgressBar(worker_config.steps)] if progress else [])]
     if publish:

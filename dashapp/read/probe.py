@@ -1,7 +1,7 @@
 """The probe's data as the Activations, Gradients and Weights tabs and the alerts panel
 read it: typed records of one watched network (``rl.telemetry``'s own types), read
-incrementally from where a page's chart stands, each neuron's recent activations, and
-the run's network-health alerts.
+incrementally from where a page's chart stands, which networks have weight samples, each
+neuron's recent activations, and the run's network-health alerts.
 """
 
 from __future__ import annotations
@@ -92,6 +92,24 @@ def probe_update(
 def latest_probe_record(s: Session, kind: str, network: str | None = None):
     """The newest record of a probe series, or None."""
     return probe_records(s, kind, network, limit=1).latest
+
+
+def weight_networks(s: Session) -> list[str]:
+    """The networks with weight samples: the watched ones (the one shown first first), then
+    those whose weights only the probe samples -- the target networks (SAC's
+    ``target_critic_1`` and ``target_critic_2``, a DQN's ``target_network``). A run whose
+    probe settings name no such network (written before the probe sampled them, or
+    without the probe) has the watched ones only."""
+    meta = s.meta()
+    watched = list(meta.watched) if meta is not None else []
+    data = s.get(T.PROBE_CONFIG)
+    if data is None:
+        return watched
+    with s.decoding("its probe settings"):
+        if not isinstance(data, dict):
+            raise TypeError("they are not a JSON object")
+        targets = T.ProbeSettings.from_dict(data).weights_only
+    return watched + [name for name in targets if name not in watched]
 
 
 # --------------------------------------------------------------------------- neurons

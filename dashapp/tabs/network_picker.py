@@ -1,13 +1,17 @@
 """The network picker the Network, Activations, Gradients and Weights tabs share: a
 dropdown of the networks the probe watches in the run (SAC: "actor", "critic_1",
 "critic_2"), the first watched one chosen by default, the user's choice kept while the
-run has it. A run with one watched network (DQN's ``q_network``) shows no picker.
+run has it. A run with one network to choose from shows no picker.
 
 Each tab calls :func:`network_picker` in its layout and :func:`register` once; the tab's
 callbacks take ``"<tab>-network".value`` and pass it to every read call (None until the
-picker has answered: the network the run shows first) and into their views' keys. Only
-watched networks are listed: the target networks have no probe series in the store
-(they are only in the checkpoints, which the dashboard does not read).
+picker has answered: the network the run shows first) and into their views' keys, and
+ask :func:`shown_network` which network that is. What a tab lists is its ``choices``: the
+watched networks (:func:`watched_choices`: the Network, Activations and Gradients tabs --
+a target network never acts and never runs a backward pass of its own, so it has no
+activations or gradients), or those with weight samples (:func:`weight_choices`: the
+Weights tab, which lists the target networks after them, e.g. SAC's "target_critic_1" or
+a DQN's "target_network").
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ def picker_id(tab_id: str) -> str:
 
 def network_picker(tab_id: str) -> html.Div:
     """The labelled dropdown "<tab_id>-network" (filled by :func:`network_choice`, hidden
-    until the run has more than one watched network) and the "<tab_id>-network-run"
+    until the run has more than one network to choose from) and the "<tab_id>-network-run"
     store holding what its options were read for."""
     return L.labelled_picker(
         "Network", picker_id(tab_id), f"{tab_id}-network-run", id=f"{tab_id}-network-picker", style=HIDDEN
@@ -44,11 +48,29 @@ def watched_networks(meta: T.RunMeta | None) -> list[str]:
     return list(meta.watched) if meta is not None else []
 
 
-def shown_network(s: read.Session, network: str | None) -> str:
-    """The network a tab shows: the one chosen while the run watches it, else the one the
-    run shows first (nothing chosen yet, or a choice left over from another run)."""
+#: What a tab's picker lists: the names of a run's networks to choose from, first first.
+Choices = Callable[[read.Session], list[str]]
+
+
+def watched_choices(s: read.Session) -> list[str]:
+    """The watched networks (the Network, Activations and Gradients tabs)."""
+    return watched_networks(s.meta())
+
+
+def weight_choices(s: read.Session) -> list[str]:
+    """The networks with weight samples: the watched ones, then the target networks (the
+    Weights tab)."""
+    return read.probe.weight_networks(s)
+
+
+def shown_network(s: read.Session, network: str | None, choices: Choices = watched_choices) -> str:
+    """The network a tab shows: the one chosen while it is among the tab's ``choices`` of
+    the run, else the one the run shows first (nothing chosen yet, or a choice left over
+    from another run)."""
     meta = s.meta()
-    return network if network and meta is not None and network in meta.watched else s.network()
+    if not network or meta is None:
+        return s.network()
+    return network if network in meta.watched or network in choices(s) else s.network()
 
 
 def picker_style(names: list[str]) -> dict:
@@ -64,9 +86,10 @@ def network_choice(
     current: str | None,
     current_options: list | None,
     listed_run: object = None,
+    choices: Choices = watched_choices,
 ) -> tuple:
     """The network picker of a tab: ``(options, value, listed run, style)`` from the run's
-    metadata, keeping the user's choice while the run has that network.
+    ``choices``, keeping the user's choice while the run has that network.
 
     A hidden tab reads nothing (``PreventUpdate``: HTTP 204). While the options belong to
     ``run`` and hold the choice, the metadata is looked at again only every
@@ -80,17 +103,17 @@ def network_choice(
         raise PreventUpdate
     try:
         with read.session(run) as s:
-            names = watched_networks(s.meta())
+            names = choices(s)
     except read.BrokenRun:
         names = []
     return (*L.kept_choice(names, current, current_options, listed_run, run), picker_style(names))
 
 
-def register(tab_id: str, poll: str) -> Callable[..., tuple]:
-    """Register the picker's callback for tab ``tab_id`` and return it. It runs on the tab's
-    ``poll`` only (the run is State: another run is seen on the next poll, and the tabs'
-    callbacks show the run's first network until then), so the page's first load does not
-    wait for it."""
+def register(tab_id: str, poll: str, choices: Choices = watched_choices) -> Callable[..., tuple]:
+    """Register the picker's callback for tab ``tab_id``, listing the run's ``choices``, and
+    return it. It runs on the tab's ``poll`` only (the run is State: another run is seen on
+    the next poll, and the tabs' callbacks show the run's first network until then), so
+    the page's first load does not wait for it."""
 
     @callback(
         Output(picker_id(tab_id), "options"),
@@ -105,8 +128,8 @@ def register(tab_id: str, poll: str) -> Callable[..., tuple]:
         State(f"{tab_id}-network-run", "data"),
     )
     def update_network_choice(n, active_tab, run, current, current_options, listed_run=None):
-        """The watched networks to choose from; keeps the choice."""
-        return network_choice(n, tab_id, active_tab, run, current, current_options, listed_run)
+        """The networks to choose from; keeps the choice."""
+        return network_choice(n, tab_id, active_tab, run, current, current_options, listed_run, choices)
 
     return update_network_choice
 
@@ -114,11 +137,14 @@ def register(tab_id: str, poll: str) -> Callable[..., tuple]:
 __all__ = [
     "HIDDEN",
     "SHOWN",
+    "Choices",
     "network_choice",
     "network_picker",
     "picker_id",
     "picker_style",
     "register",
     "shown_network",
+    "watched_choices",
     "watched_networks",
+    "weight_choices",
 ]

@@ -2,7 +2,9 @@
 
 Per layer: weight statistics, the latest weight histogram, the chosen layer's histogram
 over time, and the update velocity ||ΔW|| / ||W|| between weight samples. Data: the
-probe's WEIGHTS series (a sample every N training steps, 100 by default).
+probe's WEIGHTS series (a sample every N training steps, 100 by default) of the network
+chosen in the picker -- a watched one, or a target network (the probe samples their
+weights too; the other probe tabs list the watched networks only).
 
 Polls only while shown (on "weights-poll"; HTTP 204 if called while hidden). The charts
 follow the tick / load split of :mod:`dashapp.tabs.reloading`: after a load has drawn them,
@@ -47,7 +49,11 @@ NOTES = {
     "velocity": "How much each layer's weights changed since the previous sample, relative to their size "
     f"(‖ΔW‖ / ‖W‖, log scale). Values near 0.001–0.01 mean steady learning; below {TH.LIVE_VELOCITY_STALL:g} "
     "(dashed line) the layer has stopped learning; a sudden jump upwards often comes with exploding "
-    "gradients.",
+    "gradients. A target network (target_critic_1, a DQN's target_network) never learns by itself: it only "
+    "follows its online network. Moved a share tau of the way towards it at each update (Polyak averaging), "
+    "it changes smoothly and late: its velocity starts small and trails the online network's, without its "
+    "jitter. Copied whole every so many steps (tau = 1), it is zero between copies and jumps at each -- "
+    "neither is a stall.",
 }
 
 
@@ -91,8 +97,10 @@ def layout():
     )
 
 
-def stats_table(rows: list[dict]):
-    """The weight statistics table from :func:`dashapp.figures.weights.weight_stat_rows`."""
+def stats_table(rows: list[dict], learns: bool = True):
+    """The weight statistics table from :func:`dashapp.figures.weights.weight_stat_rows`;
+    velocities below the stall line are marked when the network ``learns`` (not for a
+    target network, which is still between two copies of its online network)."""
     if not rows:
         return html.P("Waiting for the first weight sample...", className="empty-note")
     head = html.Thead(
@@ -103,7 +111,7 @@ def stats_table(rows: list[dict]):
     body = []
     for r in rows:
         near = "–" if r["near_zero"] is None else f"{r['near_zero']} ({percent(r['near_zero_share'] or 0)})"
-        stalled = r["velocity"] is not None and r["velocity"] < TH.LIVE_VELOCITY_STALL
+        stalled = learns and r["velocity"] is not None and r["velocity"] < TH.LIVE_VELOCITY_STALL
         body.append(
             html.Tr(
                 [
@@ -122,7 +130,7 @@ def stats_table(rows: list[dict]):
     return dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-0")
 
 
-update_network_choice = NP.register(TAB_ID, POLL)
+update_network_choice = NP.register(TAB_ID, POLL, NP.weight_choices)
 
 
 @callback(
@@ -194,7 +202,8 @@ def tick_weights(n, active_tab, layer, run, cursor, shown=None, network=None):
         )
     try:
         with read.session(run) as s:
-            key["network"] = network = NP.shown_network(s, network)
+            key["network"] = network = NP.shown_network(s, network, NP.weight_choices)
+            learns = network in NP.watched_choices(s)
             got = read.probe.probe_update(s, T.WEIGHTS, R.drawn_seq(cursor, key), network)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"
@@ -209,7 +218,7 @@ def tick_weights(n, active_tab, layer, run, cursor, shown=None, network=None):
     records = got.records
     if not records and not got.full:
         raise PreventUpdate  # nothing new since the last tick
-    table = stats_table(F.weight_stat_rows(got.latest))
+    table = stats_table(F.weight_stat_rows(got.latest), learns)
     hists, shown = _histograms(got.latest, shown, run, network)
     columns = None
     if (
@@ -260,7 +269,7 @@ def load_weights(_reload, run, layer, network=None):
         )
     try:
         with read.session(run) as s:
-            key["network"] = network = NP.shown_network(s, network)
+            key["network"] = network = NP.shown_network(s, network, NP.weight_choices)
             got = read.probe.probe_records(s, T.WEIGHTS, network)
     except read.BrokenRun as exc:
         msg = f"This run cannot be read: {exc}"

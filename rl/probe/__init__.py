@@ -20,8 +20,9 @@ One job per module:
 * :mod:`rl.probe.callback` -- :class:`ProbeCallback`, the probe in the worker's loop.
 
 Each publish writes, per watched network, the ACTIVATIONS / GRADIENTS / WEIGHTS series and
-the NEURONS key (``telemetry.probe_key``), and the run's ALERTS key (network-health
-alerts from :mod:`health.live_rules`, with hysteresis).
+the NEURONS key (``telemetry.probe_key``), per target network (a weights-only probe: it
+never acts nor learns by itself) the WEIGHTS series alone, and the run's ALERTS key
+(network-health alerts from :mod:`health.live_rules`, with hysteresis).
 """
 
 from rl.layers import ProbeError, WatchedLayer, activation_kind, discover_layers, plant_dead_layer

@@ -1,6 +1,7 @@
 """The probe in the worker: a :class:`ProbeCallback` watches each of the agent's live
-networks (``RunContext.watched``) through the callback seam, on the sampling schedule of
-its :class:`~rl.probe.config.ProbeConfig`, and publishes what it saw."""
+networks (``RunContext.watched``) and samples the weights of its target networks
+(``RunContext.targets``) through the callback seam, on the sampling schedule of its
+:class:`~rl.probe.config.ProbeConfig`, and publishes what it saw."""
 
 from __future__ import annotations
 
@@ -26,16 +27,19 @@ def probe_callbacks(settings: Any) -> list[Callback]:
 
 
 class ProbeCallback(Callback):
-    """Runs a :class:`~rl.probe.probe.Probe` on each watched network of the run.
+    """Runs a :class:`~rl.probe.probe.Probe` on each watched network of the run, and a
+    weights-only one on each target network.
 
     It drives the probes' schedule itself (``count_passes=False``), so no hook at all sits
     on a network between samples: after a step that is due it arms the capture of the
     next acting pass, after a learning step that changed a network and is due the capture
     of that network's next backward pass, and every ``weight_every`` steps it copies the
-    weights. It publishes at most every ``publish_every_s`` seconds -- sooner when a buffer
-    is full, later when publishing would take more than ``max_publish_share`` of the time
-    -- and once more when training ends or pauses. A failure inside the probe is reported
-    once on stderr, detaches the probe and never stops training.
+    weights (a target network's too: nothing else of it is sampled, and its optimisation
+    steps are those of the network it follows). It publishes at most every
+    ``publish_every_s`` seconds -- sooner when a buffer is full, later when publishing
+    would take more than ``max_publish_share`` of the time -- and once more when training
+    ends or pauses. A failure inside the probe is reported once on stderr, detaches the
+    probe and never stops training.
     """
 
     def __init__(self, config: ProbeConfig | None = None) -> None:
@@ -44,6 +48,7 @@ class ProbeCallback(Callback):
         self._publishes = Throttle(self.config.publish_every_s)
         self._earliest = Throttle(0.0)  # publishing's share of the time, even when a buffer is full
         self._seen_samples: dict[str, int] = {}
+        self._followers: dict[str, list[str]] = {}  # network -> the target networks following it
 
     @property
     def probe(self) -> Probe | None:
@@ -57,17 +62,20 @@ class ProbeCallback(Callback):
         if self.config.dead_init_layer:
             plant_dead_layer(ctx.networks[watched[0]], self.config.dead_init_layer, self.config.dead_init_bias)
         for name in watched:
-            probe = Probe(self.config, network=name).attach(ctx.networks[name], count_passes=False)
-            probe.capture.step = ctx.step
-            self.probes[name] = probe
-            self._seen_samples[name] = 0
+            self._add(ctx, Probe(self.config, network=name))
+        for name, online in ctx.targets.items():
+            if name in ctx.networks and name not in self.probes:
+                self._add(ctx, Probe(self.config, network=name, weights_only=True))
+                self._followers.setdefault(online, []).append(name)
         ctx.store.put(
             T.PROBE_CONFIG,
             T.ProbeSettings(
                 config=self.config.to_dict(),
                 networks=[
                     T.WatchedNetwork(
-                        name, [T.WatchedLayerInfo(w.name, w.activation, w.hidden) for w in p.capture.layers]
+                        name,
+                        [T.WatchedLayerInfo(w.name, w.activation, w.hidden) for w in p.capture.layers],
+                        weights_only=p.weights_only,
                     )
                     for name, p in self.probes.items()
                 ],
@@ -75,8 +83,15 @@ class ProbeCallback(Callback):
         )
         for probe in self.probes.values():
             probe.capture.sample_weights()
-            probe.capture.arm_activations()  # the first acting pass is always sampled
+            if not probe.weights_only:
+                probe.capture.arm_activations()  # the first acting pass is always sampled
         self._publishes.start(due_now=False)
+
+    def _add(self, ctx: RunContext, probe: Probe) -> None:
+        probe.attach(ctx.networks[probe.network], count_passes=False)
+        probe.capture.step = ctx.step
+        self.probes[probe.network] = probe
+        self._seen_samples[probe.network] = 0
 
     def on_step(self, ctx: RunContext, step: StepInfo) -> bool:
         if not self.probes:
@@ -85,12 +100,13 @@ class ProbeCallback(Callback):
         for name, probe in list(self.probes.items()):
             cap = probe.capture
             cap.step = n
-            if cap.samples != self._seen_samples[name]:  # this step's acting pass was sampled
-                self._seen_samples[name] = cap.samples
-                cap.stamp_last_sample(n)
-                probe.last_action = plain_action(step.action)
-            if cap.activation_sampler.ready(n):
-                cap.arm_activations()
+            if not probe.weights_only:
+                if cap.samples != self._seen_samples[name]:  # this step's acting pass was sampled
+                    self._seen_samples[name] = cap.samples
+                    cap.stamp_last_sample(n)
+                    probe.last_action = plain_action(step.action)
+                if cap.activation_sampler.ready(n):
+                    cap.arm_activations()
             if cap.weight_sampler.ready(n):
                 self._guard(name, cap.sample_weights)
         full = any(p.capture.full for p in self.probes.values())
@@ -99,10 +115,14 @@ class ProbeCallback(Callback):
         return True
 
     def on_update(self, ctx: RunContext, update: UpdateInfo) -> None:
-        changed = update.update.networks or tuple(self.probes)
+        changed = update.update.networks or tuple(n for n, p in self.probes.items() if not p.weights_only)
         for name in changed:
+            for target in self._followers.get(name, ()):
+                follower = self.probes.get(target)
+                if follower is not None:
+                    follower.capture.note_update(update.step)
             probe = self.probes.get(name)
-            if probe is None:
+            if probe is None or probe.weights_only:
                 continue
             cap = probe.capture
             cap.note_update(update.step)

@@ -4,7 +4,8 @@ re-evaluated on them.
 :meth:`Probe.collect` takes what the :class:`~rl.probe.capture.Capture` holds since the
 last call, computes the statistics in bulk (:mod:`rl.probe.stats`), keeps the recent
 figures the rules need (gradient norms, weight velocities, output magnitudes) and asks
-``health.live_rules`` which alerts stand. :func:`publish` writes the records of every
+``health.live_rules`` which alerts stand. A *weights-only* probe (a target network's)
+takes weight samples alone and judges nothing. :func:`publish` writes the records of every
 watched network to the store.
 """
 
@@ -50,14 +51,23 @@ def _encoded_weight_and_bias(layer: WatchedLayer) -> tuple[dict, dict]:
 class Probe:
     """Watches one network (``network``: its name in the run): attach it with
     :meth:`attach`, drive its :attr:`capture` (or let ``count_passes`` do it), and call
-    :meth:`collect` or :func:`publish` now and then."""
+    :meth:`collect` or :func:`publish` now and then.
+
+    ``weights_only``: the network is a target network, which never acts and never runs a
+    backward pass of its own -- the probe only copies its weights when
+    :meth:`~rl.probe.capture.Capture.sample_weights` is called, installs no hook, and
+    evaluates no health rule (the probe of the network it follows judges the learning).
+    """
 
     #: recent gradient norms / weight velocities / output magnitudes kept for the rules
     RULE_MEMORY = 64
 
-    def __init__(self, config: ProbeConfig | None = None, network: str = "q_network") -> None:
+    def __init__(
+        self, config: ProbeConfig | None = None, network: str = "q_network", *, weights_only: bool = False
+    ) -> None:
         self.config = config or ProbeConfig()
         self.network = network
+        self.weights_only = weights_only
         self.capture = Capture(self.config)
         self.tracker = R.AlertTracker()
         self._grad_history: dict[str, deque] = {}
@@ -69,8 +79,9 @@ class Probe:
         self.publish_seconds = 0.0
 
     def attach(self, module: nn.Module, *, count_passes: bool = True) -> Probe:
-        """Watch ``module`` (see :meth:`rl.probe.capture.Capture.attach`)."""
-        self.capture.attach(module, count_passes=count_passes)
+        """Watch ``module`` (see :meth:`rl.probe.capture.Capture.attach`; a weights-only
+        probe never counts passes)."""
+        self.capture.attach(module, count_passes=count_passes and not self.weights_only)
         names = [w.name for w in self.capture.layers]
         self._grad_history = {n: deque(maxlen=self.RULE_MEMORY) for n in names}
         self._velocity_history = {n: deque(maxlen=self.RULE_MEMORY) for n in names}
@@ -182,8 +193,10 @@ class Probe:
         """Everything new since the last call, as records, and the rules re-evaluated.
 
         Rules whose data did not change are not re-evaluated (so a paused run's alerts
-        neither raise nor clear).
+        neither raise nor clear). A weights-only probe gives its weight records alone.
         """
+        if self.weights_only:
+            return ProbeOutput(self.network, weights=self._weight_records())
         activations = self._activation_record()
         gradients = self._gradient_records()
         weights = self._weight_records()

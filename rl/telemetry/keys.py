@@ -8,9 +8,10 @@ Two kinds of storage exist (see ``rl.store``):
 * **keys** -- a single latest value (heartbeat, the current game frame, ...).
 
 The probe watches each of an agent's live networks on its own (a DQN's ``q_network``;
-SAC's ``actor``, ``critic_1``, ``critic_2``), so its series and keys are per network:
-:func:`probe_key` names them. Runs of schema 1 knew one network and stored its probe
-data under the plain names.
+SAC's ``actor``, ``critic_1``, ``critic_2``) and samples the weights of its target
+networks (``target_network``; ``target_critic_1``, ``target_critic_2``: WEIGHTS only), so
+its series and keys are per network: :func:`probe_key` names them. Runs of schema 1 knew
+one network and stored its probe data under the plain names.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ EPISODES = "rollout/episodes"
 ACTIVATIONS = "probe/activations"
 #: per-layer gradient statistics after sampled optimisation steps (the probe; per network).
 GRADIENTS = "probe/gradients"
-#: per-layer weight statistics and update velocity, every N steps (the probe; per network).
+#: per-layer weight statistics and update velocity, every N steps (the probe; per network,
+#: target networks included).
 WEIGHTS = "probe/weights"
 #: commands from the dashboard to the worker (pause, resume, step, stop, speed).
 COMMANDS = "control/commands"

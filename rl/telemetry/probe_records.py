@@ -140,7 +140,7 @@ class WeightRecord(NetworkRecord):
     KIND: ClassVar[str] = "weights"
     NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": WeightLayer}
     step: int
-    updates: int  # optimisation steps between the previous sample and this one
+    updates: int  # optimisation steps between the previous sample and this one (a target network: its online one's)
     layers: list[WeightLayer]
     network: str = "q_network"
 
@@ -254,17 +254,22 @@ class WatchedLayerInfo(Part):
 
 @dataclass(frozen=True)
 class WatchedNetwork(Part):
-    """A network the probe watches, and its layers, input to output."""
+    """A network the probe watches, and its layers, input to output. ``weights_only``: only
+    its weights are sampled (a target network, which neither acts nor learns by itself:
+    WEIGHTS records, but no activations, gradients, neurons or alerts); False in runs
+    written before the probe sampled target networks."""
 
     NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": WatchedLayerInfo}
     name: str
     layers: list[WatchedLayerInfo]
+    weights_only: bool = False
 
 
 @dataclass(frozen=True)
 class ProbeSettings(Record):
     """The PROBE_CONFIG key: the probe's settings (``rl.probe.ProbeConfig`` as a dict) and
-    the networks it watches."""
+    the networks it watches -- the live ones first, then those whose weights only it
+    samples."""
 
     KIND: ClassVar[str] = "probe_settings"
     NESTED: ClassVar[Mapping[str, type[Part]]] = {"networks": WatchedNetwork}
@@ -274,6 +279,11 @@ class ProbeSettings(Record):
     def watched_layers(self, network: str) -> list[WatchedLayerInfo]:
         """The layers of ``network`` the probe watches ([] when it does not watch it)."""
         return next((n.layers for n in self.networks if n.name == network), [])
+
+    @property
+    def weights_only(self) -> list[str]:
+        """The networks whose weights only the probe samples (the target networks)."""
+        return [n.name for n in self.networks if n.weights_only]
 
     @classmethod
     def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:

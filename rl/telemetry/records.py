@@ -133,7 +133,8 @@ class NetworkInfo(Part):
     outputs stand for (``inputs``: a name per input number, e.g. the observation's
     features, or features then the action for a critic; ``outputs``: a name per output
     number, e.g. one Q-value per action). ``watched``: the probe watches it live; a target
-    network (``target_of`` names its online network) is not, but is saved and diagnosed."""
+    network (``target_of`` names its online network) is not -- the probe samples its
+    weights only -- but is saved and diagnosed."""
 
     NESTED: ClassVar[Mapping[str, type[Part]]] = {"layers": LayerInfo}
     name: str
@@ -212,6 +213,13 @@ class RunMeta(Record):
         """The names of the networks the probe watches, the one shown first first."""
         names = [n.name for n in self.networks if n.watched]
         return names or [self.network]
+
+    @property
+    def targets(self) -> dict[str, str]:
+        """The target networks (not watched live), each with the name of the network it
+        follows: SAC's ``{"target_critic_1": "critic_1", ...}``, a DQN's ``{"target_network":
+        "q_network"}``."""
+        return {n.name: n.target_of for n in self.networks if n.target_of and not n.watched}
 
     def network_info(self, name: str | None = None) -> NetworkInfo | None:
         """The named network (default: the one shown first), or None."""

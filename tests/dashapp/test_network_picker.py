@@ -1,11 +1,13 @@
 """The network picker (dashapp/tabs/network_picker.py) and the four tabs that use it --
-Network, Activations, Gradients, Weights -- over real SAC run folders written by
-``rl.worker.train`` (the ``sac_run`` fixtures) and a DQN-like run (no picker)."""
+Network, Activations, Gradients, Weights -- over real SAC and DQN run folders written by
+``rl.worker.train`` (the ``sac_run`` fixtures, ``real_dqn_run``) and a DQN-like run with no
+target network (no picker). The Weights tab lists the target networks too."""
 
 from __future__ import annotations
 
 import base64
 import json
+import shutil
 
 import plotly.utils
 import pytest
@@ -18,12 +20,15 @@ from dashapp.figures.common import is_empty_figure
 from dashapp.tabs import activations, gradients, layer_picker, network, weights
 from dashapp.tabs import network_picker as NP
 from dashapp.tabs.network import view as TV
+from rl import telemetry as T
 from tests.dashapp.network_run import write_run
 from tests.dashapp.reading import read_once
 from tests.dashapp.ticks import tick_and_load
 
 WATCHED = ["actor", "critic_1", "critic_2"]
+TARGETS = ["target_critic_1", "target_critic_2"]
 PICKERS = [network, activations, gradients, weights]
+LIVE_ONLY = [network, activations, gradients]  # the tabs that list the watched networks only
 
 
 def choice(tab, run, current=None, options=(), listed=None, n=1):
@@ -36,8 +41,21 @@ def fig_json(fig) -> str:
 
 @pytest.fixture
 def dqn_run(tmp_path):
+    """A DQN-like run: one watched network and no target network."""
     path = tmp_path / "runs" / "dqn"
     write_run(path, sizes=(12, 16, 3), steps=12)
+    return path
+
+
+@pytest.fixture(scope="module")
+def real_dqn_run(tmp_path_factory):
+    """A short real DQN run on our Breakout: its q_network and its target_network."""
+    from rl import worker
+
+    path = tmp_path_factory.mktemp("dqn") / "run"
+    quick = {"hidden_sizes": (16, 16), "learning_starts": 100, "batch_size": 16, "checkpoint_every": 0}
+    quick["probe_every"] = 50  # a weight sample every 50 steps
+    worker.train("neurodash/Breakout-v0", agent="dqn", steps=600, run_dir=path, seed=0, overrides=quick)
     return path
 
 
@@ -67,13 +85,16 @@ def test_only_a_choice_shows_the_picker():
     assert NP.picker_style([]) == NP.HIDDEN and NP.watched_networks(None) == []
 
 
-def test_the_picker_lists_a_sac_runs_watched_networks(sac_run):
+def test_the_picker_lists_a_sac_runs_watched_networks_and_on_the_weights_tab_its_targets(sac_run):
     meta = read_once(sac_run, lambda s: s.meta())
-    assert NP.watched_networks(meta) == WATCHED  # the target critics have no probe series: not listed
-    assert {n.name for n in meta.networks} - set(WATCHED) == {"target_critic_1", "target_critic_2"}
+    assert NP.watched_networks(meta) == WATCHED and meta.targets == dict(zip(TARGETS, ["critic_1", "critic_2"]))
+    assert read_once(sac_run, NP.watched_choices) == WATCHED
+    assert read_once(sac_run, NP.weight_choices) == read_once(sac_run, read.probe.weight_networks) == WATCHED + TARGETS
     for tab in PICKERS:
         options, value, listed, style = choice(tab, sac_run)
-        assert [o["label"] for o in options] == WATCHED and value == "actor"
+        # the target critics have weight samples only: listed on the Weights tab, after the watched ones
+        assert [o["label"] for o in options] == (WATCHED + TARGETS if tab is weights else WATCHED)
+        assert value == "actor"
         assert listed == str(sac_run) and style == NP.SHOWN
         with pytest.raises(PreventUpdate):  # the choice is kept, and nothing is read again for a while
             choice(tab, sac_run, "critic_1", options, listed, n=3)
@@ -83,7 +104,41 @@ def test_the_picker_lists_a_sac_runs_watched_networks(sac_run):
         assert tab.update_network_choice(1, tab.TAB_ID, None, "actor", options, listed) == ([], None, None, NP.HIDDEN)
 
 
-def test_a_dqn_run_shows_no_picker(dqn_run, tmp_path):
+def test_a_dqn_run_shows_a_picker_on_the_weights_tab_only(real_dqn_run):
+    for tab in PICKERS:
+        options, value, _listed, style = choice(tab, real_dqn_run)
+        names = ["q_network", "target_network"] if tab is weights else ["q_network"]
+        assert [o["value"] for o in options] == names and value == "q_network"
+        assert style == (NP.SHOWN if tab is weights else NP.HIDDEN)
+    out, (heat, velocity), cursor = _layer_tab(
+        weights.tick_weights, weights.load_weights, weights.TAB_ID, str(real_dqn_run), "target_network"
+    )
+    assert cursor["key"]["network"] == "target_network" and cursor["drawn"] and not is_empty_figure(heat)
+    assert [t.name for t in velocity.data] == ["fc1", "fc2", "value_out", "advantage_out"]  # dueling heads
+
+
+def test_a_run_written_before_targets_were_sampled_lists_its_watched_networks(real_dqn_run, tmp_path):
+    """Its probe settings name the watched networks only, without ``weights_only``."""
+    from rl.store import open_run
+
+    path = tmp_path / "runs" / "older"
+    shutil.copytree(real_dqn_run, path)
+    with open_run(path) as store:
+        settings = store.get(T.PROBE_CONFIG)
+        settings["networks"] = [
+            {k: v for k, v in n.items() if k != "weights_only"} for n in settings["networks"] if not n["weights_only"]
+        ]
+        store.put(T.PROBE_CONFIG, settings)
+    assert read_once(path, read.probe.weight_networks) == ["q_network"]
+    options, value, _listed, style = choice(weights, path)
+    assert [o["value"] for o in options] == ["q_network"] and value == "q_network" and style == NP.HIDDEN
+    _out, _figs, cursor = _layer_tab(weights.tick_weights, weights.load_weights, weights.TAB_ID, str(path), None)
+    assert cursor["key"]["network"] == "q_network" and cursor["drawn"]
+    with read.session(path) as s:
+        assert NP.shown_network(s, "target_network", NP.weight_choices) == "q_network"  # not listed: not shown
+
+
+def test_a_run_with_one_network_and_no_target_shows_no_picker(dqn_run, tmp_path):
     for tab in PICKERS:
         options, value, _listed, style = choice(tab, dqn_run)
         assert [o["value"] for o in options] == ["q_network"] and value == "q_network" and style == NP.HIDDEN
@@ -164,6 +219,50 @@ def test_weights_tab_draws_each_network_and_a_switch_redraws(sac_run):
     switched = weights.tick_weights(2, weights.TAB_ID, "fc1", run, cursor, out[2], "critic_1")
     assert switched[-1]["key"]["network"] == "critic_1"
     assert not isinstance(switched[1], Patch) and switched[2]["network"] == "critic_1"  # drawn anew, not patched
+
+
+@pytest.mark.parametrize("fixture", ["sac_run", "discrete_sac_run"])
+def test_weights_tab_draws_the_target_critics_from_their_own_samples(fixture, request):
+    run = str(request.getfixturevalue(fixture))
+    drawn = {}
+    for net in ["critic_1", *TARGETS]:
+        options, *_ = weights.update_layer_choice(1, weights.TAB_ID, run, None, [], None, net)
+        assert [o["value"] for o in options] == ["fc1", "fc2", "q_out"]
+        out, (heat, velocity), cursor = _layer_tab(weights.tick_weights, weights.load_weights, weights.TAB_ID, run, net)
+        assert cursor["key"] == {"run": run, "network": net, "layer": "fc1"} and cursor["drawn"]
+        assert [t.name for t in velocity.data] == ["fc1", "fc2", "q_out"] and not is_empty_figure(heat)
+        assert out[2] == {"run": run, "network": net, "hist": ["fc1", "fc2", "q_out"]} and "q_out" in fig_json(out[0])
+        drawn[net] = fig_json(heat)
+        with pytest.raises(PreventUpdate):  # drawn, nothing new: nothing sent
+            weights.tick_weights(2, weights.TAB_ID, "fc1", run, cursor, out[2], net)
+    assert len(set(drawn.values())) == 3  # each target its own weights, not its critic's
+    records = {net: read_once(run, read.probe.probe_records, T.WEIGHTS, net).records for net in drawn}
+    critic, target = records["critic_1"], records["target_critic_1"]
+    assert target[0].layers == critic[0].layers and target[-1].layers != critic[-1].layers  # a copy, then it lags
+    assert all(r.network == "target_critic_1" for r in target) and len(target) == len(critic)
+
+
+def test_only_the_weights_tab_shows_a_target_network(sac_run):
+    run = str(sac_run)
+    with read.session(run) as s:
+        assert NP.shown_network(s, "target_critic_1", NP.weight_choices) == "target_critic_1"
+        assert NP.shown_network(s, "critic_2", NP.weight_choices) == "critic_2"
+        assert NP.shown_network(s, "target_critic_1") == "actor"  # the other tabs: the network shown first
+        assert NP.shown_network(s, "nothing", NP.weight_choices) == NP.shown_network(s, None) == "actor"
+    # a target chosen on the Weights tab and left in another tab's picker: that tab shows the actor
+    assert _activations(run, "target_critic_1")[2]["key"]["network"] == "actor"
+    _out, _figs, cursor = tick_and_load(
+        gradients.tick_gradients, gradients.load_gradients, 1, (gradients.TAB_ID, run), None, (run, "target_critic_1")
+    )
+    assert cursor["key"]["network"] == "actor"
+    assert "Polyak" in weights.NOTES["velocity"] and "target_critic_1" in weights.NOTES["velocity"]
+
+
+def test_a_target_networks_still_weights_are_not_marked_stalled():
+    row = dict.fromkeys(("mean", "std", "min", "max", "norm", "velocity"), 0.0)
+    row.update(layer="fc1", size=4, near_zero=0, near_zero_share=0.0)
+    assert "text-danger" in fig_json(weights.stats_table([row]))  # a watched network: stalled
+    assert "text-danger" not in fig_json(weights.stats_table([row], learns=False))  # between copies
 
 
 def _graph(run, net, view=None):

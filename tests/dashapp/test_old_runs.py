@@ -133,6 +133,7 @@ def test_probe_records_of_all_three_kinds(s):
     assert wts.latest.layers[0].velocity == pytest.approx(0.15703, rel=1e-4)
     assert isinstance(wts.latest.layers[0], T.WeightLayer) and wts.latest.layers[0].size == 8 * 17
     assert read.probe.probe_update(s, T.WEIGHTS, wts.seq).records == []
+    assert read.probe.weight_networks(s) == ["q_network"]  # no target network sampled then
 
 
 def test_neuron_activity_and_alerts(s):
@@ -228,6 +229,8 @@ def test_every_tab_draws_the_old_run(schema1_run):
         weights.tick_weights, weights.load_weights, 1, (weights.TAB_ID, "fc1", run), None, (run, "fc1")
     )
     assert "advantage_out" in shown(out[0]) and len(w_heat.data[0].x) == 9 and len(velocity.data) == 4
-    sent += [out, grad_heat, grad_lines, w_heat, velocity]
+    picker = weights.update_network_choice(1, weights.TAB_ID, run, None, [], None)
+    assert picker[0] == [{"label": "q_network", "value": "q_network"}] and picker[3] == {"display": "none"}
+    sent += [out, grad_heat, grad_lines, w_heat, velocity, picker]
 
     assert "cannot be read" not in shown(*sent)  # no BrokenRun anywhere

@@ -5,7 +5,8 @@ page's own hit test) and sees the neuron inspector with its activation history; 
 layer's name and sees the layer statistics; pauses training and sees the picture and the
 selection hold still. Over a real SAC worker: the network picker lists the actor and the
 critics, and choosing critic_1 redraws the canvas with the critic's inputs named (the
-state's features and the action).
+state's features and the action); the Weights tab's picker lists the target critics too,
+and choosing one draws its weights.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dashapp.tabs.network import view as TV
-from tests.e2e.helpers import text_of, wait_until, wait_until_stable
+from tests.e2e.helpers import graph_traces, text_of, wait_until, wait_until_stable
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -190,5 +191,19 @@ def test_an_sac_run_shows_the_network_chosen_in_the_picker(tmp_path, start_train
     page.get_by_role("tab", name="Activations").click()
     wait_until(lambda: page.locator("#activations-network-picker").is_visible(), 10, "the Activations tab's picker")
     assert picker_options(page, "activations") == ["actor", "critic_1", "critic_2"]
+
+    # the Weights tab lists the target critics after them (weight samples only), and draws the one chosen
+    page.get_by_role("tab", name="Weights").click()
+    wait_until(lambda: page.locator("#weights-network-picker").is_visible(), 10, "the Weights tab's picker")
+    assert picker_options(page, "weights") == ["actor", "critic_1", "critic_2", "target_critic_1", "target_critic_2"]
+    velocity = lambda: [t["name"] for t in graph_traces(page, "weights-velocity") or [] if t["n"]]
+    wait_until(lambda: velocity() == ["fc1", "policy_out"], 30, "the actor's velocity lines")
+    page.click("#weights-network")
+    page.get_by_role("option", name="target_critic_1").click()
+    wait_until(lambda: velocity() == ["fc1", "q_out"], 20, "the target critic's velocity lines")
+    assert "target_critic_1" in text_of(page, "#weights-network") and "q_out" in text_of(page, "#weights-table")
+    page.get_by_role("tab", name="Gradients").click()  # a target has no gradients: not listed there
+    wait_until(lambda: page.locator("#gradients-network-picker").is_visible(), 10, "the Gradients tab's picker")
+    assert picker_options(page, "gradients") == ["actor", "critic_1", "critic_2"]
     assert page_log.external(served.url) == []
     assert page_log.errors == []

@@ -299,14 +299,14 @@ def test_continuous_actions_are_named_but_the_dqn_agent_refuses_them_before_trai
     from rl.worker import train
 
     pendulum = make_env("Pendulum-v1", seed=0)  # the environment is fine; the agent says no
-    assert action_names(pendulum) == ["action 0"]  # one number per action: the torque
+    assert action_names(pendulum) == ["torque"]  # one number per action, named
     assert action_space_info(pendulum.action_space) == T.ActionSpace("box", shape=[1], low=[-2.0], high=[2.0])
     assert action_space_info(make_env(BREAKOUT_ID).action_space) == T.ActionSpace("discrete", n=3)
     with pytest.raises(EnvError) as info:
         train("Pendulum-v1", "dqn", 10, telemetry=False)
     message = str(info.value)
     assert message.startswith("environment 'Pendulum-v1' has a continuous action space")
-    assert "the DQN agent needs a discrete one" in message and "Discrete" in message
+    assert "the DQN agent needs a discrete one" in message and "--agent sac" in message
     assert "\n" not in message
 
 

@@ -248,6 +248,7 @@ def _read(run_dir):
             "steps": [T.StepRecord.from_dict(r) for r in store.read(T.STEPS)],
             "episodes": [T.EpisodeRecord.from_dict(r) for r in store.read(T.EPISODES)],
             "gradients": {name: store.read(T.probe_key(T.GRADIENTS, name)) for name in FIVE},
+            "weights": {name: store.read(T.probe_key(T.WEIGHTS, name)) for name in FIVE},
             "alerts": store.get(T.ALERTS),
             "attribution": store.get(T.ATTRIBUTION),
         }
@@ -293,11 +294,13 @@ def test_continuous_sac_trains_on_pendulum_publishes_and_checkpoints_five_networ
     assert {"entropy", "target_entropy", "alpha", "q_mean"} <= second.stats.keys()
     assert second.stats["target_entropy"] == -1.0 and set(second.exploration) == {"alpha"}
 
-    # the probe watched the actor and both critics, each with its own gradients
+    # the probe watched the actor and both critics, each with its own gradients, and sampled
+    # the weights of all five (tests/rl/test_probe_targets.py: the target critics')
     for name in FIVE:
         rows = got["gradients"][name]
         assert bool(rows) == (name in meta.watched), name
         assert all(T.GradientRecord.from_dict(r).network == name for r in rows)
+        assert got["weights"][name] and all(T.WeightRecord.from_dict(r).network == name for r in got["weights"][name])
 
     assert got["attribution"] is None  # no network gives a Q-value per action to explain
 
