@@ -101,9 +101,9 @@ def worker_fields() -> list[FieldSpec]:
 def agent_fields(agent: str) -> list[FieldSpec]:
     """The fields of ``agent``'s config class, read from its source file (no import)."""
     spec = AGENTS[agent]
-    module_spec = importlib.util.find_spec(spec.module)
+    module_spec = importlib.util.find_spec(spec.config_source)
     if module_spec is None or not module_spec.origin:
-        raise LookupError(f"cannot find the source of {spec.module}")
+        raise LookupError(f"cannot find the source of {spec.config_source}")
     return fields_from_source(module_spec.origin, spec.config_class)
 
 

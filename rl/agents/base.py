@@ -144,12 +144,19 @@ class AgentSpec:
     """Where an agent lives, so the command line can list it without importing torch:
     ``module`` defines the agent class ``agent_class``, its config dataclass
     ``config_class`` and ``make_config(env_id, **overrides)`` (the environment's preset,
-    then the overrides)."""
+    then the overrides); ``config_module`` is the file the config class is written in,
+    when not ``module`` (the command line reads its fields from there)."""
 
     module: str
     agent_class: str
     config_class: str
     make_config: str
+    config_module: str | None = None
+
+    @property
+    def config_source(self) -> str:
+        """The module whose source defines ``config_class``."""
+        return self.config_module or self.module
 
     def load(self) -> tuple[AgentClass, Any, Any]:
         """(agent class, config class, make_config) -- imports the module (and torch)."""
@@ -162,7 +169,7 @@ class AgentSpec:
 #: Agents neurodash can train, by the name used on the command line.
 AGENTS: dict[str, AgentSpec] = {
     "dqn": AgentSpec("rl.agents.dqn", "DQNAgent", "DQNConfig", "config_for_env"),
-    "sac": AgentSpec("rl.agents.sac", "SACAgent", "SACConfig", "config_for_env"),
+    "sac": AgentSpec("rl.agents.sac", "SACAgent", "SACConfig", "config_for_env", "rl.agents.sac_config"),
 }
 
 
