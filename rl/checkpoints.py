@@ -225,6 +225,10 @@ class CheckpointSaver(Callback):
         if ctx.step > 0 and ctx.step != self._last_saved:
             self.save(ctx)
 
+    def saved_at(self, step: int) -> Path | None:
+        """The checkpoint saved at ``step``, when the newest one was (else None)."""
+        return self.saved[-1] if self.saved and self._last_saved == step else None
+
     def save(self, ctx: RunContext) -> Path:
         path = Path(self._save(self.run_dir, ctx))
         self._last_saved = ctx.step

@@ -7,6 +7,8 @@ training, for every agent alike:
 * ``rl.publisher.TelemetryPublisher`` -- step and episode records and the game frame;
 * ``rl.checkpoints.CheckpointSaver`` -- checkpoints into ``<run-dir>/checkpoints``;
 * the probe (``rl.probe``) and the attribution publisher (``rl.attribution``);
+* ``rl.healthwatch.HealthWatch`` -- ``health``'s diagnosis of every network, at checkpoints
+  and every ``health_every`` steps, in a process of its own;
 * ``rl.control.WorkerControl`` -- the dashboard's commands, "watch" pacing, the heartbeat.
 
 :func:`default_callbacks` assembles them; a new one joins with a one-line edit there.
@@ -91,6 +93,12 @@ class WorkerConfig:
     its neurons are silent, and watch the dead-neuron alerts fire (None: normal start)"""
     torch_threads: int = 1
     """CPU threads torch may use; small networks gain nothing from more, and the dashboard needs a core"""
+    health: bool = True
+    """diagnose every network of the agent with neurodash health (WeightWatcher alpha, stable rank, dead
+    neurons, verdicts) at each checkpoint and every health_every steps, in a process of its own (the
+    Health tab); training never waits for it"""
+    health_every: int = 20_000
+    """also analyse the networks every this many environment steps (0: only at checkpoints)"""
 
     def __post_init__(self) -> None:
         checks = [
@@ -108,6 +116,7 @@ class WorkerConfig:
             (self.steps_cap >= 1 and self.episodes_cap >= 1, "steps_cap and episodes_cap must be >= 1"),
             (self.probe_every >= 1, "probe_every must be >= 1"),
             (self.torch_threads >= 1, "torch_threads must be >= 1"),
+            (self.health_every >= 0, "health_every must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -151,16 +160,20 @@ def default_callbacks(
     A callback with a ``flush(ctx)`` method gets it called before the worker waits
     (paused, or after a single step), so it can publish the state being paused on.
     """
+    saver = (
+        importlib.import_module("rl.checkpoints").CheckpointSaver(run_dir, config.checkpoint_every)
+        if run_dir is not None
+        else None
+    )
     callbacks: list[Callback] = [
         TelemetryPublisher(config, render=render),
-        *(
-            [importlib.import_module("rl.checkpoints").CheckpointSaver(run_dir, config.checkpoint_every)]
-            if run_dir is not None
-            else []
-        ),
+        *([saver] if saver is not None else []),
         *importlib.import_module("rl.probe").probe_callbacks(config),  # the probe (lazy: imports torch)
         *importlib.import_module("rl.attribution").attribution_callbacks(config),  # why it acts (lazy: torch)
         *extra,
+        # health at the saver's checkpoints, in its own process; after `extra`: the worker waits for
+        # its last analysis once the loop has ended, which a caller's timer or progress bar does not count
+        *importlib.import_module("rl.healthwatch").health_callbacks(config, saver),
     ]
     # Last: every callback above has seen a step before the worker pauses on it.
     callbacks.append(WorkerControl(config, flush=[cb.flush for cb in callbacks if hasattr(cb, "flush")]))

@@ -76,3 +76,10 @@ class ReplayBuffer:
             return np.zeros((0, self.obs_dim), dtype=np.float32)
         idx = (self.pos - k + np.arange(k)) % self.capacity
         return self.obs[idx].copy()
+
+    def recent_actions(self, n: int = 1000) -> np.ndarray:
+        """The actions taken in the observations :meth:`recent_observations` returns (the
+        same ``n``), oldest first: shape (k,) for indices, (k, action_dim) for vectors."""
+        k = min(int(n), self.size)
+        idx = (self.pos - k + np.arange(k)) % self.capacity
+        return self.actions[idx].copy()

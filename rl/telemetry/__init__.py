@@ -8,6 +8,8 @@ Both sides import this package, so a field or a key is declared exactly once:
   records: metadata, steps, episodes, heartbeat, frame, commands;
 * :mod:`rl.telemetry.probe_records` -- what the probe and the attribution publisher
   measure inside a network, layer by layer;
+* :mod:`rl.telemetry.health_records` -- what ``health`` found in each network while it
+  trained (the health watch, ``rl.healthwatch``);
 * :mod:`rl.telemetry.labels` -- the names shown for unnamed features and actions;
 * :mod:`rl.telemetry.arrays` -- numpy arrays as JSON-able data.
 
@@ -15,6 +17,18 @@ No torch here: the dashboard imports it.
 """
 
 from rl.telemetry.arrays import decode_array, encode_array
+from rl.telemetry.health_records import (
+    HEALTH_ANALYSING,
+    HEALTH_FAILED,
+    HEALTH_IDLE,
+    HEALTH_WAITING,
+    HealthIssue,
+    HealthLayer,
+    HealthNetwork,
+    HealthRecord,
+    HealthStatus,
+    HealthVerdict,
+)
 from rl.telemetry.keys import (
     ACTIVATIONS,
     ALERTS,
@@ -34,6 +48,8 @@ from rl.telemetry.keys import (
     FRAME,
     FRAME_UNAVAILABLE,
     GRADIENTS,
+    HEALTH,
+    HEALTH_STATUS,
     HEARTBEAT,
     HEARTBEAT_STALE_S,
     META,
@@ -111,6 +127,12 @@ __all__ = [
     "FRAME",
     "FRAME_UNAVAILABLE",
     "GRADIENTS",
+    "HEALTH",
+    "HEALTH_ANALYSING",
+    "HEALTH_FAILED",
+    "HEALTH_IDLE",
+    "HEALTH_STATUS",
+    "HEALTH_WAITING",
     "HEARTBEAT",
     "HEARTBEAT_STALE_S",
     "META",
@@ -138,6 +160,12 @@ __all__ = [
     "Frame",
     "GradientLayer",
     "GradientRecord",
+    "HealthIssue",
+    "HealthLayer",
+    "HealthNetwork",
+    "HealthRecord",
+    "HealthStatus",
+    "HealthVerdict",
     "IntegratedGradientsInfo",
     "Heartbeat",
     "LayerInfo",

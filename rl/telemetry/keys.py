@@ -33,6 +33,9 @@ GRADIENTS = "probe/gradients"
 WEIGHTS = "probe/weights"
 #: commands from the dashboard to the worker (pause, resume, step, stop, speed).
 COMMANDS = "control/commands"
+#: one record per analysis of the agent's networks by ``health`` while it trains, at
+#: checkpoints and every N steps (:class:`rl.telemetry.HealthRecord`, ``rl.healthwatch``).
+HEALTH = "health/analyses"
 
 # --------------------------------------------------------------------------- keys
 #: run metadata (:class:`rl.telemetry.RunMeta`), written once when the run starts.
@@ -48,6 +51,8 @@ FRAME_UNAVAILABLE = "live/frame_unavailable"
 NEURONS = "probe/neurons"
 #: network-health alerts of every watched network, active and recently cleared.
 ALERTS = "health/alerts"
+#: what the health watch is doing and when its next analysis is due (:class:`rl.telemetry.HealthStatus`).
+HEALTH_STATUS = "health/status"
 #: the probe's settings and the layers it watches (:class:`rl.telemetry.ProbeSettings`).
 PROBE_CONFIG = "probe/config"
 #: why the network acts as it does for the current state (:class:`rl.telemetry.AttributionRecord`).
@@ -79,6 +84,7 @@ DEFAULT_CAPS: dict[str, int] = {
     GRADIENTS: 2_000,
     WEIGHTS: 2_000,
     COMMANDS: 200,
+    HEALTH: 1_000,
 }
 
 

@@ -30,6 +30,7 @@ from rl.agents.base import Decision, Update
 from rl.callbacks import Callback, CallbackList, RunContext
 from rl.checkpoints import CheckpointSaver
 from rl.control import WorkerControl
+from rl.healthwatch import HealthWatch
 from rl.loop import run_loop
 from rl.publisher import TelemetryPublisher, encode_frame
 from rl.schedule import Throttle
@@ -472,19 +473,20 @@ def test_default_callbacks_put_control_last_and_collect_flush_hooks(tmp_path):
 
     extra = Extra()
     callbacks = default_callbacks(WorkerConfig(probe=False), run_dir=tmp_path, render=None, extra=[extra])
-    assert [type(cb) for cb in callbacks] == [TelemetryPublisher, CheckpointSaver, Extra, WorkerControl]
+    assert [type(cb) for cb in callbacks] == [TelemetryPublisher, CheckpointSaver, Extra, HealthWatch, WorkerControl]
+    assert callbacks[3].checkpoints is callbacks[1]  # the health watch analyses the saver's checkpoints
     control = callbacks[-1]
     assert len(control.flush_hooks) == 2  # the publisher's and the extra's
     control.flush_hooks[1](None)
     assert Extra.flushed == 1
-    assert [type(cb) for cb in default_callbacks(WorkerConfig(probe=False), run_dir=None)] == [
+    assert [type(cb) for cb in default_callbacks(WorkerConfig(probe=False, health=False), run_dir=None)] == [
         TelemetryPublisher,
         WorkerControl,
     ]
     # the probe and the attribution publisher join when the probe is on, still before control
     with_probe = default_callbacks(WorkerConfig(probe=True), run_dir=None, extra=[extra])
     names = [type(cb).__name__ for cb in with_probe]
-    assert names[0] == "TelemetryPublisher" and names[-2:] == ["Extra", "WorkerControl"]
+    assert names[0] == "TelemetryPublisher" and names[-3:] == ["Extra", "HealthWatch", "WorkerControl"]
     assert {"ProbeCallback", "AttributionCallback"} <= set(names)
     assert len(with_probe[-1].flush_hooks) == sum(hasattr(cb, "flush") for cb in with_probe[:-1])
 
