@@ -14,13 +14,14 @@ which it hands to a pure figure builder::
 * :mod:`~dashapp.read.steps` / :mod:`~dashapp.read.episodes` -- the Live tab's series;
 * :mod:`~dashapp.read.policy` -- an actor-critic's steps: its critics and its policy;
 * :mod:`~dashapp.read.network` -- the network view: neurons, attribution, change markers;
-* :mod:`~dashapp.read.probe` -- activations, gradients, weights, neuron histories, alerts.
+* :mod:`~dashapp.read.probe` -- activations, gradients, weights, neuron histories, alerts;
+* :mod:`~dashapp.read.health` -- the health watch's analyses and status.
 
 Nothing here keeps state between calls and nothing imports torch: everything comes from
 the store, so any number of dashboard processes show the same thing.
 """
 
-from dashapp.read import episodes, network, policy, probe, runs, series, steps
+from dashapp.read import episodes, health, network, policy, probe, runs, series, steps
 from dashapp.read.runs import BROKEN, NO_HEARTBEAT, NOT_RESPONDING, RunInfo, WorkerStatus, list_runs, send_command
 from dashapp.read.sessions import RUNS_DIR_CONFIG, BrokenRun, Session, check_served, served_root, session
 
@@ -35,6 +36,7 @@ __all__ = [
     "WorkerStatus",
     "check_served",
     "episodes",
+    "health",
     "list_runs",
     "network",
     "policy",

@@ -15,7 +15,7 @@ from dash import no_update
 
 from dashapp import alerts
 from dashapp import app as A
-from dashapp.tabs import activations, gradients, live, network, weights
+from dashapp.tabs import activations, gradients, health, live, network, weights
 
 #: A selection the network inspector shows: the first neuron of the first hidden layer.
 HIDDEN_NEURON = {"kind": "neuron", "column": 1, "index": 0}
@@ -57,7 +57,7 @@ def poll_ticks(run: str, layer: str = "fc1", selection: dict | None = None) -> l
                 f"{tab.__name__}.update_network_choice",
                 lambda tab=tab: tab.update_network_choice(1, tab.TAB_ID, run, None, [], None),
             )
-            for tab in (network, activations, gradients, weights)
+            for tab in (network, activations, gradients, weights, health)
         ),
         ("network.update_graph", lambda: network.update_graph(1, None, network.TAB_ID, run, None, None)),
         ("network.update_inspector", lambda: network.update_inspector(1, selection, network.TAB_ID, run, None)),
@@ -73,4 +73,5 @@ def poll_ticks(run: str, layer: str = "fc1", selection: dict | None = None) -> l
         ("gradients.tick_gradients", lambda: gradients.tick_gradients(1, gradients.TAB_ID, run, None)),
         ("weights.update_layer_choice", lambda: weights.update_layer_choice(1, weights.TAB_ID, run, None, [], None)),
         ("weights.tick_weights", lambda: weights.tick_weights(1, weights.TAB_ID, layer, run, None)),
+        ("health.tick_health", lambda: health.tick_health(1, health.TAB_ID, run, None)),
     ]
