@@ -26,14 +26,14 @@ def grid_for(kind: str) -> E.EpisodeGrid:
     Output("live-episodes-reload", "data"),
     Input(POLL, "n_intervals"),
     State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    Input("live-agent", "data"),
+    State("live-agent", "data"),  # set by show_agent on a poll, read on the next (see view.agent_of)
     State("live-episodes-cursor", "data"),
 )
 def tick_episodes(n, active_tab, agent, cursor):
     """New finished episodes: extend the episode charts."""
-    if active_tab != TAB_ID:
-        return no_update, no_update, no_update
     run, kind, _discrete = agent_of(agent)
+    if active_tab != TAB_ID or not kind:
+        return no_update, no_update, no_update
     key = {"run": run, "kind": kind}
     if not run:
         return (no_update, *R.unless_shown(cursor, key, n))

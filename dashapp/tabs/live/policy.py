@@ -48,7 +48,7 @@ def choice_figure(s: read.Session, discrete: bool):
     Output("live-policy-reload", "data"),
     Input(POLL, "n_intervals"),
     State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    Input("live-agent", "data"),
+    State("live-agent", "data"),  # set by show_agent on a poll, read on the next (see view.agent_of)
     State("live-policy-cursor", "data"),
 )
 def tick_policy(n, active_tab, agent, cursor):

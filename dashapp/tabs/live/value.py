@@ -103,7 +103,7 @@ def q_cards(stats: list[F.ActionStats]) -> list:
     Output("live-steps-reload", "data"),
     Input(POLL, "n_intervals"),
     State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    Input("live-agent", "data"),
+    State("live-agent", "data"),  # set by show_agent on a poll, read on the next (see view.agent_of)
     State("live-steps-cursor", "data"),
 )
 def tick_steps(n, active_tab, agent, cursor):

@@ -235,9 +235,16 @@ def layout():
 
 # --------------------------------------------------------------------------- shared by the callbacks
 def agent_of(agent: Any) -> tuple[str | None, str, bool]:
-    """(run, kind, discrete) from the ``live-agent`` store (VALUE while nothing is known)."""
+    """(run, kind, discrete) from the ``live-agent`` store; kind ``None`` until the store
+    is set, so that the tab's charts wait for it.
+
+    The chart callbacks take the store as State, not Input: ``show_agent`` runs on the same
+    poll and mostly answers no_update, and a callback whose Input is the output of one that
+    answered no_update on the same poll would be dropped by Dash's renderer for that poll
+    (the charts stopped growing). A change of run reaches the charts one poll later.
+    """
     if not isinstance(agent, dict):
-        return None, VALUE, True
+        return None, "", True
     return agent.get("run"), agent.get("kind") or VALUE, agent.get("discrete") is not False
 
 
