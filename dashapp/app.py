@@ -39,12 +39,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashapp import alerts, read
-from dashapp.tabs import activations, gradients, health, live, network, weights
+from dashapp.tabs import activations, compare, gradients, health, live, network, weights
 from dashapp.tabs.reloading import poll_id
 from rl import telemetry as T
 
 #: The tabs, in order. Other tabs add their module here.
-TABS = [live, network, activations, gradients, weights, health]
+TABS = [live, network, activations, gradients, weights, health, compare]
 
 #: CSS, the Bootstrap stylesheet and any client-side JS, served by Dash from disk (the
 #: page must work without internet).

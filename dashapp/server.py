@@ -35,6 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder holding run folders (or a single run folder); it may be empty or not exist yet",
     )
+    parser.add_argument(
+        "--checkpoints",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of checkpoint files (any format `neurodash health` reads) the Compare tab may browse, "
+        "with the folders below it; repeat for several",
+    )
     add_server_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -182,7 +190,16 @@ def run(args: argparse.Namespace) -> int:
     if runs.exists() and not runs.is_dir():
         print(f"neurodash serve: --runs {runs} is a file, not a folder of runs", file=sys.stderr)
         return EXIT_CANNOT_SERVE
+    for folder in args.checkpoints:
+        if not Path(folder).is_dir():
+            print(f"neurodash serve: --checkpoints {folder} is not a folder", file=sys.stderr)
+            return EXIT_CANNOT_SERVE
     app = create_app(runs)
+    from dashapp.checkpoints import folders, jobs
+
+    folders.configure(app.server.config, args.checkpoints)
+    if args.checkpoints:  # checkpoints to compare: start the analysis workers now, not on the first click
+        jobs.runner().warm()
     return serve_app(
         app,
         args.host,
