@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from health import thresholds as TH
-from health.live_neurons import saturation_limits
+from health.live_neurons import dead_rule, enough_samples, saturation_limits
 
 #: How serious a check is when it fires (an alert keeps its check's level).
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
@@ -56,10 +56,12 @@ REMEDIES = {
         "learning rate or the initial weight scale, or use a ReLU-family activation."
     ),
     VANISHING_GRADIENTS: (
-        "This layer receives almost no learning signal. Look for dead or saturated "
-        "layers between it and the output (they block the gradient), prefer ReLU-family "
-        "activations with He initialisation, and consider normalisation layers or a "
-        "shallower network."
+        "This layer's learning signal is tiny. Under Adam (the optimiser our agents use; a run does not record "
+        "its optimiser) the layer still moves -- Adam scales each step to about the learning rate -- but in a "
+        "direction set by noise, so the updates are unreliable; the Weights tab's update velocity shows how "
+        "much it moves. Look for dead or saturated layers between it and the output (they block the "
+        "gradient), prefer ReLU-family activations with He initialisation, and consider normalisation "
+        "layers or a shallower network."
     ),
     EXPLODING_GRADIENTS: (
         "Updates this large can wreck what the network learned. Lower the learning rate, "
@@ -104,27 +106,28 @@ def check_activations(layers: Sequence[Mapping], window: int | None = None) -> l
 
     Each layer is a mapping with ``name``, ``size``, ``dead``, ``saturated``,
     ``activation`` and ``window`` (how many samples the counts are based on). A layer
-    whose window is shorter than ``LIVE_DEAD_WINDOW`` is not judged yet (no check).
+    not judged yet (:func:`health.live_neurons.enough_samples`: a window shorter than
+    ``LIVE_DEAD_WINDOW``, or no counts) gives no check; ``window`` asks for a longer one.
     """
-    need = TH.LIVE_DEAD_WINDOW if window is None else window
     checks: list[Check] = []
     for layer in layers:
         name, size = str(layer.get("name", "?")), int(layer.get("size") or 0)
         samples = int(layer.get("window") or 0)
-        if size <= 0 or samples < need:
+        judged = enough_samples(samples) and (window is None or samples >= window)
+        if size <= 0 or not judged or layer.get("dead") is None:
             continue
         dead = int(layer.get("dead") or 0)
         share = dead / size
         critical = share > TH.LIVE_DEAD_CRITICAL_SHARE
+        activation = str(layer.get("activation", ""))
         checks.append(
             Check(
                 DEAD_NEURONS,
                 name,
                 share > TH.LIVE_DEAD_ALERT_SHARE,
                 CRITICAL if critical else WARNING,
-                f"{dead} of {size} neurons in {name} ({_pct(share)}) have not fired "
-                f"(|activation| < {TH.LIVE_DEAD_ACTIVATION:g}) in the last "
-                f"{samples} samples; "
+                f"{dead} of {size} neurons in {name} ({_pct(share)}) are dead: their output "
+                f"{dead_rule(activation, samples)}; "
                 + (
                     f"more than {_pct(TH.LIVE_DEAD_CRITICAL_SHARE)} dead is critical."
                     if critical
@@ -133,7 +136,7 @@ def check_activations(layers: Sequence[Mapping], window: int | None = None) -> l
                 share,
             )
         )
-        lo, hi = saturation_limits(str(layer.get("activation", "")))
+        lo, hi = saturation_limits(activation)
         if lo is None and hi is None:
             continue
         sat = int(layer.get("saturated") or 0)
@@ -242,6 +245,41 @@ def gradient_verdicts(history: Mapping[str, Sequence[float]]) -> list[GradientVe
     return verdicts
 
 
+def vanishing_meaning(optimizer: str | None = None) -> str:
+    """What a vanishing gradient does to a layer under ``optimizer`` (its class name, e.g.
+    "Adam", "SGD"), in one sentence. Adaptive optimisers (Adam, AdamW, RMSprop, ...)
+    normalise each step, so the layer still moves, in an unreliable direction; plain SGD
+    moves it in proportion to the gradient, so it barely moves. Unknown (None): worded
+    for Adam, which our agents use, and saying so."""
+    name = (optimizer or "").strip().lower()
+    if name.startswith("sgd"):
+        return (
+            "with SGD each step is the gradient times the learning rate, so this layer's weights barely move: "
+            "it has practically stopped learning"
+        )
+    adaptive = (
+        "its weights still move -- the optimiser scales each step to about the learning rate, whatever the "
+        "gradient's size -- but the direction comes from a signal near numerical noise, so the updates are "
+        "unreliable; the Weights tab's update velocity shows how much the layer moves"
+    )
+    if not name:
+        return f"under Adam (our agents' optimiser; this run does not record its own) {adaptive}"
+    return f"under {optimizer} {adaptive}"
+
+
+def gradient_verdict_series(history: Mapping[str, Sequence[float]]) -> dict[str, list[str]]:
+    """Each layer's verdict at every one of its samples: :func:`gradient_verdicts` on the
+    samples up to and including that one (what the table and the alerts said then), so a
+    chart coloured by it and the verdict table cannot disagree."""
+    out: dict[str, list[str]] = {name: [] for name in history}
+    longest = max((len(v) for v in history.values()), default=0)
+    for t in range(longest):
+        upto = {name: list(values)[: t + 1] for name, values in history.items() if len(values) > t}
+        for v in gradient_verdicts(upto):
+            out[v.layer].append(v.verdict)
+    return out
+
+
 def check_gradients(history: Mapping[str, Sequence[float]]) -> list[Check]:
     """Vanishing- and exploding-gradient checks (one of each per layer with data)."""
     checks = []
@@ -255,7 +293,7 @@ def check_gradients(history: Mapping[str, Sequence[float]]) -> list[Check]:
                 v.layer,
                 v.verdict == VANISHING,
                 WARNING,
-                f"Gradients reaching {v.layer} are vanishing: {v.reason}.",
+                f"Gradients reaching {v.layer} are vanishing: {v.reason}; {vanishing_meaning()}.",
                 value,
             )
         )
@@ -309,9 +347,10 @@ def check_q_values(q_abs_max: Sequence[float], q_bound: float | None = None, lay
     """Q-value divergence from the largest |Q| of each acting sample, oldest first.
 
     Critical: any non-finite Q-value among the recent samples. Warning: the recent
-    median above ``LIVE_Q_BOUND_MARGIN * q_bound`` (when the bound is known), or grown
-    ``LIVE_Q_GROWTH_FACTOR``-fold within ``LIVE_Q_GROWTH_SAMPLES`` samples while above
-    ``LIVE_Q_GROWTH_MIN``.
+    median grown ``LIVE_Q_GROWTH_FACTOR``-fold within ``LIVE_Q_GROWTH_SAMPLES`` samples
+    while above ``LIVE_Q_GROWTH_MIN``. ``q_bound`` is accepted and not used: the rule
+    against a bound on the return was removed (see ``health.thresholds``, "Q-values
+    diverging"), and callers that still pass one keep working.
     """
     values = [math.nan if v is None else float(v) for v in q_abs_max]
     if not values:
@@ -322,17 +361,6 @@ def check_q_values(q_abs_max: Sequence[float], q_bound: float | None = None, lay
     if any(not math.isfinite(v) for v in recent_vals):
         return [Check(Q_DIVERGING, layer, True, CRITICAL, "The network produced an infinite or NaN Q-value.", None)]
     recent = _median(recent_vals)
-    if q_bound is not None and q_bound > 0 and recent > TH.LIVE_Q_BOUND_MARGIN * q_bound:
-        return [
-            Check(
-                Q_DIVERGING,
-                layer,
-                True,
-                WARNING,
-                f"The largest |Q| is {recent:.3g}, above the highest return the task allows ({q_bound:.3g}).",
-                recent,
-            )
-        ]
     if len(values) >= w:
         earlier = _median(values[-w : -w + k])
         if recent > TH.LIVE_Q_GROWTH_MIN and earlier > 0 and recent >= TH.LIVE_Q_GROWTH_FACTOR * earlier:

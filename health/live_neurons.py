@@ -3,6 +3,13 @@
 Pure functions over plain numbers (numpy only), so the training worker, the dashboard and
 the tests all judge neurons alike. Every threshold comes from :mod:`health.thresholds`
 ("Live training alerts" section), where its source is written.
+
+:func:`summarize_neurons` is the one judgement: the probe calls it on the float32 window it
+keeps, and the alerts, the Activations tab and the Network tab all show what it decided
+(the probe's activation records); none of them judges a layer again. It judges only a full
+window (:func:`enough_samples`) and refuses float16 activations, whose rounding near the
+thresholds is of the thresholds' own size. :func:`dead_rule` says in words what "dead"
+measured for an activation function.
 """
 
 from __future__ import annotations
@@ -67,6 +74,40 @@ def saturation_limits(activation: str) -> tuple[float | None, float | None]:
     return (None if lo is None else lo + margin), (None if hi is None else hi - margin)
 
 
+def enough_samples(samples: int | None) -> bool:
+    """Whether ``samples`` activation samples are enough to judge a layer's neurons: a full
+    ``LIVE_DEAD_WINDOW``. Before that, every view says "not enough samples yet"."""
+    return samples is not None and samples >= TH.LIVE_DEAD_WINDOW
+
+
+def dead_rule(activation: str, samples: int) -> str:
+    """What "dead" measured for a neuron with this activation, as words that follow "its
+    output" / "their output": for ReLU-like units never above ``LIVE_DEAD_ACTIVATION``; for
+    leaky or smooth ones also (or rather) that it did not change."""
+    quiet = f"was never above {TH.LIVE_DEAD_ACTIVATION:g} in magnitude in the last {samples} samples"
+    if normalise_activation(activation) in LEAKY_OR_SMOOTH:
+        return (
+            f"did not change over the last {samples} samples (variance < {TH.LIVE_DEAD_VARIANCE:g}) "
+            f"or never left +-{TH.LIVE_DEAD_ACTIVATION:g}"
+        )
+    return quiet
+
+
+def dead_consequence(activation: str) -> str:
+    """Why a dead neuron matters, true for its activation function."""
+    if normalise_activation(activation) in LEAKY_OR_SMOOTH:
+        return "so it tells the next layer nothing about the state"
+    return "so it passes nothing on and gets no gradient to learn from"
+
+
+def _refuse_half_precision(window) -> None:
+    if np.asarray(window).dtype == np.float16:
+        raise ValueError(
+            "float16 activations are too coarse to judge neurons (their rounding near 0.01 and a variance "
+            "of 1e-6 is of the thresholds' own size); pass the float32 window"
+        )
+
+
 def neuron_states(window: np.ndarray, activation: str) -> np.ndarray:
     """Each neuron's state (DEAD / ACTIVE / SATURATED) over a window of activations.
 
@@ -74,8 +115,10 @@ def neuron_states(window: np.ndarray, activation: str) -> np.ndarray:
     (a neuron with no finite value in the window counts as dead). Dead: ``|a|`` below
     ``LIVE_DEAD_ACTIVATION`` on every sample -- or, for leaky/smooth activations, a
     variance below ``LIVE_DEAD_VARIANCE``. Saturated: near a bound of the activation's
-    range on every sample. Dead wins when both hold.
+    range on every sample. Dead wins when both hold. This is the rule on any window;
+    :func:`summarize_neurons` applies it only to a full one.
     """
+    _refuse_half_precision(window)
     window = np.asarray(window, dtype=np.float64)
     if window.ndim != 2:
         raise ValueError(f"window must be 2-D (samples, neurons), got shape {window.shape}")
@@ -122,18 +165,34 @@ def always_active(window: np.ndarray) -> np.ndarray:
 
 
 def summarize_neurons(window: np.ndarray, activation: str) -> dict:
-    """Dead / saturated / always-active counts and per-neuron states for one layer.
+    """Dead / saturated / always-active counts and per-neuron states for one layer: the
+    one judgement every view shows.
 
-    ``always_active`` is reported for ReLU-family layers only (None otherwise), where it
-    stands in for saturation; ``window`` is how many samples the judgement rests on.
+    ``window`` (samples, neurons), float32 or float64, oldest first; ``"window"`` in the
+    result is how many samples the judgement rests on. A window shorter than
+    ``LIVE_DEAD_WINDOW`` is not judged: ``judged`` is False, the counts are None and
+    ``states`` is empty. ``always_active`` is reported for ReLU-family layers only (None
+    otherwise), where it stands in for saturation.
     """
+    _refuse_half_precision(window)
     window = np.asarray(window, dtype=np.float64)
+    samples = int(window.shape[0]) if window.ndim == 2 else 0
+    if not enough_samples(samples):
+        return {
+            "window": samples,
+            "judged": False,
+            "dead": None,
+            "saturated": None,
+            "always_active": None,
+            "states": [],
+        }
     states = neuron_states(window, activation)
     relu = normalise_activation(activation) in RELU_FAMILY
     return {
-        "window": int(window.shape[0]),
+        "window": samples,
+        "judged": True,
         "dead": int((states == DEAD).sum()),
         "saturated": int((states == SATURATED).sum()),
-        "always_active": int(always_active(window).sum()) if relu and window.shape[0] else None,
+        "always_active": int(always_active(window).sum()) if relu else None,
         "states": states.astype(int).tolist(),
     }

@@ -5,7 +5,8 @@ This is where the training worker and the dashboard import them from
 
 * **neuron states** (:mod:`health.live_neurons`) -- from a window of recent activations
   ``(samples, neurons)``, which neurons are dead, active or saturated
-  (:func:`neuron_states`, :func:`summarize_neurons`);
+  (:func:`summarize_neurons`, the one judgement, on a full window only:
+  :func:`enough_samples`; :func:`neuron_states`, the rule; :func:`dead_rule`, it in words);
 * **checks** (:mod:`health.live_checks`) -- from the latest per-layer statistics, one
   :class:`Check` per rule and layer saying whether the condition holds now
   (:func:`check_activations`, :func:`check_gradients`, :func:`check_velocity`,
@@ -44,7 +45,9 @@ from health.live_checks import (
     check_gradients,
     check_q_values,
     check_velocity,
+    gradient_verdict_series,
     gradient_verdicts,
+    vanishing_meaning,
 )
 from health.live_neurons import (
     ACTIVE,
@@ -55,6 +58,9 @@ from health.live_neurons import (
     SATURATION_BOUNDS,
     STATE_NAMES,
     always_active,
+    dead_consequence,
+    dead_rule,
+    enough_samples,
     neuron_states,
     normalise_activation,
     saturation_limits,
@@ -71,6 +77,9 @@ __all__ = [
     "SATURATION_BOUNDS",
     "STATE_NAMES",
     "always_active",
+    "dead_consequence",
+    "dead_rule",
+    "enough_samples",
     "neuron_states",
     "normalise_activation",
     "saturation_limits",
@@ -97,7 +106,9 @@ __all__ = [
     "check_gradients",
     "check_q_values",
     "check_velocity",
+    "gradient_verdict_series",
     "gradient_verdicts",
+    "vanishing_meaning",
     # alerts
     "Alert",
     "AlertTracker",

@@ -157,9 +157,12 @@ LIVE_NEAR_ZERO_WEIGHT = 1e-6
 # [OURS] a gradient orders of magnitude below the other layers', made concrete: a layer
 # whose gradient norm is below 1/1000 of the median of the other layers' norms is vanishing.
 LIVE_GRAD_VANISHING_RATIO = 1e-3
-# [OURS] absolute floor: a gradient norm below 1e-7 moves float32 weights of typical
-# size (~0.1) by less than their rounding error at any usual learning rate (< 1e-2),
-# so the layer cannot learn whatever the other layers do.
+# [OURS] absolute floor: a layer's gradient norm below 1e-7. Under plain SGD such a
+# gradient moves float32 weights of typical size (~0.1) by less than their rounding error
+# at any usual learning rate (< 1e-2). Under Adam (our agents' optimiser) the layer still
+# moves, because Adam divides each step by the gradient's own running size (measured: a
+# layer at gradient norm 5e-8 moved 2.7 % in 100 steps), but per weight that gradient is
+# at the size of Adam's eps (1e-8), so what sets the step's direction is noise.
 LIVE_GRAD_VANISHING_FLOOR = 1e-7
 # [OURS] ceiling: ten times Stable-Baselines3's DQN default max_grad_norm = 10
 # (stable_baselines3.dqn.DQN), the norm at which a standard DQN would already clip the
@@ -185,15 +188,26 @@ LIVE_VELOCITY_STALL = 1e-6
 LIVE_VELOCITY_STALL_SAMPLES = 5
 
 # --- Q-values diverging ------------------------------------------------------------------
-# [OURS] with rewards per step bounded by r and discount gamma, a true Q-value cannot
-# exceed r / (1 - gamma). When that bound is known, Q-values more than 50 % above it are
-# diverging. When it is not, the largest |Q| growing at least 10-fold over the last
-# 50 activation samples while above 100 (a return few tasks reach with unit rewards) is
-# the sign; any non-finite Q-value is critical.
-LIVE_Q_BOUND_MARGIN = 1.5
+# [OURS] the largest |Q| growing at least 10-fold over the last 50 activation samples
+# while above 100 (a return few tasks reach with unit rewards) is the sign; any non-finite
+# Q-value is critical. (There is no rule against a bound r_max / (1 - gamma): no run
+# records its environment's reward range -- gymnasium no longer declares one -- so such a
+# bound could only be guessed, and a guessed bound raises false alarms or none.)
 LIVE_Q_GROWTH_FACTOR = 10.0
 LIVE_Q_GROWTH_SAMPLES = 50
 LIVE_Q_GROWTH_MIN = 100.0
+
+# --- The Live tab's Q-value cards -----------------------------------------------------------
+# [OURS] an action's Q-value is "rising" ("falling") when the newer half of the recent
+# window averages more than 0.25 of the window's standard deviation above (below) the
+# older half: a quarter of the spread is about what two halves of pure noise differ by,
+# so smaller changes read "steady".
+LIVE_Q_TREND_MIN_CHANGE = 0.25
+# [OURS] the cards' confidence is 1 / (1 + CV), CV = std / |mean| over the recent window:
+# "high" at 0.9 or above (the estimates vary by at most about a tenth of their size,
+# CV <= 0.11), "medium" at 0.7 or above (CV <= 0.43), "low" below.
+LIVE_Q_CONFIDENCE_HIGH = 0.9
+LIVE_Q_CONFIDENCE_MEDIUM = 0.7
 
 # --- Hysteresis ---------------------------------------------------------------------------
 # [OURS] an alert is raised after its condition held for 2 evaluations in a row and

@@ -13,7 +13,6 @@ import plotly.graph_objects as go
 from dashapp.figures.common import HOVER_NUMBER, base_layout, clean, color, empty_figure
 from dashapp.figures.layers import chart_title, grid_axes, num
 from health import live_rules as R
-from health import thresholds as TH
 
 DEAD_COLOR, ACTIVE_COLOR, SATURATED_COLOR = "#3d4451", "#009E73", "#E69F00"
 STATE_COLORS = {R.DEAD: DEAD_COLOR, R.ACTIVE: ACTIVE_COLOR, R.SATURATED: SATURATED_COLOR}
@@ -31,6 +30,9 @@ def activation_cards(record: Any | None) -> list[dict]:
     for layer in record.layers if record is not None else []:
         size = int(layer.size or 0)
         window = int(layer.window or 0)
+        # the probe's judgement, shown only on a full window (health.live_neurons.enough_samples)
+        judged = R.enough_samples(window) and layer.dead is not None
+        dead, saturated, always = (layer.dead, layer.saturated, layer.always_active) if judged else (None,) * 3
         cards.append(
             {
                 "name": layer.name,
@@ -40,14 +42,14 @@ def activation_cards(record: Any | None) -> list[dict]:
                 "std": num(layer.std),
                 "min": num(layer.min),
                 "max": num(layer.max),
-                "dead": layer.dead,
-                "dead_share": _share(layer.dead, size),
-                "saturated": layer.saturated,
-                "saturated_share": _share(layer.saturated, size),
-                "always_active": layer.always_active,
-                "always_active_share": _share(layer.always_active, size),
+                "dead": dead,
+                "dead_share": _share(dead, size),
+                "saturated": saturated,
+                "saturated_share": _share(saturated, size),
+                "always_active": always,
+                "always_active_share": _share(always, size),
                 "window": window,
-                "judged": window >= TH.LIVE_DEAD_WINDOW,
+                "judged": judged,
                 "saturates": R.saturation_limits(str(layer.activation)) != (None, None),
             }
         )
@@ -56,8 +58,12 @@ def activation_cards(record: Any | None) -> list[dict]:
 
 def dead_grid_data(record: Any | None) -> dict | None:
     """The dead-neuron grid's cells: ``{"names", "z" (rows of states, padded with None),
-    "text" (hover text), "window"}``; None when no layer has neuron states."""
-    layers = [layer for layer in (record.layers if record is not None else []) if layer.states]
+    "text" (hover text), "window"}``; None when no layer has neuron states on a full window."""
+    layers = [
+        layer
+        for layer in (record.layers if record is not None else [])
+        if layer.states and R.enough_samples(int(layer.window or 0))
+    ]
     if not layers:
         return None
     width = max(len(layer.states) for layer in layers)

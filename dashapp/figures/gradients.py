@@ -1,6 +1,10 @@
 """Figure builders for the Gradients tab: a verdict per layer, the gradient-flow heatmap
-(layers x time, colour = gradient norm on a log scale) and each layer's gradient norm as a
-line, from typed ``rl.telemetry.GradientRecord``s. Pure: data in, figure or plain data out."""
+(layers x time) and each layer's gradient norm as a line, from typed
+``rl.telemetry.GradientRecord``s. Pure: data in, figure or plain data out.
+
+The heatmap and the verdict table follow one rule, ``health.live_rules.gradient_verdicts``
+(the alerts' own): a cell's colour family is the layer's verdict at that sample (blue
+vanishing, green healthy, red exploding), its shade the gradient norm on a log scale."""
 
 from __future__ import annotations
 
@@ -30,49 +34,77 @@ GRAD_ZMIN = math.floor(math.log10(TH.LIVE_GRAD_VANISHING_FLOOR)) - 2
 GRAD_ZMAX = math.ceil(math.log10(TH.LIVE_GRAD_EXPLODING_NORM)) + 1
 
 
+#: The verdicts' bands on the heatmap's colour axis: a cell's z is its band's start plus
+#: where its log norm sits between GRAD_ZMIN and GRAD_ZMAX (0..1).
+VERDICT_BANDS = {R.VANISHING: 0.0, R.HEALTHY: 1.0, R.EXPLODING: 2.0}
+
+
 def gradient_colorscale() -> list:
-    """Blues below the vanishing floor, yellow-to-green for the healthy range, reds
-    above the exploding ceiling (positions on the GRAD_ZMIN..GRAD_ZMAX axis)."""
-    span = GRAD_ZMAX - GRAD_ZMIN
-    floor = (math.log10(TH.LIVE_GRAD_VANISHING_FLOOR) - GRAD_ZMIN) / span
-    ceiling = (math.log10(TH.LIVE_GRAD_EXPLODING_NORM) - GRAD_ZMIN) / span
+    """Three families on the 0..3 axis, one per verdict: blues (vanishing), yellow-to-greens
+    (healthy), reds (exploding), each from small to large gradient norms."""
+    edge = 1e-6  # each family ends just below the next one's start
     return [
         [0.0, "#08306b"],
-        [floor, "#6baed6"],
-        [floor, "#ffffcc"],
-        [(floor + ceiling) / 2, "#78c679"],
-        [ceiling, "#006837"],
-        [ceiling, "#fc9272"],
+        [1 / 3 - edge, "#6baed6"],
+        [1 / 3, "#ffffcc"],
+        [1 / 2, "#78c679"],
+        [2 / 3 - edge, "#006837"],
+        [2 / 3, "#fc9272"],
         [1.0, "#a50f15"],
     ]
 
 
-def _log10_norms(values: Sequence[float | None]) -> list[float | None]:
-    return [None if v is None else min(max(math.log10(max(v, 10.0**GRAD_ZMIN)), GRAD_ZMIN), GRAD_ZMAX) for v in values]
+def _rule_values(records: Sequence[Any], name: str) -> list[float | None]:
+    """Per record, the layer's gradient norm as the rule reads it (a non-finite one as
+    NaN), or None when the record holds no sample of it."""
+    values: list[float | None] = []
+    for rec in records:
+        layer = layer_of(rec, name)
+        norm = None if layer is None else num(layer.norm)
+        values.append(math.nan if layer is not None and norm is None and layer.finite is False else norm)
+    return values
 
 
-def gradient_heatmap_columns(records: Sequence[Any], names: Sequence[str]) -> dict:
+def _norm_history(records: Sequence[Any], name: str) -> list[float]:
+    return [v for v in _rule_values(records, name) if v is not None]
+
+
+def _cell(norm: float | None, verdict: str | None) -> float | None:
+    if norm is None or verdict not in VERDICT_BANDS:
+        return None
+    if not math.isfinite(norm):
+        return 3.0 - 1e-9  # non-finite: the reddest red
+    frac = (math.log10(max(norm, 10.0**GRAD_ZMIN)) - GRAD_ZMIN) / (GRAD_ZMAX - GRAD_ZMIN)
+    return VERDICT_BANDS[verdict] + min(max(frac, 0.0), 0.999)
+
+
+def gradient_heatmap_columns(records: Sequence[Any], names: Sequence[str], context: Sequence[Any] = ()) -> dict:
     """New heatmap columns: ``{"x": steps, "z": rows, "customdata": rows}`` with one row
-    per layer (log10 norm, and the real norm for the hover)."""
+    per layer (the verdict band + log norm, and the real norm and verdict for the hover).
+    ``context``: the records just before ``records``, which the rule also reads."""
+    earlier = [r for r in context if not records or r.step < records[0].step]
+    # one judgement over all the layers together: the rule compares each layer with the others
+    series = R.gradient_verdict_series({name: _norm_history([*earlier, *records], name) for name in names})
     z, custom = [], []
     for name in names:
         norms = field_series(records, name, "norm")
-        z.append(_log10_norms(norms))
-        custom.append([fmt(v) for v in norms])
+        # the verdicts of this layer's samples in ``records``, aligned with ``norms`` (None: no sample)
+        own = iter(series[name][len(_norm_history(earlier, name)) :])
+        values = _rule_values(records, name)
+        verdicts = [None if v is None else next(own, None) for v in values]
+        z.append([_cell(v, verdict) for v, verdict in zip(values, verdicts)])
+        custom.append([f"{fmt(v)} ({verdict or 'no data'})" for v, verdict in zip(norms, verdicts)])
     return {"x": steps_of(records), "z": z, "customdata": custom}
 
 
 def gradient_heatmap(records: Sequence[Any], names: Sequence[str] | None = None, *, height: int = 300) -> go.Figure:
-    """Gradient flow: layers (input at the top) x training step, colour = gradient norm
-    on a log scale, with the vanishing and exploding ranges in their own colours."""
+    """Gradient flow: layers (input at the top) x training step; the colour family is the
+    layer's verdict at that sample (the verdict table's and the alerts' rule), the shade its
+    gradient norm on a log scale."""
     names = list(names or layer_names(records))
     cols = gradient_heatmap_columns(records, names)
     if not names or not any(v is not None for row in cols["z"] for v in row):
         return empty_figure("Waiting for the first optimisation step...", height=height)
-    ticks = list(range(GRAD_ZMIN, GRAD_ZMAX + 1))
-    labels = [f"1e{t}" for t in ticks]
-    labels[ticks.index(round(math.log10(TH.LIVE_GRAD_VANISHING_FLOOR)))] += " vanishing ↓"
-    labels[ticks.index(round(math.log10(TH.LIVE_GRAD_EXPLODING_NORM)))] += " exploding ↑"
     fig = go.Figure(
         go.Heatmap(
             x=cols["x"],
@@ -80,11 +112,14 @@ def gradient_heatmap(records: Sequence[Any], names: Sequence[str] | None = None,
             z=cols["z"],
             customdata=cols["customdata"],
             colorscale=gradient_colorscale(),
-            zmin=GRAD_ZMIN,
-            zmax=GRAD_ZMAX,
+            zmin=0.0,
+            zmax=3.0,
             ygap=2,
             colorbar=dict(
-                title=dict(text="gradient norm", side="right"), tickvals=ticks, ticktext=labels, thickness=12
+                title=dict(text="verdict (shade: gradient norm)", side="right"),
+                tickvals=[0.5, 1.5, 2.5],
+                ticktext=[R.VANISHING, R.HEALTHY, R.EXPLODING],
+                thickness=12,
             ),
             hovertemplate="%{y} at step %{x}<br>gradient norm %{customdata}<extra></extra>",
         )
@@ -171,16 +206,7 @@ def gradient_lines_extension(records: Sequence[Any], names: Sequence[str], max_p
 def gradient_verdict_rows(records: Sequence[Any], names: Sequence[str] | None = None) -> list[dict]:
     """The current verdict per layer -- healthy, vanishing or exploding -- by the same
     rules that raise the alerts (:func:`health.live_rules.gradient_verdicts`)."""
-    history = {}
-    for name in list(names or layer_names(records)):
-        values = []
-        for rec in records:
-            layer = layer_of(rec, name)
-            if layer is None:
-                continue
-            norm = num(layer.norm)
-            values.append(math.nan if norm is None and layer.finite is False else norm)
-        history[name] = [v for v in values if v is not None]
+    history = {name: _norm_history(records, name) for name in list(names or layer_names(records))}
     return [
         {
             "layer": v.layer,

@@ -1,13 +1,17 @@
 """The inspector's numbers and charts: one neuron or one layer of a watched network up
-close. The numbers come from ``health.live_rules`` -- the very rules the probe applies --
-over the same window (the last ``LIVE_DEAD_WINDOW`` samples), so the inspector and the
-alerts agree. The charts are SVG (:mod:`dashapp.figures.svg`): shown in a millisecond or
-two, where four Plotly charts cost the browser most of a click's 200 ms."""
+close. Which neurons are dead or saturated is not judged here: it is the probe's judgement
+(``health.live_rules.summarize_neurons`` on its float32 window of the last
+``LIVE_DEAD_WINDOW`` samples), read from its newest activation record -- the numbers the
+alerts and the Activations tab show. Before a full window there is none, and the
+inspector says so. The activation histories (float16) only draw the sparklines and the
+mean, min and max. The charts are SVG (:mod:`dashapp.figures.svg`): shown in a
+millisecond or two, where four Plotly charts cost the browser most of a click's 200 ms."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +26,22 @@ def _window(history) -> np.ndarray | None:
     if history is None or np.ndim(history) != 2 or np.shape(history)[0] == 0:
         return None
     return np.asarray(history, dtype=np.float64)[-TH.LIVE_DEAD_WINDOW :]
+
+
+def judged_layer(record: Any | None, name: str) -> Any | None:
+    """Layer ``name`` of the probe's newest activation record (an ``ActivationLayer``)
+    when it holds a judgement of its neurons, else None."""
+    layer = next((la for la in (record.layers if record is not None else []) if la.name == name), None)
+    if layer is None or layer.dead is None or not LR.enough_samples(layer.window):
+        return None
+    return layer
+
+
+def not_judged_yet(record: Any | None, name: str) -> str:
+    """Why a layer has no judgement yet, in words."""
+    layer = next((la for la in (record.layers if record is not None else []) if la.name == name), None)
+    have = int(layer.window or 0) if layer is not None else 0
+    return f"not enough samples yet ({have} of the {TH.LIVE_DEAD_WINDOW} a verdict needs)"
 
 
 def weight_stats(weight) -> dict:
@@ -47,12 +67,13 @@ def weight_stats(weight) -> dict:
     }
 
 
-def layer_stats(net: NetworkData, column: int) -> dict:
+def layer_stats(net: NetworkData, column: int, activations: Any | None = None) -> dict:
     """The layer inspector's numbers for one column.
 
     ``mean_abs_activation`` is over the window (or the current values when there is no
-    history); ``dead``/``saturated`` count neurons in that state over the window
-    (hidden layers only); ``saturated`` is None for activations without a bound to
+    history); ``dead``/``saturated`` are the probe's counts from ``activations`` (its
+    newest ``ActivationRecord``; hidden layers only, None before a full window, and
+    ``judged`` says which); ``saturated`` is None for activations without a bound to
     saturate at (ReLU), where ``always_active`` -- never silent, i.e. acting as a
     plain linear unit -- is reported instead.
     """
@@ -73,25 +94,35 @@ def layer_stats(net: NetworkData, column: int) -> dict:
         "saturated": None,
         "saturation_rate": None,
         "always_active": None,
+        "judged": False,
+        "judged_window": None,
+        "not_judged": None,
         "weights": weight_stats(net.weights[column] if column < len(net.weights) else None),
     }
-    if kind == "hidden" and window is not None and size:
-        summary = LR.summarize_neurons(window, act)
-        bounded = LR.saturation_limits(act) != (None, None)
-        out.update(
-            dead=summary["dead"],
-            dead_share=summary["dead"] / size,
-            saturated=summary["saturated"] if bounded else None,
-            saturation_rate=summary["saturated"] / size if bounded else None,
-            always_active=summary["always_active"],
-        )
+    if kind != "hidden" or not size:
+        return out
+    layer = judged_layer(activations, net.names[column])
+    if layer is None or len(layer.states) != size:
+        out["not_judged"] = not_judged_yet(activations, net.names[column])
+        return out
+    bounded = LR.saturation_limits(act) != (None, None)
+    saturated = int(layer.saturated or 0)
+    out.update(
+        judged=True,
+        judged_window=int(layer.window),
+        dead=int(layer.dead),
+        dead_share=int(layer.dead) / size,
+        saturated=saturated if bounded else None,
+        saturation_rate=saturated / size if bounded else None,
+        always_active=layer.always_active,
+    )
     return out
 
 
-def neuron_stats(net: NetworkData, column: int, index: int) -> dict:
-    """The neuron inspector's numbers for one neuron."""
+def neuron_stats(net: NetworkData, column: int, index: int, activations: Any | None = None) -> dict:
+    """The neuron inspector's numbers for one neuron; its state is the probe's (from
+    ``activations``, its newest ``ActivationRecord``), "unknown" before a full window."""
     act, kind = net.activations[column], net.kinds[column]
-    window = _window(net.history(column))
     history = net.history(column)
     h = (
         np.asarray(history, dtype=np.float64)[:, index]
@@ -102,19 +133,19 @@ def neuron_stats(net: NetworkData, column: int, index: int) -> dict:
     current = float(values[index]) if index < values.size else math.nan
     status, why = kind, ""
     if kind == "hidden":
-        if window is None:
-            status, why = "unknown", "no activation samples yet"
+        layer = judged_layer(activations, net.names[column])
+        if layer is None or index >= len(layer.states):
+            status, why = "unknown", not_judged_yet(activations, net.names[column])
         else:
-            state = int(LR.neuron_states(window[:, index : index + 1], act)[0])
-            status = LR.STATE_NAMES[state]
-            n = window.shape[0]
+            state = int(layer.states[index])
+            status = LR.STATE_NAMES.get(state, "unknown")
+            n = int(layer.window)
             why = {
-                LR.DEAD: f"its output stayed below {TH.LIVE_DEAD_ACTIVATION} for all of the last {n} samples, "
-                "so it passes nothing on and learns nothing",
+                LR.DEAD: f"its output {LR.dead_rule(act, n)}, {LR.dead_consequence(act)}",
                 LR.SATURATED: f"its output sat at the limit of its {act} for all of the last {n} samples, "
                 "where the slope is flat and it hardly learns",
                 LR.ACTIVE: f"its output varied over the last {n} samples",
-            }[state]
+            }.get(state, "")
     finite = h[np.isfinite(h)]
     return {
         "name": net.names[column],

@@ -29,16 +29,15 @@ from dashapp.figures.common import (
     rgba,
 )
 from dashapp.read.series import number
+from health import thresholds as TH
 from rl.telemetry import action_labels
 
 # --------------------------------------------------------------------------- statistic cards
-#: A Q-value is "rising" ("falling") when the newer half of the recent window averages
-#: more than this many standard deviations above (below) the older half.
-TREND_MIN_CHANGE = 0.25
-#: Confidence is 1 / (1 + CV), CV = std / |mean| over the recent window. At or above
-#: HIGH it reads "high" (CV <= 0.11), at or above MEDIUM "medium" (CV <= 0.43).
-CONFIDENCE_HIGH = 0.9
-CONFIDENCE_MEDIUM = 0.7
+# The cards' trend and confidence thresholds live in health.thresholds with their reasons;
+# these names stay for callers of this module.
+TREND_MIN_CHANGE = TH.LIVE_Q_TREND_MIN_CHANGE
+CONFIDENCE_HIGH = TH.LIVE_Q_CONFIDENCE_HIGH
+CONFIDENCE_MEDIUM = TH.LIVE_Q_CONFIDENCE_MEDIUM
 
 RISING, FALLING, STEADY, UNKNOWN = "rising", "falling", "steady", "unknown"
 
@@ -68,9 +67,9 @@ def confidence_from_cv(cv: float | None) -> tuple[float | None, str]:
     if cv is None or math.isnan(cv):
         return None, UNKNOWN
     conf = 0.0 if math.isinf(cv) else 1.0 / (1.0 + cv)
-    if conf >= CONFIDENCE_HIGH:
+    if conf >= TH.LIVE_Q_CONFIDENCE_HIGH:
         return conf, "high"
-    if conf >= CONFIDENCE_MEDIUM:
+    if conf >= TH.LIVE_Q_CONFIDENCE_MEDIUM:
         return conf, "medium"
     return conf, "low"
 
@@ -83,9 +82,9 @@ def trend_of(values: np.ndarray) -> tuple[str, float | None]:
     half = len(v) // 2
     change = float(v[half:].mean() - v[:half].mean())
     spread = float(v.std())
-    if change > TREND_MIN_CHANGE * spread and change > 0:
+    if change > TH.LIVE_Q_TREND_MIN_CHANGE * spread and change > 0:
         return RISING, change
-    if change < -TREND_MIN_CHANGE * spread and change < 0:
+    if change < -TH.LIVE_Q_TREND_MIN_CHANGE * spread and change < 0:
         return FALLING, change
     return STEADY, change
 

@@ -29,6 +29,7 @@ from dashapp.figures.common import empty_figure, fmt, is_empty_figure, percent
 from dashapp.tabs import layer_picker as L
 from dashapp.tabs import network_picker as NP
 from dashapp.tabs import reloading as R
+from health import live_rules as LR
 from health import thresholds as TH
 from rl import telemetry as T
 
@@ -47,10 +48,12 @@ NOTES = {
     "hist": "How the layer's outputs are spread. A healthy ReLU layer has a peak at zero (neurons "
     "that stay quiet for this state) and a tail of positive values; a single spike at zero means "
     "the whole layer has gone silent, and tanh/sigmoid values piled up at the ends mean saturation.",
-    "grid": f"One square per neuron. Dark: dead -- it has not fired (output below "
-    f"{TH.LIVE_DEAD_ACTIVATION:g}) for any of its last {TH.LIVE_DEAD_WINDOW} samples, so it no longer "
-    "helps and gets no gradient to learn from. Green: active. Orange: saturated -- stuck at the end "
-    "of its range, where it barely learns. A few dark squares are normal; whole dark rows are not.",
+    "grid": f"One square per neuron, once a layer has {TH.LIVE_DEAD_WINDOW} samples. Dark: dead -- its "
+    f"output was never above {TH.LIVE_DEAD_ACTIVATION:g} in its last {TH.LIVE_DEAD_WINDOW} samples (for "
+    f"leaky or smooth activations such as GELU: or it did not change, variance below "
+    f"{TH.LIVE_DEAD_VARIANCE:g}), so it tells the next layer nothing; a dead ReLU also gets no gradient "
+    "to learn from. Green: active. Orange: saturated -- stuck at the end of its range, where it barely "
+    "learns. A few dark squares are normal; whole dark rows are not.",
     "time": "The chosen layer's histogram over training, one column per update: bright cells are the "
     "values most outputs take. Watch the spread widen as the layer learns -- or collapse onto zero "
     "if its neurons die.",
@@ -261,7 +264,7 @@ def _small_panels(
         if window is None
         else (
             f"Step {latest.step:,}; neuron states from the last {window} samples"
-            + ("" if window >= TH.LIVE_DEAD_WINDOW else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})")
+            + ("" if LR.enough_samples(window) else f" (a verdict needs {TH.LIVE_DEAD_WINDOW})")
             + "."
         )
     )

@@ -24,6 +24,7 @@ from dashapp.figures.common import empty_figure, fmt, is_empty_figure
 from dashapp.figures.layers import layer_names
 from dashapp.tabs import network_picker as NP
 from dashapp.tabs import reloading as R
+from health import live_rules as R_LIVE
 from health import thresholds as TH
 from rl import telemetry as T
 
@@ -40,12 +41,13 @@ VERDICT_RECORDS = 2 * TH.LIVE_GRAD_GROWTH_SAMPLES
 NOTES = {
     "verdicts": "A gradient tells a layer which way to change its weights to reduce the error. "
     f"Vanishing: the layer gets almost none (norm below {TH.LIVE_GRAD_VANISHING_FLOOR:g}, or a thousand "
-    "times less than the other layers), so it stops learning -- often because a dead or saturated "
-    f"layer after it blocks the signal. Exploding: norms above {TH.LIVE_GRAD_EXPLODING_NORM:g} or growing "
-    "tenfold fast, so each update overshoots and training becomes unstable.",
+    f"times less than the other layers) -- often because a dead or saturated layer after it blocks the "
+    f"signal; {R_LIVE.vanishing_meaning()}. Exploding: norms above {TH.LIVE_GRAD_EXPLODING_NORM:g} or "
+    "growing tenfold fast, so each update overshoots and training becomes unstable.",
     "heatmap": "Gradient flow: one row per layer (input side at the top), one column per sampled "
-    "optimisation step. Green shades are the healthy range; blue means vanishing, red exploding. "
-    "In a healthy network all rows sit in similar shades.",
+    "optimisation step. The colour is the verdict the table above gives, by the same rule, at that "
+    "step -- green healthy, blue vanishing, red exploding -- and the shade the gradient norm (darker: "
+    "larger). In a healthy network all rows stay green.",
     "lines": "The same gradient norms as lines, on a log scale where each grid line is ten times the one "
     "below. The dashed lines mark where gradients count as vanishing (bottom) and exploding (top). "
     "Norms usually fall slowly as the network gets better at its job.",
@@ -156,7 +158,7 @@ def tick_gradients(n, active_tab, run, cursor, network=None):
         if not records:
             return table, no_update, no_update, *R.unless_shown(cursor, key, n)  # nothing to draw yet
         return table, no_update, no_update, *R.ask_reload(cursor, key, n)
-    cols = F.gradient_heatmap_columns(records, names)
+    cols = F.gradient_heatmap_columns(records, names, got.tail)
     patch = Patch()
     patch["data"][0]["x"].extend(cols["x"])
     for i in range(len(names)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -267,3 +268,15 @@ def test_episodes_empty_and_all_nan():
     fig = E.episodes_figure(nan)
     assert all(list(t.y) == [None] for t in fig.data)
     as_json(fig)
+
+
+def test_the_cards_thresholds_live_in_health(monkeypatch):
+    from health import thresholds as TH
+
+    assert F.confidence_from_cv(0.2)[1] == "medium"
+    monkeypatch.setattr(TH, "LIVE_Q_CONFIDENCE_HIGH", 0.8)  # 1 / 1.2 = 0.83
+    assert F.confidence_from_cv(0.2)[1] == "high"
+    values = np.array([0.0, 1.0, 0.0, 1.0, 0.4, 1.4, 0.4, 1.4])  # newer half 0.4 higher, spread ~0.55
+    assert F.trend_of(values)[0] == F.RISING
+    monkeypatch.setattr(TH, "LIVE_Q_TREND_MIN_CHANGE", 1.0)
+    assert F.trend_of(values)[0] == F.STEADY

@@ -105,13 +105,16 @@ def test_histogram_figures_empty_and_nan_input():
 # --------------------------------------------------------------------------- activations
 def test_dead_grid_cells_follow_neuron_states_and_ragged_layers_are_padded():
     rec = act_record(
-        5, [act_layer("fc1", [1], 0, 1, states=[1, 0, 2, 1]), act_layer("fc2", [1], 0, 1, states=[0, 0], window=40)]
+        5, [act_layer("fc1", [1], 0, 1, states=[1, 0, 2, 1]), act_layer("fc2", [1], 0, 1, states=[0, 0], window=120)]
     )
     fig = A.dead_grid_figure(rec)
     trace = fig.data[0]
     assert [list(r) for r in trace.z] == [[1, 0, 2, 1], [0, 0, None, None]]
     assert trace.text[0][2] == "fc1 neuron 2: saturated"
-    assert fig.layout.meta["window"] == 40
+    assert fig.layout.meta["window"] == 100
+    # states from a window shorter than LIVE_DEAD_WINDOW (an old run's) are not drawn as a verdict
+    early = act_record(5, [act_layer("fc1", [1], 0, 1, states=[1, 0], window=40)])
+    assert is_empty_figure(A.dead_grid_figure(early))
     assert is_empty_figure(A.dead_grid_figure(None))
     assert is_empty_figure(A.dead_grid_figure(act_record(1, [act_layer("fc1", [1], 0, 1, states=[])])))
 
@@ -122,12 +125,14 @@ def test_activation_cards_shares_and_judgement():
         [
             act_layer("fc1", [1], 0, 1, states=[0] * 10, dead=3, always_active=5, mean=0.5, std=NAN, window=100),
             act_layer("t", [1], 0, 1, states=[0] * 4, activation="tanh", window=50, dead=None),
+            act_layer("old", [1], 0, 1, states=[0] * 4, window=86, dead=2),  # a schema-1 run's short window
         ],
     )
-    relu, tanh = A.activation_cards(rec)
+    relu, tanh, old = A.activation_cards(rec)
     assert relu["dead_share"] == 0.3 and relu["always_active_share"] == 0.5 and relu["judged"]
     assert relu["std"] is None and not relu["saturates"]
     assert tanh["saturates"] and not tanh["judged"] and tanh["dead_share"] is None
+    assert not old["judged"] and old["dead"] is None and old["window"] == 86
     assert A.activation_cards(None) == []
 
 
@@ -159,7 +164,7 @@ def test_sparklines_one_trace_per_neuron_and_extension_only_new_samples():
 
 
 # --------------------------------------------------------------------------- gradients
-def test_gradient_heatmap_log_scale_and_marked_ranges():
+def test_gradient_heatmap_colours_follow_the_verdicts():
     records = [
         grad_record(10, {"fc1": 1e-3, "fc2": 0.1}),
         grad_record(20, {"fc1": 0.0, "fc2": 1e6}),
@@ -168,18 +173,38 @@ def test_gradient_heatmap_log_scale_and_marked_ranges():
     fig = G.gradient_heatmap(records)
     trace = fig.data[0]
     assert list(trace.y) == ["fc1", "fc2"] and list(trace.x) == [10, 20, 30]
-    assert trace.z[0][0] == pytest.approx(-3.0) and trace.z[1][0] == pytest.approx(-1.0)
-    assert trace.z[0][1] == G.GRAD_ZMIN and trace.z[1][1] == G.GRAD_ZMAX  # clipped into the scale
-    assert trace.z[0][2] is None and trace.z[1][2] is None
-    assert trace.customdata[0][1] == "0" and trace.customdata[1][1] == "1.00e+06"
-    labels = list(trace.colorbar.ticktext)
-    assert any("vanishing" in t for t in labels) and any("exploding" in t for t in labels)
+    span = G.GRAD_ZMAX - G.GRAD_ZMIN
+    # healthy band (1..2), shade = where the log norm sits on GRAD_ZMIN..GRAD_ZMAX
+    assert trace.z[0][0] == pytest.approx(1.0 + (-3.0 - G.GRAD_ZMIN) / span)
+    assert trace.z[1][0] == pytest.approx(1.0 + (-1.0 - G.GRAD_ZMIN) / span)
+    # fc1's recent median (5e-4) is a millionth of fc2's (5e5): vanishing by the relative rule, palest shade
+    assert trace.z[0][1] == 0.0
+    assert 2.0 <= trace.z[1][1] < 3.0  # 1e6: exploding (red)
+    assert trace.z[0][2] is None and 2.0 <= trace.z[1][2] < 3.0  # NaN: exploding
+    assert trace.customdata[0][1] == "0 (vanishing)" and trace.customdata[1][1] == "1.00e+06 (exploding)"
+    assert list(trace.colorbar.ticktext) == [R.VANISHING, R.HEALTHY, R.EXPLODING]
     scale = G.gradient_colorscale()
     assert [p for p, _ in scale] == sorted(p for p, _ in scale) and scale[0][0] == 0 and scale[-1][0] == 1
     cols = G.gradient_heatmap_columns(records[:1], ["fc1", "fc2"])
-    assert cols["x"] == [10] and cols["z"] == [[pytest.approx(-3.0)], [pytest.approx(-1.0)]]
+    assert cols["x"] == [10] and cols["z"] == [[trace.z[0][0]], [trace.z[1][0]]]
     assert is_empty_figure(G.gradient_heatmap([]))
     assert is_empty_figure(G.gradient_heatmap([grad_record(1, {"fc1": None})]))
+
+
+def test_the_heatmap_and_the_verdict_table_agree():
+    # fc1 at 1e-5 is far above the absolute floor (1e-7) but a thousand times below the other
+    # layers: vanishing by the alerts' rule -- so its cells are blue, not green
+    records = [grad_record(i, {"fc1": 1e-5, "fc2": 0.05, "out": 0.1}) for i in range(8)]
+    rows = {r["layer"]: r["verdict"] for r in G.gradient_verdict_rows(records)}
+    assert rows == {"fc1": R.VANISHING, "fc2": R.HEALTHY, "out": R.HEALTHY}
+    trace = G.gradient_heatmap(records).data[0]
+    band = {0: R.VANISHING, 1: R.HEALTHY, 2: R.EXPLODING}
+    assert [band[int(z)] for z in trace.z[0]] == [R.VANISHING] * 8
+    assert [band[int(z)] for z in trace.z[1]] == [R.HEALTHY] * 8
+    # a patch of new columns judges them with the records before them, as the table does
+    new = G.gradient_heatmap_columns(records[6:], ["fc1", "fc2", "out"], context=records[:6])
+    assert new["z"] == [row[6:] for row in trace.z]
+    assert R.gradient_verdict_series({"a": [1e-9, 1e-9, 0.1]})["a"] == [R.VANISHING, R.VANISHING, R.VANISHING]
 
 
 def test_gradient_lines_floor_zero_and_extension():

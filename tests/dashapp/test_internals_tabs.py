@@ -17,6 +17,7 @@ from dashapp.figures import activations as FA
 from dashapp.figures.common import is_empty_figure
 from dashapp.tabs import activations, gradients, weights
 from dashapp.tabs import reloading as R
+from health import thresholds as TH
 from rl import telemetry as T
 from rl.probe import Probe, ProbeConfig, plant_dead_layer
 from tests.dashapp.reading import read_once
@@ -205,7 +206,7 @@ def test_activations_tab_draws_then_only_appends(trainer):
     assert is_empty_figure(figs[0]) and cursor["drawn"] is False  # nothing written yet
     out, figs, cursor = activations_tick(2, "fc1", run, cursor)
     assert figs is None and out[-1] is no_update  # still nothing: no pointless load
-    trainer.round()
+    trainer.round(acts=TH.LIVE_DEAD_WINDOW)  # a full window: the neurons are judged
     options, value, listed = activations.update_layer_choice(1, activations.TAB_ID, run, None, [], None)
     assert [o["value"] for o in options] == ["fc1", "fc2"] and value == "fc1" and listed == run
     with pytest.raises(PreventUpdate):  # a valid choice: the layers are looked at again only now and then
@@ -214,8 +215,9 @@ def test_activations_tab_draws_then_only_appends(trainer):
     out, figs, cursor = activations_tick(3, "fc1", run, cursor)
     cards, hists, grid, caption = out[:4]
     assert "fc1" in str(cards) and "fc2" in str(cards)
-    assert len(hists.data) == 2 and len(grid.data[0].z) == 2 and "60 samples" in caption
-    assert out[5] is no_update and list(figs[0].data[0].x) == [60] and cursor["drawn"] and cursor["grid"]
+    assert len(hists.data) == 2 and len(grid.data[0].z) == 2 and f"{TH.LIVE_DEAD_WINDOW} samples" in caption
+    assert out[5] is no_update and list(figs[0].data[0].x) == [TH.LIVE_DEAD_WINDOW] and cursor["drawn"]
+    assert cursor["grid"]
     shown = out[4]
     assert shown["hist"] == ["fc1", "fc2"] and shown["grid"] == [["fc1", "fc2"], 24]
     full_size = sent(figs[0])
@@ -230,7 +232,7 @@ def test_activations_tab_draws_then_only_appends(trainer):
         activations.tick_activations(5, activations.TAB_ID, "fc1", run, cursor)
     trainer.round(scale=50.0)  # far larger values: out of the range, so the heatmap is drawn whole
     out, figs, cursor = activations_tick(6, "fc1", run, cursor)
-    assert out[5] is no_update and list(figs[0].data[0].x) == [60, 120, 180]
+    assert out[5] is no_update and list(figs[0].data[0].x) == [TH.LIVE_DEAD_WINDOW + k * 60 for k in range(3)]
     # another layer: drawn whole again
     out, figs, cursor = activations_tick(7, "fc2", run, cursor)
     assert figs is not None and cursor["key"]["layer"] == "fc2"

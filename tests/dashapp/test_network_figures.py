@@ -16,7 +16,9 @@ from dashapp.figures import graph as G
 from dashapp.figures import inspector as I
 from dashapp.figures.common import color
 from dashapp.read.network import NetworkData
+from health import live_rules as LR
 from health import thresholds as TH
+from rl import telemetry as T
 
 
 def make_net(sizes=(3, 4, 2), seed=0, activation="relu", history=20, weights=True, **kw):
@@ -244,22 +246,48 @@ def test_valid_selection():
 
 
 # --------------------------------------------------------------------------- statistics
+def judged(name, activation, window32) -> T.ActivationRecord:
+    """The probe's activation record of one layer: the one judgement, on a float32 window."""
+    summary = LR.summarize_neurons(window32, activation)
+    layer = T.ActivationLayer(
+        name=name,
+        activation=activation,
+        size=int(window32.shape[1]),
+        samples=int(window32.shape[0]),
+        mean=None,
+        std=None,
+        min=None,
+        max=None,
+        hist=[],
+        hist_lo=None,
+        hist_hi=None,
+        window=summary["window"],
+        dead=summary["dead"],
+        saturated=summary["saturated"],
+        always_active=summary["always_active"],
+        states=summary["states"],
+    )
+    return T.ActivationRecord(step=1, samples=int(window32.shape[0]), layers=[layer])
+
+
 def test_layer_stats_by_hand():
-    # four ReLU neurons over 3 samples: 0 silent (dead), 1 always on, 2 and 3 sometimes
-    history = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 2.0, 3.0, 0.0], [0.005, 3.0, 0.0, 0.0]])
+    # four ReLU neurons: 0 silent (dead), 1 always on, 2 and 3 sometimes
+    rows = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 2.0, 3.0, 0.0], [0.005, 3.0, 0.0, 0.0]])
+    window = np.tile(rows, (TH.LIVE_DEAD_WINDOW // 3 + 1, 1))[-TH.LIVE_DEAD_WINDOW :].astype(np.float32)
     w = np.array([[1.0, -1.0], [2.0, 0.0], [-2.0, 4.0], [0.0, 1.0]])
     net = NetworkData(
         names=("input", "fc1", "q_out"),
         kinds=("input", "hidden", "output"),
         activations=("input", "relu", "linear"),
-        values=(np.zeros(2), history[-1], np.zeros(1)),
+        values=(np.zeros(2), window[-1], np.zeros(1)),
         weights=(None, w, np.ones((1, 4))),
-        histories=(None, history, None),
+        histories=(None, window.astype(np.float16), None),
     )
-    s = I.layer_stats(net, 1)
-    assert s["size"] == 4 and s["samples"] == 3
-    assert s["mean_abs_activation"] == pytest.approx(np.abs(history).mean())
-    assert s["dead"] == 1 and s["dead_share"] == 0.25
+    record = judged("fc1", "relu", window)
+    s = I.layer_stats(net, 1, record)
+    assert s["size"] == 4 and s["samples"] == TH.LIVE_DEAD_WINDOW
+    assert s["mean_abs_activation"] == pytest.approx(np.abs(window).mean(), rel=1e-3)
+    assert s["judged"] and s["dead"] == 1 and s["dead_share"] == 0.25
     assert s["saturated"] is None and s["saturation_rate"] is None  # ReLU has no upper limit
     assert s["always_active"] == 1
     assert s["weights"] == {
@@ -270,14 +298,47 @@ def test_layer_stats_by_hand():
         "count": 8,
         "non_finite": 0,
     }
-    assert I.neuron_stats(net, 1, 0)["status"] == "dead"
-    assert I.neuron_stats(net, 1, 2)["status"] == "active"
-    assert I.neuron_stats(net, 1, 1)["mean"] == pytest.approx(2.0)
+    assert I.neuron_stats(net, 1, 0, record)["status"] == "dead"
+    assert I.neuron_stats(net, 1, 2, record)["status"] == "active"
+    assert I.neuron_stats(net, 1, 1, record)["mean"] == pytest.approx(window[:, 1].mean(), rel=1e-3)
+
+
+def test_the_inspector_shows_the_probes_judgement_not_the_float16_history():
+    # 0.009999 is below the dead threshold in float32; the float16 history rounds it up to
+    # 0.0100021. The inspector follows the probe's float32 judgement (dead), and with fewer
+    # samples than a full window it judges nothing at all.
+    window = np.full((TH.LIVE_DEAD_WINDOW, 2), 0.009999, dtype=np.float32)
+    window[::2, 1] = 0.5
+    net = NetworkData(
+        names=("input", "fc1", "q_out"),
+        kinds=("input", "hidden", "output"),
+        activations=("input", "relu", "linear"),
+        values=(np.zeros(1), window[-1], np.zeros(1)),
+        weights=(None, None, None),
+        histories=(None, window.astype(np.float16).astype(np.float32), None),
+    )
+    record = judged("fc1", "relu", window)
+    assert I.layer_stats(net, 1, record)["dead"] == 1
+    stats = I.neuron_stats(net, 1, 0, record)
+    assert stats["status"] == "dead"
+    assert stats["why"].startswith(f"its output was never above 0.01 in magnitude in the last {TH.LIVE_DEAD_WINDOW}")
+    early = judged("fc1", "relu", window[:3])
+    assert I.layer_stats(net, 1, early)["dead"] is None and not I.layer_stats(net, 1, early)["judged"]
+    assert I.neuron_stats(net, 1, 0, early)["status"] == "unknown"
+    assert (
+        I.neuron_stats(net, 1, 0, early)["why"]
+        == f"not enough samples yet (3 of the {TH.LIVE_DEAD_WINDOW} a verdict needs)"
+    )
+    assert I.neuron_stats(net, 1, 0)["status"] == "unknown"  # no record at all
+    leaky = judged("fc1", "leaky_relu", np.full((TH.LIVE_DEAD_WINDOW, 2), -0.3, dtype=np.float32))
+    net_leaky = NetworkData(**{**net.__dict__, "activations": ("input", "leaky_relu", "linear")})
+    why = I.neuron_stats(net_leaky, 1, 0, leaky)["why"]
+    assert why.startswith(f"its output did not change over the last {TH.LIVE_DEAD_WINDOW} samples (variance < 1e-06)")
 
 
 def test_layer_stats_saturation_for_tanh_and_window():
-    # 150 samples: the window is the last LIVE_DEAD_WINDOW; neuron 0 saturated there only
-    h = np.zeros((150, 2)) + 0.3
+    # 150 samples: the probe judges the last LIVE_DEAD_WINDOW; neuron 0 saturated there only
+    h = np.zeros((150, 2), dtype=np.float32) + 0.3
     h[-TH.LIVE_DEAD_WINDOW :, 0] = 0.99
     h[:, 1] = np.linspace(-0.5, 0.5, 150)
     net = NetworkData(
@@ -288,11 +349,12 @@ def test_layer_stats_saturation_for_tanh_and_window():
         weights=(None, None, None),
         histories=(None, h, None),
     )
-    s = I.layer_stats(net, 1)
+    record = judged("fc1", "tanh", h[-TH.LIVE_DEAD_WINDOW :])
+    s = I.layer_stats(net, 1, record)
     assert s["samples"] == TH.LIVE_DEAD_WINDOW
     assert s["saturated"] == 1 and s["saturation_rate"] == 0.5 and s["dead"] == 0
     assert s["always_active"] is None
-    assert I.neuron_stats(net, 1, 0)["status"] == "saturated"
+    assert I.neuron_stats(net, 1, 0, record)["status"] == "saturated"
     assert math.isnan(s["weights"]["mean"])
 
 

@@ -23,6 +23,7 @@ from dashapp.figures import analysis as A
 from dashapp.figures import graph as G
 from dashapp.tabs import network as TN
 from dashapp.tabs.network import view as TV
+from health import thresholds as TH
 from rl import store as S
 from rl import telemetry as T
 from tests.dashapp.network_run import write_run
@@ -370,11 +371,12 @@ def test_layer_inspector_and_the_other_nodes(run):
         "average |activation|",
         "dead",
         "saturation rate",
-        "not applicable",
         "weight mean",
         "weight min",
     ):
         assert words in text
+    # 30 samples: the probe has not judged the neurons yet, and the inspector says so
+    assert f"not enough samples yet (30 of the {TH.LIVE_DEAD_WINDOW} a verdict needs)" in text
     weights, outputs = res["charts"]
     assert "192 values" in ET.tostring(svg_of(weights), encoding="unicode")  # 16 x 12 weights
     assert res["note"] == TV.EXPLAIN["layer"]
@@ -392,11 +394,28 @@ def test_layer_inspector_and_the_other_nodes(run):
 
 def test_dead_neuron_is_reported_as_dead(tmp_path):
     path = tmp_path / "run"
+    write_run(path, sizes=(12, 16, 8, 3), steps=TH.LIVE_DEAD_WINDOW, dead_layer="fc2")
+    res = inspect({"kind": "neuron", "column": 2, "index": 0}, path)
+    facts = json.dumps(res["facts"].to_plotly_json(), default=str)
+    assert "dead" in facts and f"was never above 0.01 in magnitude in the last {TH.LIVE_DEAD_WINDOW} samples" in facts
+    layer = inspect({"kind": "layer", "column": 2}, path)
+    text = json.dumps(layer["facts"].to_plotly_json(), default=str)
+    assert f"8 (100%) over the last {TH.LIVE_DEAD_WINDOW} samples" in text and "not applicable" in text
+    # the inspector shows the probe's own judgement: the one the alerts and the Activations tab show
+    with read.session(str(path)) as s:
+        record = read.probe.latest_probe_record(s, T.ACTIVATIONS, "q_network")
+    assert record.layers[1].dead == 8 and record.layers[1].window == TH.LIVE_DEAD_WINDOW
+
+
+def test_the_inspector_does_not_judge_before_a_full_window(tmp_path):
+    path = tmp_path / "run"
     write_run(path, sizes=(12, 16, 8, 3), steps=12, dead_layer="fc2")
     res = inspect({"kind": "neuron", "column": 2, "index": 0}, path)
-    assert "dead" in json.dumps(res["facts"].to_plotly_json(), default=str)
-    layer = inspect({"kind": "layer", "column": 2}, path)
-    assert "8 (100%)" in json.dumps(layer["facts"].to_plotly_json(), default=str)
+    facts = json.dumps(res["facts"].to_plotly_json(), default=str)
+    assert f"not enough samples yet (12 of the {TH.LIVE_DEAD_WINDOW} a verdict needs)" in facts
+    assert '"children": "dead"' not in facts and "unknown" in facts
+    layer = json.dumps(inspect({"kind": "layer", "column": 2}, path)["facts"].to_plotly_json(), default=str)
+    assert "not enough samples yet" in layer and "8 (100%)" not in layer
 
 
 # --------------------------------------------------------------------------- analysis

@@ -44,9 +44,53 @@ def test_tanh_and_sigmoid_saturation_bounds():
     # ReLU has no saturation; it reports the always-active share instead
     relu = np.array([[2.0, 0.0, 3.0], [1.0, 0.0, 0.0]])
     assert R.neuron_states(relu, "ReLU").tolist() == [R.ACTIVE, R.DEAD, R.ACTIVE]
-    summary = R.summarize_neurons(relu, "ReLU")
-    assert summary == {"window": 2, "dead": 1, "saturated": 0, "always_active": 1, "states": [1, 0, 1]}
-    assert R.summarize_neurons(window, "tanh")["always_active"] is None
+    summary = R.summarize_neurons(np.tile(relu, (TH.LIVE_DEAD_WINDOW // 2, 1)), "ReLU")
+    assert summary == {
+        "window": TH.LIVE_DEAD_WINDOW,
+        "judged": True,
+        "dead": 1,
+        "saturated": 0,
+        "always_active": 1,
+        "states": [1, 0, 1],
+    }
+    assert R.summarize_neurons(np.tile(window, (TH.LIVE_DEAD_WINDOW // 2, 1)), "tanh")["always_active"] is None
+
+
+def test_a_layer_is_judged_only_on_a_full_window():
+    # the one judgement every view shows: before LIVE_DEAD_WINDOW samples there is none
+    quiet = np.zeros((TH.LIVE_DEAD_WINDOW - 1, 4), dtype=np.float32)
+    early = R.summarize_neurons(quiet, "relu")
+    assert early == {
+        "window": TH.LIVE_DEAD_WINDOW - 1,
+        "judged": False,
+        "dead": None,
+        "saturated": None,
+        "always_active": None,
+        "states": [],
+    }
+    assert not R.enough_samples(TH.LIVE_DEAD_WINDOW - 1) and R.enough_samples(TH.LIVE_DEAD_WINDOW)
+    full = R.summarize_neurons(np.zeros((TH.LIVE_DEAD_WINDOW, 4), dtype=np.float32), "relu")
+    assert full["judged"] and full["dead"] == 4 and full["states"] == [R.DEAD] * 4
+
+
+def test_float16_activations_are_refused():
+    # float16 rounds 0.009999 up to 0.0100021: a unit below the threshold would read as firing
+    window = np.full((TH.LIVE_DEAD_WINDOW, 2), 0.009999, dtype=np.float32)
+    assert R.summarize_neurons(window, "relu")["dead"] == 2
+    assert np.abs(window.astype(np.float16).astype(np.float64)).min() >= TH.LIVE_DEAD_ACTIVATION
+    with pytest.raises(ValueError, match="float16"):
+        R.summarize_neurons(window.astype(np.float16), "relu")
+    with pytest.raises(ValueError, match="float16"):
+        R.neuron_states(window.astype(np.float16), "relu")
+
+
+def test_a_dead_alert_says_what_was_measured():
+    (relu,) = [c for c in R.check_activations([_layer(dead=20)]) if c.rule == R.DEAD_NEURONS]
+    assert "their output was never above 0.01 in magnitude in the last 100 samples" in relu.message
+    assert "not fired" not in relu.message
+    (leaky,) = R.check_activations([_layer(dead=20, activation="leaky_relu")])
+    assert "their output did not change over the last 100 samples (variance < 1e-06)" in leaky.message
+    assert R.dead_consequence("relu") != R.dead_consequence("gelu")
 
 
 def test_neuron_states_empty_and_nan_input():
@@ -91,6 +135,7 @@ def test_saturation_checked_only_for_bounded_activations():
 def test_layer_with_short_window_is_not_judged_yet():
     assert R.check_activations([_layer(dead=64, window=40)]) == []
     assert R.check_activations([_layer(dead=64, size=0)]) == []
+    assert R.check_activations([_layer(dead=None)]) == []  # a record from before the window was full
 
 
 # --------------------------------------------------------------------------- gradients
@@ -143,14 +188,15 @@ def test_frozen_weights_stall_only_while_the_optimiser_runs():
     assert R.check_velocity({"fc1": [(None, 0), (0.0, 25)]}) == []
 
 
-def test_q_divergence_growth_bound_and_nan():
+def test_q_divergence_growth_and_nan():
     steady = [5.0 + 0.1 * (i % 3) for i in range(60)]
     assert not R.check_q_values(steady)[0].firing
     growing = list(np.geomspace(20, 5000, 60))
     (c,) = R.check_q_values(growing)
     assert c.firing and c.level == R.WARNING
+    # no rule against a guessed bound on the return: a steady |Q| never fires, bound or not
     (c,) = R.check_q_values([50.0] * 20, q_bound=10.0)
-    assert c.firing
+    assert not c.firing and not hasattr(TH, "LIVE_Q_BOUND_MARGIN")
     (c,) = R.check_q_values([1.0, float("inf")])
     assert c.firing and c.level == R.CRITICAL
     assert R.check_q_values([]) == []
@@ -215,3 +261,16 @@ def test_alert_dicts_are_json_clean():
     (d,) = tracker.to_dicts()
     assert d["value"] is None
     json.dumps(d, allow_nan=False)
+
+
+def test_a_vanishing_gradient_is_explained_truthfully_for_the_optimiser():
+    # under Adam a layer at a tiny gradient still moves (Adam normalises the step): the text
+    # must not say it cannot learn, and must name the optimiser it assumes
+    history = {"fc1": [5e-8] * 5, "fc2": [0.05] * 5, "q_out": [0.2] * 5}
+    (vanishing,) = [c for c in R.check_gradients(history) if c.rule == R.VANISHING_GRADIENTS and c.firing]
+    for text in (vanishing.message, R.REMEDIES[R.VANISHING_GRADIENTS], R.vanishing_meaning()):
+        assert "Adam" in text and "cannot learn" not in text and "stops learning" not in text
+    assert "still move" in vanishing.message and "update velocity" in vanishing.message
+    assert "does not record" in R.vanishing_meaning()
+    assert R.vanishing_meaning("AdamW").startswith("under AdamW its weights still move")
+    assert "barely move" in R.vanishing_meaning("SGD")

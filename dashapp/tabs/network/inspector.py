@@ -19,6 +19,7 @@ from dashapp.tabs import network_picker as NP
 from dashapp.tabs.network import view as V
 from dashapp.tabs.network.graph import PICKER
 from dashapp.tabs.network.view import COLLAPSED, EXPLAIN, HIDDEN, OUTPUT_HISTORY, SHOWN, TAB_ID
+from rl import telemetry as T
 
 # --------------------------------------------------------------------------- inspector
 _INSPECTOR_OUTPUTS = 7
@@ -45,12 +46,14 @@ def neuron_view(
     q_history=None,
     why: str = "waiting for the worker's first attribution sample",
     shown_first: bool = True,
+    activations=None,
 ) -> tuple:
     """(title, facts, [history, contribution, incoming, outgoing]) for one node. ``attr``
     is the attribution of this network (None: ``why`` says, as a small chart, why there is
     none); ``q_history`` an output's Q-values as the step records hold them -- those of the
-    network the run shows first (``shown_first``), when it is a Q-network."""
-    stats = I.neuron_stats(net, column, index)
+    network the run shows first (``shown_first``), when it is a Q-network; ``activations``
+    the probe's newest activation record, whose judgement of the neuron is shown."""
+    stats = I.neuron_stats(net, column, index, activations)
     words = G.network_outputs(net)
     kind = net.kinds[column]
     actions = net.labels(len(net.values) - 1)
@@ -183,9 +186,10 @@ def _fits(net: NetworkData, column: int) -> bool:
     return w is not None and np.shape(w) == (net.sizes[column], net.sizes[column - 1])
 
 
-def layer_view(net: NetworkData, column: int) -> tuple:
-    """(title, facts, [weight histogram, activation histogram]) for one column."""
-    s = I.layer_stats(net, column)
+def layer_view(net: NetworkData, column: int, activations=None) -> tuple:
+    """(title, facts, [weight histogram, activation histogram]) for one column;
+    ``activations`` is the probe's newest activation record (its dead and saturated counts)."""
+    s = I.layer_stats(net, column, activations)
     w = s["weights"]
     kind = s["kind"]
     title = {"input": "The input layer", "output": f"The output layer ({G.network_outputs(net).column})"}.get(
@@ -198,8 +202,10 @@ def layer_view(net: NetworkData, column: int) -> tuple:
             fmt(s["mean_abs_activation"]) + (f" over the last {s['samples']} samples" if s["samples"] else " now"),
         ),
     ]
-    if kind == "hidden":
-        dead = "–" if s["dead"] is None else f"{s['dead']} ({percent(s['dead_share'])})"
+    if kind == "hidden" and not s["judged"]:
+        rows += [("dead", s["not_judged"]), ("saturation rate", "–")]
+    elif kind == "hidden":
+        dead = f"{s['dead']} ({percent(s['dead_share'])}) over the last {s['judged_window']} samples"
         if s["saturation_rate"] is not None:
             sat = f"{percent(s['saturation_rate'])} ({s['saturated']} neurons)"
         else:
@@ -270,6 +276,7 @@ def update_inspector(_n, selection, active_tab, run, view, network=None):
                 s, network, weights={column, column + 1}, histories=column if column >= 0 else False
             )
             attributed = V.attribution_for(read.network.attribution(s), network, s.meta())
+            activations = read.probe.latest_probe_record(s, T.ACTIVATIONS, network)  # the probe's judgement
             sel = G.valid_selection(net, selection) if net is not None else None
             q_history = None
             shown_first = network == s.network()  # the step records hold the Q-values of the network shown first
@@ -288,10 +295,10 @@ def update_inspector(_n, selection, active_tab, run, view, network=None):
     new_view = {"run": run, "network": network, "versions": versions, "selection": key_sel}
     if sel["kind"] == "neuron":
         title, facts, charts = neuron_view(
-            net, attributed.attr, sel["column"], sel["index"], q_history, attributed.short, shown_first
+            net, attributed.attr, sel["column"], sel["index"], q_history, attributed.short, shown_first, activations
         )
         note = V.neuron_note(G.network_outputs(net), hidden=net.kinds[sel["column"]] == "hidden")
     else:
-        title, facts, charts = layer_view(net, sel["column"])
+        title, facts, charts = layer_view(net, sel["column"], activations)
         note = EXPLAIN["layer"]
     return (*_inspector(title, facts, charts, note), new_view)

@@ -16,6 +16,7 @@ from dashapp.figures.common import GRAPH_CONFIG, empty_figure
 from dashapp.figures.outputs import Outputs, outputs_of
 from dashapp.read.network import AttributionView
 from dashapp.tabs import network_picker as NP
+from health import thresholds as TH
 from rl import telemetry as T
 
 TAB_ID = "network"
@@ -81,8 +82,9 @@ EXPLAIN = {
     "graph": graph_note(outputs_of()),
     "neuron": neuron_note(outputs_of()),
     "contribution": neuron_note(outputs_of(), hidden=True),
-    "layer": "A whole layer at a glance: how strongly its neurons fire, how many never fire "
-    "(dead) or sit stuck at their limit (saturated), and the spread of its weights.",
+    "layer": "A whole layer at a glance: how strongly its neurons fire, how many are dead (a ReLU "
+    "that never fires; a leaky or smooth unit whose output does not change) or sit stuck at their "
+    f"limit (saturated) over the last {TH.LIVE_DEAD_WINDOW} samples, and the spread of its weights.",
     "saliency": "Which input features the chosen action's Q-value (an actor's: its logit) is most "
     "sensitive to right now. Saliency is the size of the gradient: how much Q would move if a "
     "feature moved a tiny bit. Integrated gradients instead add the gradient up along the way "
