@@ -64,6 +64,14 @@ class DeadNeurons:
         return self.dead / self.total if self.total else None
 
     @property
+    def measured(self) -> str:
+        """What "dead" measured here, in words (to follow "their output" / "their weights")."""
+        if self.method == "activation":
+            n = self.samples_used
+            return f"output did not change over {n} inputs (variance < {self.threshold:g})"
+        return f"incoming weights' L2 norm is below {self.threshold:g}"
+
+    @property
     def samples_used(self) -> int | None:
         """How many inputs the activation method ran (None for the weight method)."""
         return len(self.samples.values) if self.method == "activation" and self.samples is not None else None

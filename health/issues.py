@@ -140,7 +140,7 @@ def network_issues(h: NetworkHealth, nonfinite: Sequence[str] = ()) -> list[Issu
             Issue(
                 dv.severity,
                 f"{h.dead.dead} of {h.dead.total} hidden units are dead ({100 * ratio:.1f} %, "
-                f"{dv.label.lower()}): {dv.advice}",
+                f"{dv.label.lower()}; their {h.dead.measured}): {dv.advice}",
             )
         )
     low_sr = [lh for lh in h.layers if lh.stable_rank_verdict and lh.stable_rank_verdict.key == "low"]

@@ -43,8 +43,9 @@ RULE_TITLES = {
 
 REMEDIES = {
     DEAD_NEURONS: (
-        "A dead neuron adds nothing and passes no gradient back, so it rarely comes back to "
-        "life. If the neurons died during training, lower the learning rate (large steps push "
+        "A dead neuron adds nothing; a dead ReLU also passes no gradient back, so it rarely comes "
+        "back to life (a leaky or smooth unit still gets a little). If the neurons died during "
+        "training, lower the learning rate (large steps push "
         "them into the always-negative region) or try LeakyReLU or ELU, which still let a "
         "little gradient through. If they were silent from the start, check the "
         "initialisation (biases near zero, not strongly negative) -- or the layer is simply "

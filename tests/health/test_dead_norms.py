@@ -146,3 +146,15 @@ def test_a_checkpoint_with_few_observations_is_low_confidence(tmp_path):
     enough = np.random.default_rng(0).standard_normal((400, 16)).astype(np.float32)
     many = analyze_checkpoint(W.write_ours(tmp_path / "many.pt", W.mlp([16, 32, 4]), obs_samples=enough))
     assert many.networks["q_network"].dead.confidence == "normal"
+
+
+def test_a_dead_unit_is_described_by_what_was_measured(tmp_path):
+    model = W.mlp([16, 64, 4], seed=2)
+    with torch.no_grad():
+        model[0].weight[:20].zero_()
+        model[0].bias[:20] = -0.1
+    path = W.write_state_dict(tmp_path / "m.pt", model)
+    (issue,) = [i for i in analyze_checkpoint(path, dead_samples=500).networks["model"].issues if "are dead" in i.text]
+    assert "their output did not change over 500 inputs (variance < 1e-06)" in issue.text
+    weight = analyze_checkpoint(path, dead_method="weight").networks["model"]
+    assert weight.dead.measured == "incoming weights' L2 norm is below 1e-06"
