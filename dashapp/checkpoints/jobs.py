@@ -21,6 +21,7 @@ than the CPUs, at least one, at most four; 0 runs the analyses in threads of thi
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import json
 import multiprocessing
@@ -206,6 +207,9 @@ class Runner:
                 else:
                     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
                     self._executor = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
+                    # let go of the pool before the interpreter tears its modules down (else
+                    # concurrent.futures complains on the way out)
+                    atexit.register(self.shutdown)
             return self._executor
 
     def warm(self) -> list[cf.Future]:

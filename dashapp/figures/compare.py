@@ -204,7 +204,8 @@ def _band_colorscale(low: float, high: float) -> list[list]:
 
 def heatmap_figure(grid: LayerGrid, *, height: int | None = None) -> go.Figure:
     """The grid as a heatmap: layers down, checkpoints across, the value written in each
-    cell; a cell without a value says "n/a" and, on hover, why."""
+    cell; a cell without a value says "not analysed" (WeightWatcher could not fit the
+    layer) or "n/a", and on hover why."""
     if not grid.layers or not grid.labels:
         return empty_figure("No layers to show", height=height or 300)
     height = height or max(260, 90 + 44 * len(grid.layers))
@@ -245,10 +246,10 @@ def heatmap_figure(grid: LayerGrid, *, height: int | None = None) -> go.Figure:
             go.Scatter(
                 x=[g[0] for g in gaps],
                 y=[g[1] for g in gaps],
-                text=["n/a"] * len(gaps),
+                text=["not<br>analysed" if g[2].startswith("not analysed") else "n/a" for g in gaps],
                 customdata=[g[2] for g in gaps],
                 mode="text",
-                textfont=dict(color=MUTED, size=11),
+                textfont=dict(color=MUTED, size=10),
                 hovertemplate="%{x}<br>%{y}: %{customdata}<extra></extra>",
                 showlegend=False,
                 name="no value",

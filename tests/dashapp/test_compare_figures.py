@@ -102,10 +102,11 @@ def test_heatmap_writes_values_and_marks_gaps(cmp):
     heat, gaps = fig.data
     assert [list(r) for r in heat.z] == [[5.5, None, 3.0], [4.8, 3.9, 2.6], [None, None, None]]
     assert heat.text[0][0] == "5.5" and heat.text[0][1] == ""
-    assert list(gaps.text) == ["n/a"] * 4 and (gaps.x[0], gaps.y[0]) == ("b.pt", "fc1")
+    assert list(gaps.text) == ["not<br>analysed"] * 4 and (gaps.x[0], gaps.y[0]) == ("b.pt", "fc1")
     assert "power-law fit failed" in gaps.customdata[0]
     dead = F.heatmap_figure(F.layer_grid(cmp, "q_network", "dead_share"))
     assert dead.data[0].text[0][1] == "25%" and (dead.data[0].zmin, dead.data[0].zmax) == (0.0, 1.0)
+    assert list(dead.data[1].text) == ["n/a"] * 3  # the output layer has no dead share: not a fit that failed
 
 
 def test_empty_and_missing_cases():

@@ -127,7 +127,9 @@ def test_progress_then_every_panel(world, analysed):
     assert BAD_NAME in text_of(errors) and "could not be analysed" in text_of(errors)
 
     heat = C.show_grid(done, "q_network", "alpha")
-    assert list(heat.data[0].y) == ["fc1", "fc2", "value_out", "advantage_out"] and "n/a" in list(heat.data[1].text)
+    assert list(heat.data[0].y) == ["fc1", "fc2", "value_out", "advantage_out"] and "not<br>analysed" in list(
+        heat.data[1].text
+    )
     assert not is_empty_figure(C.show_grid(done, "target_network", "dead_share"))
 
     opts, value = triggered("compare-done.data", C.pick_checkpoint, done, None, None, None)

@@ -53,13 +53,17 @@ def test_compare_a_folder_with_a_bad_file(checkpoints, tmp_path, monkeypatch, se
     page.locator("#compare-start").click()
     labels = []
 
-    def finished() -> bool:
+    def seen() -> None:
         label = text_of(page, "#compare-progress")
         if label and (not labels or labels[-1] != label):
             labels.append(label)
+
+    def finished() -> bool:
+        seen()
         return text_of(page, "#compare-status").startswith("Analysed")
 
     wait_until(finished, 120, "the analysis to finish", interval=0.05)
+    seen()  # the bar and the status change together: read the bar once more
     counts = [int(m.group(1)) for m in (re.match(r"(\d+) of 5 checkpoints", lb) for lb in labels) if m]
     assert counts and counts[0] < 5 and counts[-1] == 5 and counts == sorted(counts), labels  # progress, k of n
     assert text_of(page, "#compare-status") == "Analysed 4 of 5 checkpoints (1 could not be)."

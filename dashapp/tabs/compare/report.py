@@ -16,17 +16,8 @@ from dashapp.figures.common import fmt, percent
 from health import Comparison
 from health.results import CheckpointHealth, LayerHealth, NetworkHealth
 
-#: Bootstrap colours of health's severities and patterns.
+#: Bootstrap colours of health's severities (of verdicts, issues and patterns).
 SEVERITY_COLOR = {"ok": "success", "note": "info", "warn": "warning", "bad": "danger"}
-PATTERN_COLOR = {
-    "healthy": "success",
-    "flat": "secondary",
-    "rising": "warning",
-    "overtraining": "danger",
-    "overfit": "danger",
-    "not_learning": "danger",
-    "unknown": "secondary",
-}
 
 
 def short_error(line: str, outcomes: tuple[FileOutcome, ...] = ()) -> tuple[str, str]:
@@ -74,7 +65,7 @@ def _pattern_block(title: str, pattern) -> list:
         html.Div(
             [
                 html.Span(title, className="me-2 fw-semibold"),
-                dbc.Badge(pattern.title, color=PATTERN_COLOR.get(pattern.key, "secondary"), className="me-2"),
+                dbc.Badge(pattern.title, color=SEVERITY_COLOR.get(pattern.severity, "secondary"), className="me-2"),
             ],
             className="mb-1",
         ),

@@ -31,12 +31,14 @@ NOTES = {
     "grid": "Every layer (down) in every checkpoint (across). Alpha cells take the colour of their band. "
     "Stable-rank share is how many directions of the weight matrix carry signal, as a share of the most it could "
     f"have ({TH.STABLE_RANK_HEALTHY_LOW:.0%}-{TH.STABLE_RANK_HEALTHY_HIGH:.0%} is healthy). Dead-neuron share is "
-    "the part of a hidden layer's units whose output never changes. n/a: there is no value (hover for why). "
+    'the part of a hidden layer\'s units whose output never changes. "not analysed": WeightWatcher could not '
+    "fit the layer; n/a: there is no such value (an output layer has no dead neurons); hover a cell for why. "
     "Click a cell for that checkpoint's report.",
     "verdict": "How alpha moved from the first checkpoint to the last names a pattern: falling towards "
-    f"{TH.ALPHA_OPTIMAL:g} is healthy progress, staying above {_UNDER} means the network is not learning, falling "
-    f"below {_LO} late in training means overtraining. The checkpoint to keep is the one whose alpha is nearest "
-    f"{TH.ALPHA_OPTIMAL:g} without being below it -- the rule neurodash health applies.",
+    f"{TH.ALPHA_OPTIMAL:g} is healthy progress, staying above the recommended band ({_HI}) means the network is "
+    f"not learning, falling below {_LO} after reaching the band means overtraining. The checkpoint to keep is "
+    f"neurodash health's pick -- the one whose alpha is nearest {TH.ALPHA_OPTIMAL:g}, preferring the recommended "
+    "band -- with its reason.",
     "report": "One checkpoint's full diagnosis, as neurodash health prints it: per layer its alpha and verdict "
     "(or why it was not analysed), log spectral norm, stable rank and dead neurons, then what looks wrong and what "
     "to try. The download buttons give the report's text, and its CSV tables and PNG plots for every checkpoint.",
