@@ -247,3 +247,26 @@ def test_serve_refuses_a_checkpoints_folder_that_is_not_one(tmp_path, capsys):
     missing = tmp_path / "nope"
     code = top.main(["serve", "--runs", str(tmp_path), "--checkpoints", str(missing), "--port", str(free_port())])
     assert code == 2 and f"--checkpoints {missing} is not a folder" in capsys.readouterr().err
+
+
+def test_every_format_neurodash_health_reads(world):
+    """SAC-style dicts of several networks, a Stable-Baselines3 .zip and a .safetensors
+    file in one served folder: read by health's one reader, every network offered."""
+    from tests.health import writers as W
+
+    folder = world["base"] / "mine" / "formats"
+    folder.mkdir()
+    for i in (1, 2):
+        nets = {n: W.mlp([8, 64, 64, 3], seed=10 * i + k, alpha=3.0) for k, n in enumerate(("actor", "critic_1"))}
+        W.write_sac(folder / f"sac_{i}.pt", nets, step=1000 * i, env_id="Pendulum-v1")
+    W.write_sb3_zip(folder / "sb3_3.zip", W.sb3_policy_state_dict("dqn"))
+    W.write_safetensors(folder / "plain_4.safetensors", W.named_state_dict(W.mlp([8, 32, 3]), ["fc1", "q_out"]))
+    done = analyse(folder)["done"]
+    assert done["labels"] == ["sac_1.pt", "sac_2.pt", "sb3_3.zip", "plain_4.safetensors"]
+    assert {"actor", "critic_1"} <= set(done["networks"]) and len(done["networks"]) >= 4
+    _options, _value, block, _t, _z = C.show_networks(done, None)
+    assert block == {}  # several networks: the picker shows
+    fig, _missing, _verdict, errors = C.show_comparison(done, "actor")
+    overall = next(t for t in fig.data if t.name == "actor overall")
+    assert errors is None and overall.y[0] is not None and overall.y[1] is not None
+    assert list(overall.y)[2:] == [None, None]  # the other files hold no actor: no point, not a zero
