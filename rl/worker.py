@@ -99,6 +99,10 @@ class WorkerConfig:
     Health tab); training never waits for it"""
     health_every: int = 20_000
     """also analyse the networks every this many environment steps (0: only at checkpoints)"""
+    health_priority: str = "idle"
+    """the analysis process's CPU priority: 'idle' uses only CPU time nothing else wants (training keeps
+    its speed; on a machine busy with other work the analyses wait), 'low' takes a small share of a busy
+    machine (results sooner there, at some cost to training), 'normal' as much as training"""
 
     def __post_init__(self) -> None:
         checks = [
@@ -117,6 +121,10 @@ class WorkerConfig:
             (self.probe_every >= 1, "probe_every must be >= 1"),
             (self.torch_threads >= 1, "torch_threads must be >= 1"),
             (self.health_every >= 0, "health_every must be >= 0"),
+            (
+                self.health_priority in ("idle", "low", "normal"),
+                f"health_priority must be 'idle', 'low' or 'normal', got {self.health_priority!r}",
+            ),
         ]
         for ok, message in checks:
             if not ok:

@@ -26,7 +26,7 @@ from health import thresholds as TH
 from rl import telemetry as T
 from rl.callbacks import Callback, RunContext, StepInfo
 from rl.healthwatch.analysis import HealthJob
-from rl.healthwatch.process import DONE, NICE, AnalysisProcess
+from rl.healthwatch.process import DONE, AnalysisProcess
 
 __all__ = ["FINAL_WAIT_S", "HealthWatch", "health_callbacks", "next_due", "recent_inputs"]
 
@@ -42,7 +42,8 @@ def health_callbacks(settings: Any, checkpoints: Any = None) -> list[Callback]:
     ``checkpoints`` (an ``rl.checkpoints.CheckpointSaver``), or nothing when switched off."""
     if not getattr(settings, "health", False):
         return []
-    return [HealthWatch(int(getattr(settings, "health_every", 0)), checkpoints)]
+    every, priority = int(getattr(settings, "health_every", 0)), getattr(settings, "health_priority", "idle")
+    return [HealthWatch(every, checkpoints, priority=priority)]
 
 
 def next_due(after: int, every: int, checkpoint_every: int, total: int | None) -> int | None:
@@ -71,8 +72,9 @@ class HealthWatch(Callback):
 
     The process starts with training when an analysis will be due before the run ends (its
     imports take a few seconds, on another core); a run too short for one costs nothing.
-    ``samples``: observations for the activation method's dead neurons; ``process``: makes
-    the analysis process from the ``nice`` value. ``published``: the steps whose analyses
+    ``samples``: observations for the activation method's dead neurons; ``priority``: the
+    analysis process's CPU priority (``rl.healthwatch.process.PRIORITIES``); ``process``
+    makes the analysis process from it. ``published``: the steps whose analyses
     were published, oldest first.
     """
 
@@ -82,14 +84,14 @@ class HealthWatch(Callback):
         checkpoints: Any = None,
         *,
         samples: int = TH.DEAD_NEURON_SAMPLES_DEFAULT,
-        nice: int = NICE,
+        priority: str = "idle",
         final_wait_s: float = FINAL_WAIT_S,
-        process: Callable[[int], Any] = AnalysisProcess,
+        process: Callable[[str], Any] = AnalysisProcess,
     ) -> None:
         if every < 0:
             raise ValueError(f"health_every must be >= 0, got {every}")
         self.every, self.checkpoints = int(every), checkpoints
-        self.samples, self.nice, self.final_wait_s = int(samples), int(nice), float(final_wait_s)
+        self.samples, self.priority, self.final_wait_s = int(samples), priority, float(final_wait_s)
         self.published: list[int] = []
         self._new_process = process
         self._process: Any = None
@@ -123,7 +125,7 @@ class HealthWatch(Callback):
         self._last_step = ctx.step
         if next_due(ctx.step, self.every, self._checkpoint_every, self._total) is not None:
             try:
-                self._process = self._new_process(self.nice)
+                self._process = self._new_process(self.priority)
                 self._process.start()
                 self._thread = threading.Thread(target=self._collect, name="neurodash-health-results", daemon=True)
                 self._thread.start()

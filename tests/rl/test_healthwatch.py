@@ -124,7 +124,7 @@ def test_a_network_that_cannot_be_analysed_carries_its_error_and_the_others_are_
 
 
 def test_the_analysis_process_answers_a_job():
-    process = AnalysisProcess()
+    process = AnalysisProcess("low")  # a share of a busy machine: this test is about the protocol
     process.start()
     try:
         process.submit(_job(step=7))
@@ -138,6 +138,25 @@ def test_the_analysis_process_answers_a_job():
     assert not process.alive
 
 
+def test_the_priority_is_one_of_three_and_lowers_this_process(monkeypatch):
+    import os
+
+    from rl.healthwatch.process import lower_priority
+
+    with pytest.raises(ValueError, match="idle, low, normal"):
+        AnalysisProcess("urgent")
+    with pytest.raises(ValueError, match="health_priority"):
+        from rl.worker import WorkerConfig
+
+        WorkerConfig(health_priority="urgent")
+    asked = []
+    monkeypatch.setattr(os, "nice", lambda n: asked.append(("nice", n)))
+    monkeypatch.setattr(os, "sched_setscheduler", lambda pid, policy, param: asked.append(("sched", policy)))
+    assert lower_priority("normal") == "normal" and asked == []
+    assert lower_priority("low") == "nice 10" and asked == [("nice", 10)]
+    assert lower_priority("idle") == "idle" and asked[-1] == ("sched", os.SCHED_IDLE)
+
+
 # --------------------------------------------------------------------------- the watch, with a stand-in process
 class FakeProcess:
     """Stands in for the analysis process: keeps the jobs until the test answers them
@@ -145,7 +164,8 @@ class FakeProcess:
 
     instances: list[FakeProcess] = []
 
-    def __init__(self, nice: int) -> None:
+    def __init__(self, priority: str) -> None:
+        self.priority = priority
         self.jobs: list[HealthJob] = []
         self.answers: queue.Queue = queue.Queue()
         self.auto, self.fail, self.alive, self.exitcode = False, False, True, None
@@ -218,6 +238,7 @@ def test_a_step_due_while_an_analysis_runs_is_skipped_and_named_in_the_record():
 
     summary, store, watch = _watched_run({250: answer_first, 350: answer_and_go_on})
     assert summary.steps == 400 and FakeProcess.instances[-1].closed
+    assert FakeProcess.instances[-1].priority == "idle"  # the default: only CPU time nothing else wants
     records = [T.HealthRecord.from_dict(r) for r in store.read(T.HEALTH)]
     assert [r.step for r in records] == [100, 300, 400] == watch.published
     assert [r.skipped for r in records] == [[200], [], []]  # 200 came while 100 ran: skipped, not queued
