@@ -153,7 +153,9 @@ def picker_options(page, tab: str) -> list[str]:
     """The names the "<tab>-network" picker lists (opened and closed again)."""
     page.click(f"#{tab}-network")
     page.wait_for_selector("[role=option]", state="visible")
-    names = page.evaluate("() => Array.from(document.querySelectorAll('[role=option]')).map(o => o.innerText.trim())")
+    names = page.evaluate(  # the open menu's options: other dropdowns' hidden options read ""
+        "() => Array.from(document.querySelectorAll('[role=option]')).map(o => o.innerText.trim()).filter(t => t)"
+    )
     page.keyboard.press("Escape")
     return names
 

@@ -993,7 +993,7 @@ def test_dead_init_layer_flag_plants_dying_relus_that_the_probe_reports(tmp_path
     train(
         BREAKOUT,
         "dqn",
-        600,
+        4_000,  # >= 100 sampled passes (every 10th, at most 50/s): a full window to judge dead neurons
         run_dir=run_dir,
         seed=0,
         overrides={**SMALL, "hidden_sizes": [16, 16], "dead_init_layer": "fc1", "checkpoint_every": 0},
