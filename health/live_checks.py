@@ -48,7 +48,7 @@ REMEDIES = {
         "training, lower the learning rate (large steps push "
         "them into the always-negative region) or try LeakyReLU or ELU, which still let a "
         "little gradient through. If they were silent from the start, check the "
-        "initialisation (biases near zero, not strongly negative) -- or the layer is simply "
+        "initialisation (biases at zero or slightly positive, not strongly negative) -- or the layer is simply "
         "wider than the task needs, and a smaller one would do as well."
     ),
     SATURATED_NEURONS: (

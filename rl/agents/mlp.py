@@ -21,9 +21,12 @@ from rl.telemetry import LayerInfo
 class MLP(nn.Module):
     """Hidden layers ``fcN`` + ``reluN`` of ``hidden_sizes``, then one Linear head per entry
     of ``heads`` (name -> outputs), all reading the last hidden layer. ``forward`` returns
-    the first head's output; :meth:`features` the last hidden layer's."""
+    the first head's output; :meth:`features` the last hidden layer's. ``hidden_bias``:
+    start every hidden layer's biases at this value (None: PyTorch's default init)."""
 
-    def __init__(self, n_in: int, hidden_sizes: Sequence[int], heads: Mapping[str, int]) -> None:
+    def __init__(
+        self, n_in: int, hidden_sizes: Sequence[int], heads: Mapping[str, int], hidden_bias: float | None = None
+    ) -> None:
         super().__init__()
         if n_in < 1 or not heads or any(n < 1 for n in heads.values()):
             raise ValueError(f"a network needs inputs and outputs, got {n_in} inputs and heads {dict(heads)}")
@@ -33,6 +36,8 @@ class MLP(nn.Module):
         width = int(n_in)
         for i, size in enumerate(hidden_sizes, start=1):
             linear, relu = nn.Linear(width, int(size)), nn.ReLU()
+            if hidden_bias is not None:  # drawn weights as usual (the RNG stream is the same), constant biases
+                nn.init.constant_(linear.bias, float(hidden_bias))
             self.add_module(f"fc{i}", linear)
             self.add_module(f"relu{i}", relu)
             self._hidden.append((linear, relu))

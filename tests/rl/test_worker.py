@@ -954,7 +954,7 @@ def test_flags_come_from_the_config_fields_with_their_docstrings():
     parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     cli.add_arguments(parser)
     text = " ".join(parser.format_help().split())
-    assert "--learning-rate FLOAT the Adam optimiser's learning rate (default: 0.001)" in text
+    assert "--learning-rate FLOAT the Adam optimiser's learning rate" in text and "(default: 0.0007)" in text
     assert "--hidden-sizes INT [INT ...]" in text and "(default: 64 64)" in text
     assert "--speed {full,watch}" in text and "--dueling, --no-dueling" in text
 
