@@ -17,7 +17,7 @@ full), then measures:
   inspector shown with the activation history drawn (and the same for a layer's name);
   the canvas drawing alone; and the shell showing an already-drawn tab.
 
-Targets (issue 5): graph built and drawn within 300 ms; click -> inspector within 200 ms.
+Targets: graph built and drawn within 300 ms; click -> inspector within 200 ms.
 
     .venv/bin/python bench/network_view.py                 # both networks, 5 repeats
     .venv/bin/python bench/network_view.py --repeats 10 --out bench/results/network_view.json

@@ -54,11 +54,24 @@ class Variant:
 #: The first entry is the baseline every other variant is compared with.
 VARIANTS: list[Variant] = [
     Variant("headless", telemetry=False, poll=False, overrides={"probe": False}),
-    Variant("telemetry", telemetry=True, poll=True, overrides={"probe": False}),
+    Variant("telemetry", telemetry=True, poll=True, overrides={"probe": False, "health": False}),
     # the same publishing with nobody watching: separates the worker's own cost from the reader's
-    Variant("unwatched", telemetry=True, poll=False, overrides={"probe": False}),
+    Variant("unwatched", telemetry=True, poll=False, overrides={"probe": False, "health": False}),
     # the probe at its default sampling, with the Activations/Gradients/Weights tabs and the alerts panel open
-    Variant("probe", telemetry=True, poll=True, overrides={"probe": False}, callbacks=probe_tabs_callbacks),
+    Variant(
+        "probe",
+        telemetry=True,
+        poll=True,
+        overrides={"probe": False, "health": False},
+        callbacks=probe_tabs_callbacks,
+    ),
+    # the demo's worker (the probe at its defaults, checkpoints every 10,000 steps) without the health
+    # watch, and with it at its defaults (an analysis at every checkpoint and every health_every steps,
+    # in its own process at the "idle" CPU priority), or at the "low" one: run
+    # `--variants demo health health-low` for the watch's cost
+    Variant("demo", telemetry=True, poll=True, overrides={"health": False}),
+    Variant("health", telemetry=True, poll=True, overrides={"health": True}),
+    Variant("health-low", telemetry=True, poll=True, overrides={"health": True, "health_priority": "low"}),
 ]
 
 
@@ -147,6 +160,7 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, workdir: Path
             polled = results.get(timeout=30)
             poller.join(timeout=30)
     return {
+        **_health_counts(run_dir if variant.telemetry else None),
         "variant": variant.name,
         "sps": summary.steps / timer.wall,
         "cpu_sps": summary.steps / timer.cpu,
@@ -156,6 +170,19 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, workdir: Path
         "episodes": summary.episodes,
         **({"poll": polled} if polled else {}),
     }
+
+
+def _health_counts(run_dir: Path | None) -> dict:
+    """How many health analyses a run published and skipped (nothing when it had none)."""
+    from rl.store import open_run
+
+    if run_dir is None:
+        return {}
+    with open_run(run_dir) as store:
+        status = store.get(T.HEALTH_STATUS)
+    if not isinstance(status, dict):
+        return {}
+    return {"analyses": status.get("analyses", 0), "skipped": status.get("skipped", 0)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(result)
                 poll = result.get("poll", {})
                 extra = f", {poll['polls']} polls" if poll else ""
+                if "analyses" in result:
+                    extra += f", {result['analyses']} analyses, {result['skipped']} skipped"
                 print(
                     f"round {round_no + 1}/{args.rounds}  {variant.name:<12} {result['sps']:8.0f} steps/s "
                     f"{result['cpu_sps']:8.0f} steps/CPU-s  ({result['seconds']:.1f} s{extra})",
