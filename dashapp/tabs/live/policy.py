@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, no_update
 from dashapp import read
 from dashapp.figures import live as F
 from dashapp.figures import policy as P
-from dashapp.figures.common import empty_figure, is_empty_figure
+from dashapp.figures.common import empty_figure
 from dashapp.tabs import reloading as R
 from dashapp.tabs.live.view import (
     ACTIONS_HEIGHT,
@@ -21,7 +21,7 @@ from dashapp.tabs.live.view import (
     TAB_ID,
     advanced,
     agent_of,
-    loaded,
+    load_pair,
     position,
 )
 
@@ -88,26 +88,14 @@ def tick_policy(n, active_tab, agent, cursor):
 )
 def load_policy(_reload, agent):
     """Draw the critics and policy charts from the downsampled history (on request of tick_policy)."""
-    run = agent_of(agent)[0]
-    key = {"run": run}
-    if not run:
-        msg = "Choose a run above."
-        return empty_figure(msg, height=Q_HEIGHT), empty_figure(msg, height=ACTIONS_HEIGHT), R.loaded(key, -1, False)
-    try:
-        with read.session(run) as s:
-            meta = s.meta()
-            names = list(meta.action_names) if meta else []
-            points = read.policy.policy_history(s)
-    except read.BrokenRun as exc:
-        msg = f"This run cannot be read: {exc}"
-        return (
-            empty_figure(msg, height=Q_HEIGHT),
-            empty_figure(msg, height=ACTIONS_HEIGHT),
-            R.loaded(key, -1, False, broken=True),
-        )
-    critics = P.critics_figure(points, height=Q_HEIGHT)
-    policy = P.policy_figure(points, names, height=ACTIONS_HEIGHT)
-    return critics, policy, loaded(key, points, not is_empty_figure(critics) and not is_empty_figure(policy))
+    return load_pair(
+        agent,
+        read.policy.policy_history,
+        lambda points, names: (
+            P.critics_figure(points, height=Q_HEIGHT),
+            P.policy_figure(points, names, height=ACTIONS_HEIGHT),
+        ),
+    )
 
 
 __all__ = ["choice_figure", "tick_policy", "load_policy"]

@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, html, no_update
 
 from dashapp import read
 from dashapp.figures import live as F
-from dashapp.figures.common import color, empty_figure, fmt, is_empty_figure, percent
+from dashapp.figures.common import color, empty_figure, fmt, percent
 from dashapp.tabs import reloading as R
 from dashapp.tabs.live.view import (
     ACTIONS_HEIGHT,
@@ -22,7 +22,7 @@ from dashapp.tabs.live.view import (
     action_names,
     advanced,
     agent_of,
-    loaded,
+    load_pair,
     placeholder,
     position,
 )
@@ -159,25 +159,14 @@ def tick_steps(n, active_tab, agent, cursor):
 )
 def load_steps(_reload, agent):
     """Draw the step charts from the downsampled history (on request of tick_steps)."""
-    run = agent_of(agent)[0]
-    key = {"run": run}
-    if not run:
-        msg = "Choose a run above."
-        return empty_figure(msg, height=Q_HEIGHT), empty_figure(msg, height=ACTIONS_HEIGHT), R.loaded(key, -1, False)
-    try:
-        with read.session(run) as s:
-            names = action_names(s)
-            points = read.steps.step_history(s)
-    except read.BrokenRun as exc:
-        msg = f"This run cannot be read: {exc}"
-        return (
-            empty_figure(msg, height=Q_HEIGHT),
-            empty_figure(msg, height=ACTIONS_HEIGHT),
-            R.loaded(key, -1, False, broken=True),
-        )
-    q_fig = F.q_trend_figure(points, names, height=Q_HEIGHT)
-    share_fig = F.action_share_figure(points, names, height=ACTIONS_HEIGHT)
-    return q_fig, share_fig, loaded(key, points, not is_empty_figure(q_fig) and not is_empty_figure(share_fig))
+    return load_pair(
+        agent,
+        read.steps.step_history,
+        lambda points, names: (
+            F.q_trend_figure(points, names, height=Q_HEIGHT),
+            F.action_share_figure(points, names, height=ACTIONS_HEIGHT),
+        ),
+    )
 
 
 __all__ = ["q_cards", "tick_steps", "load_steps"]

@@ -9,6 +9,7 @@ and the episode charts are common to both; the episode charts draw the grid that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -16,6 +17,7 @@ from dash import dcc, html
 
 from dashapp import read
 from dashapp.components import graph, panel
+from dashapp.figures.common import empty_figure, is_empty_figure
 from dashapp.tabs import reloading as R
 
 TAB_ID = "live"
@@ -250,6 +252,31 @@ def agent_of(agent: Any) -> tuple[str | None, str, bool]:
 
 def placeholder(message: str) -> list:
     return [dbc.Col(html.P(message, className="empty-note"))]
+
+
+def load_pair(agent: Any, history: Callable[[read.Session], Any], draw: Callable[[Any, list[str]], tuple]) -> tuple:
+    """A load of the tab's two growing charts (Q_HEIGHT above, ACTIONS_HEIGHT below) for the
+    run in the ``live-agent`` store: ``draw(history(session), action names)`` gives the two
+    figures; no run or an unreadable one puts the reason on both. Returns the two figures
+    and the cursor the load leaves behind."""
+    run = agent_of(agent)[0]
+    key = {"run": run}
+    if not run:
+        msg = "Choose a run above."
+        return empty_figure(msg, height=Q_HEIGHT), empty_figure(msg, height=ACTIONS_HEIGHT), R.loaded(key, -1, False)
+    try:
+        with read.session(run) as s:
+            names = action_names(s)
+            points = history(s)
+    except read.BrokenRun as exc:
+        msg = f"This run cannot be read: {exc}"
+        return (
+            empty_figure(msg, height=Q_HEIGHT),
+            empty_figure(msg, height=ACTIONS_HEIGHT),
+            R.loaded(key, -1, False, broken=True),
+        )
+    upper, lower = draw(points, names)
+    return upper, lower, loaded(key, points, not is_empty_figure(upper) and not is_empty_figure(lower))
 
 
 def action_names(s: read.Session) -> list[str]:
