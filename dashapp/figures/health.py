@@ -298,7 +298,7 @@ def watch_summary(status: T.HealthStatus | None, analysed: bool, step: int | Non
             return {
                 "kind": "analysing",
                 "text": f"Analysing… first result after step {status.running_step:,}: the weights of that step are "
-                f"being analysed{now}.",
+                f"being analysed{now}; {when}.",
             }
         if status.next_step is None:
             return {

@@ -175,6 +175,7 @@ def test_the_watch_sentence_follows_the_watch():
     assert "every 20,000 steps and at every checkpoint" in waiting["text"]
     first = F.watch_summary(_status("analysing", running_step=10_000), False, 10_400, True)
     assert first["kind"] == "analysing" and "first result after step 10,000" in first["text"]
+    assert "every 20,000 steps and at every checkpoint" in first["text"]  # the schedule is said in every state
     idle = F.watch_summary(
         _status(
             "idle", analyses=3, last_step=30_000, last_checkpoint="c.pt", last_seconds=0.25, next_step=40_000, skipped=1
