@@ -41,6 +41,27 @@ def q_points(page) -> int:
     return graph_points(page, "live-q-graph", Q_LINE)
 
 
+#: How long a control may take to show on the page: the command goes page -> server ->
+#: store -> worker (polled every 0.1 s) -> heartbeat -> store -> page (polled every 1 s);
+#: on a shared 2-core machine with the worker, the server and Chromium all busy, that
+#: round trip has been seen to take several seconds.
+CONTROL_TIMEOUT = 20
+
+
+def wait_for_control(page, run_dir: Path, check, what: str):
+    """Wait for what a control should do; on a timeout, say where the command got stuck:
+    whether the page sent it, and what the worker itself last reported in the store."""
+    try:
+        return wait_until(check, CONTROL_TIMEOUT, what)
+    except AssertionError as exc:
+        worker = worker_status(run_dir)
+        raise AssertionError(
+            f"{exc}; the page said {text_of(page, '#app-control-feedback')!r} and shows "
+            f"{status(page)!r} / {text_of(page, '#app-status-detail')!r}; the worker's own heartbeat: "
+            f"state {worker.state!r}, step {worker.step}, age {worker.age} s, message {worker.message!r}"
+        ) from exc
+
+
 def status_step(page) -> int:
     """The step number in the status line ("step 1,234 of 200,000 ...")."""
     match = re.search(r"step ([\d,]+)", text_of(page, "#app-status-detail"))
@@ -77,8 +98,9 @@ def test_live_tab_from_empty_folder_to_training_pause_and_resume(
     assert all(a in cards for a in ("LEFT", "STAY", "RIGHT")) and "confidence" in cards
     wait_until(lambda: page.locator("#live-frame-box img").count() == 1, 10, "the game picture")
 
+    run_dir = runs / "live-run"
     page.click("#app-pause")
-    wait_for_status(page, "paused", 10)
+    wait_for_control(page, run_dir, lambda: status(page) == "paused", "status 'paused'")
     assert page.locator("#app-resume").is_enabled() and page.locator("#app-step").is_enabled()
     assert not page.locator("#app-pause").is_enabled()
     # The worker flushed what it had buffered when it paused; once the page has drawn
@@ -91,12 +113,12 @@ def test_live_tab_from_empty_folder_to_training_pause_and_resume(
     # single step while paused: the worker makes exactly one move and waits again
     before = status_step(page)
     page.click("#app-step")
-    wait_until(lambda: status_step(page) == before + 1, 10, f"step {before + 1} after a single step")
+    wait_for_control(page, run_dir, lambda: status_step(page) == before + 1, f"step {before + 1} after a single step")
     time.sleep(1.5)
     assert status_step(page) == before + 1 and status(page) == "paused"
 
     page.click("#app-resume")
-    wait_for_status(page, "running", 10)
+    wait_for_control(page, run_dir, lambda: status(page) == "running", "status 'running' after resume")
     wait_until(lambda: q_points(page) > paused_at + 3, 15, "the chart to grow again after resume")
     wait_until(lambda: graph_points(page, "live-episodes-graph") > 0, 20, "finished episodes on the chart")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dashapp import app as A
-from tests.e2e.helpers import graph_points, graph_traces, record_dash_updates, text_of, wait_until
+from tests.e2e.helpers import graph_points, graph_traces, record_dash_updates, text_of, wait_until, wait_until_stable
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -85,10 +85,11 @@ def test_a_tab_switch_wakes_only_the_shown_tab_and_resizes_no_graph(
     assert tabs_written(updates) == {"live"}, updates
 
     # every tab's graphs are laid out, the hidden ones too (on a loaded machine the last of
-    # two dozen graphs may still be drawing when the Q-value chart first shows)
-    wait_until(lambda: len(graph_sizes(page)) >= 9, 20, "every tab's graphs laid out")
+    # two dozen graphs may still be drawing when the Q-value chart first shows, so wait
+    # for the layout to stop changing before taking it as the reference)
+    wait_until(lambda: len(graph_sizes(page)) >= 9, 45, "every tab's graphs laid out")
+    sizes = wait_until_stable(lambda: graph_sizes(page), 2.0, 30, "the graphs' layout to settle")
     count_resizes(page)
-    sizes = graph_sizes(page)
     del updates[:]
     clicked = open_tab(page, "Gradients")
     # The shown tab updates at once: the switch bumps its poll, whose own first tick would
