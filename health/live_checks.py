@@ -344,14 +344,13 @@ def check_velocity(history: Mapping[str, Sequence[tuple[float | None, int]]]) ->
     return checks
 
 
-def check_q_values(q_abs_max: Sequence[float], q_bound: float | None = None, layer: str = "Q-values") -> list[Check]:
+def check_q_values(q_abs_max: Sequence[float], layer: str = "Q-values") -> list[Check]:
     """Q-value divergence from the largest |Q| of each acting sample, oldest first.
 
     Critical: any non-finite Q-value among the recent samples. Warning: the recent
     median grown ``LIVE_Q_GROWTH_FACTOR``-fold within ``LIVE_Q_GROWTH_SAMPLES`` samples
-    while above ``LIVE_Q_GROWTH_MIN``. ``q_bound`` is accepted and not used: the rule
-    against a bound on the return was removed (see ``health.thresholds``, "Q-values
-    diverging"), and callers that still pass one keep working.
+    while above ``LIVE_Q_GROWTH_MIN`` (why there is no rule against a bound on the return:
+    ``health.thresholds``, "Q-values diverging").
     """
     values = [math.nan if v is None else float(v) for v in q_abs_max]
     if not values:

@@ -45,9 +45,6 @@ class ProbeConfig:
     """bins of each layer's weight histogram"""
     watch_q: bool = True
     """the network's output is a Q-value per action: alert when the Q-values diverge"""
-    q_bound: float | None = None
-    """the largest return an episode can earn (max reward / (1 - gamma)), when known;
-    Q-values far above it are reported as diverging"""
     dead_init_layer: str | None = None
     """teaching demo of dying ReLUs: before training, set this hidden layer's biases to
     dead_init_bias so its ReLUs output zero for every input -- and, receiving no gradient,
@@ -76,8 +73,6 @@ class ProbeConfig:
             raise ValueError(f"ProbeConfig: max_publish_share must be in (0, 1], got {self.max_publish_share!r}")
         if not (self.publish_every_s >= 0):
             raise ValueError(f"ProbeConfig: publish_every_s must be >= 0, got {self.publish_every_s!r}")
-        if self.q_bound is not None and not self.q_bound > 0:
-            raise ValueError(f"ProbeConfig: q_bound must be > 0 or None, got {self.q_bound!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -208,7 +208,7 @@ class Probe:
             checks += R.check_activations([layer.to_dict() for layer in activations.layers])
             if self.config.watch_q and self._output_history:
                 # the network's output as a whole (a dueling head has two output layers)
-                checks += R.check_q_values(list(self._output_history), self.config.q_bound, layer="output")
+                checks += R.check_q_values(list(self._output_history), layer="output")
         if gradients:
             checks += R.check_gradients({k: list(v) for k, v in self._grad_history.items() if v})
         if weights:
