@@ -105,7 +105,10 @@ ACTOR_CRITIC_ALPHA_GAP = 1.0
 # [GUIDE "Common Patterns"]: healthy progression (alpha falls towards 2), overtraining
 # (reaches ~2 then drops below 2), not learning (alpha stays above 6).
 # [OURS]: a change of overall alpha smaller than 0.1 between first and last checkpoint
-# counts as "flat" (the guide's not-learning example still moves 0.3 per step).
+# counts as "flat" (the guide's not-learning example still moves 0.3 per step). [OURS]:
+# "not learning" is every analysed alpha above the recommended band (above 5, not only
+# above 6) and a fall so far that, at the same pace, would not reach 5 within as much
+# training again -- a network that is above 6 but coming down fast is still learning.
 ALPHA_TREND_MIN_CHANGE = 0.1
 
 # --- Safety limits when reading untrusted checkpoint files -------------------------------

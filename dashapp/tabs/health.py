@@ -63,7 +63,8 @@ NOTES = {
     f"else by weight). Above {TH.DEAD_RATIO_HIGH:.0%} (dashed line) a large part of the layer does nothing.",
     "pattern": "How the chosen network's overall alpha has moved over the analyses so far: falling towards "
     f"{TH.ALPHA_OPTIMAL:g} is a healthy progression; reaching {TH.ALPHA_RECOMMENDED_LOW:g} and then falling "
-    f"below it is overtraining; staying above {TH.ALPHA_UNDERTRAINED_HIGH:g} means it is not learning. The "
+    f"below it is overtraining; staying above {TH.ALPHA_RECOMMENDED_HIGH:g} without falling fast enough to "
+    "reach the recommended band soon means it is not learning. The "
     f"checkpoint to keep is the analysed checkpoint whose alpha is nearest {TH.ALPHA_OPTIMAL:g} without being "
     "below it.",
 }
