@@ -6,7 +6,9 @@ checkpoint's report."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,9 @@ from tests.dashapp.checkpoint_runs import BAD_NAME, folder_with_bad_file, train_
 from tests.e2e.helpers import graph_traces, text_of, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+#: Where a screenshot of the tab is kept for people to look at.
+SCREENSHOT = Path(os.environ.get("NEURODASH_SCREENSHOT_DIR", "/tmp")) / "neurodash-compare.png"
 
 
 @pytest.fixture(scope="module")
@@ -87,5 +92,6 @@ def test_compare_a_folder_with_a_bad_file(checkpoints, tmp_path, monkeypatch, se
     report = text_of(page, "#compare-report")
     assert "network: q_network" in report and "not analysed: too few eigenvalues" in report
     assert "Overall alpha" in report and "Dead neurons" in report
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert not page_log.errors, page_log.errors
     assert not page_log.external(served.url)

@@ -4,6 +4,9 @@ and the alpha chart on its bands, which grows as the worker's analyses arrive.""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.helpers import graph_traces, text_of, wait_until
@@ -13,6 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(480)]
 #: The analysis process runs at a lower priority: on a busy machine its first result (after
 #: its imports, about 7 s of CPU) can take minutes.
 PATIENCE_S = 200
+#: Where a screenshot of the tab is kept for people to look at.
+SCREENSHOT = Path(os.environ.get("NEURODASH_SCREENSHOT_DIR", "/tmp")) / "neurodash-health.png"
 
 
 def alpha_chart(page) -> dict | None:
@@ -65,4 +70,5 @@ def test_the_health_tab_shows_the_table_and_alpha_over_training_of_a_live_run(
         lambda: (alpha_chart(page) or {"lines": [[None, 0]]})["lines"][0][1] > first, PATIENCE_S, "a second analysis"
     )
     assert graph_traces(page, "health-dead") and text_of(page, "#health-pattern")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert not page_log.errors, page_log.errors
