@@ -32,11 +32,13 @@ request, so serve one app per process (``neurodash serve`` does).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from flask import g, request
 
 from dashapp import alerts, read
 from dashapp.tabs import activations, compare, gradients, health, live, network, weights
@@ -81,7 +83,25 @@ def create_app(runs_dir: str | Path, *, poll_ms: int = POLL_MS) -> dash.Dash:
     # against it (read.check_served), never trusted as given.
     app.server.config[read.RUNS_DIR_CONFIG] = str(Path(runs_dir).resolve())
     app.layout = layout(runs_dir, poll_ms)
+    time_callbacks(app.server)
     return app
+
+
+def time_callbacks(server) -> None:
+    """Say in each callback response how long the server took (a ``Server-Timing`` header:
+    the browser's developer tools show it next to the request, and ``bench/browser_cost.py``
+    reads it to measure the server's time per tick where it is spent)."""
+
+    @server.before_request
+    def _start_clock():
+        g.neurodash_started = time.perf_counter()
+
+    @server.after_request
+    def _say_time(response):
+        started = getattr(g, "neurodash_started", None)
+        if started is not None and request.path.endswith("/_dash-update-component"):
+            response.headers["Server-Timing"] = f"callback;dur={1000 * (time.perf_counter() - started):.1f}"
+        return response
 
 
 # --------------------------------------------------------------------------- layout

@@ -450,3 +450,19 @@ def test_update_frame_says_why_an_environment_draws_no_picture(make_run):
     run.store.put(T.FRAME_UNAVAILABLE, {"reason": "DependencyNotInstalled: pygame is not installed"})
     box, _caption, _cursor = live.update_frame(2, "live", str(run.path), None)
     assert "cannot draw its picture here (DependencyNotInstalled: pygame is not installed)" in text_of(box)
+
+
+def test_callback_responses_say_the_server_time_and_pages_do_not(tmp_path):
+    client = A.create_app(tmp_path).server.test_client()
+    body = {
+        "output": "app-run.data",
+        "outputs": {"id": "app-run", "property": "data"},
+        "inputs": [{"id": "app-run-picker", "property": "value", "value": None}],
+        "changedPropIds": ["app-run-picker.value"],
+        "state": [],
+    }
+    answer = client.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200, answer.data
+    name, duration = answer.headers["Server-Timing"].split(";dur=")
+    assert name == "callback" and 0 <= float(duration) < 60_000
+    assert "Server-Timing" not in client.get("/").headers
