@@ -169,7 +169,10 @@ def browse(url: str, tabs: tuple[str, ...], ready, stop, results) -> None:
             cdp.on("Network.requestWillBeSent", sent)
             cdp.on("Network.responseReceived", answered)
             cdp.on("Network.loadingFinished", finished)
-            cdp.on("Network.loadingFailed", lambda e, log=log: log.get(e["requestId"], {}).update(failed=e.get("errorText") or True))
+            cdp.on(
+                "Network.loadingFailed",
+                lambda e, log=log: log.get(e["requestId"], {}).update(failed=e.get("errorText") or True),
+            )
             page.goto(url)
             page.locator("#app-tabs .nav-link", has_text=TAB_LABELS[tab]).click(timeout=60_000)
             pages.append(page)
