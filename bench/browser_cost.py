@@ -136,14 +136,51 @@ def cores_used(before: dict, after: dict, seconds: float) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- the browser
-def browse(url: str, tabs: tuple[str, ...], ready, stop, results) -> None:
+#: Chromium's own counters of where a page's main thread spent its time (seconds so far).
+PAGE_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+
+def _callback_name(post_data: str | None) -> str | None:
+    """A Dash callback request's outputs, shortened ("live-q-graph.extendData+3")."""
+    try:
+        output = json.loads(post_data or "{}").get("output", "")
+    except ValueError:
+        return None
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return parts[0] + (f"+{len(parts) - 1}" if len(parts) > 1 else "") if parts[0] else None
+
+
+def _profile_summary(profile: dict, top: int = 25) -> list[dict]:
+    """Self time per (script, function) of a CDP CPU profile, largest first."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    hits: dict[int, float] = {}
+    deltas = profile.get("timeDeltas", [])
+    for k, sample in enumerate(profile.get("samples", [])):
+        hits[sample] = hits.get(sample, 0.0) + (deltas[k] if k < len(deltas) else 0) / 1000.0
+    by: dict[tuple[str, str], float] = {}
+    for node_id, ms in hits.items():
+        frame = nodes[node_id]["callFrame"]
+        script = frame.get("url", "").rsplit("/", 1)[-1].split("?")[0] or "(native)"
+        key = (script, frame.get("functionName") or "(anonymous)")
+        by[key] = by.get(key, 0.0) + ms
+    total = sum(by.values()) or 1.0
+    rows = sorted(by.items(), key=lambda kv: -kv[1])[:top]
+    return [{"script": k[0], "function": k[1], "ms": round(v, 1), "share": round(v / total, 3)} for k, v in rows]
+
+
+def browse(url: str, tabs: tuple[str, ...], ready, stop, results, profile_after: float | None = None) -> None:
     """Open one Chromium page per entry of ``tabs`` on the dashboard, each on its tab, and
-    log every network request of each until ``stop``; put the log on ``results``."""
+    log every network request of each (and, every second, Chromium's counters of the
+    page's main-thread time) until ``stop``; put the logs on ``results``. With
+    ``profile_after``, the first page's JavaScript is CPU-profiled from that many seconds
+    after ``ready`` for 10 s."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS
 
     logs: list[dict[str, dict]] = []
+    metrics: list[list[dict]] = []
+    sessions = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -153,9 +190,15 @@ def browse(url: str, tabs: tuple[str, ...], ready, stop, results) -> None:
             log: dict[str, dict] = {}
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
+            cdp.send("Performance.enable")
 
             def sent(e, log=log):
-                log[e["requestId"]] = {"url": e["request"]["url"], "t0": e["timestamp"], "wall": time.time()}
+                log[e["requestId"]] = {
+                    "url": e["request"]["url"],
+                    "callback": _callback_name(e["request"].get("postData")),
+                    "t0": e["timestamp"],
+                    "wall": time.time(),
+                }
 
             def answered(e, log=log):
                 headers = {k.lower(): v for k, v in e["response"]["headers"].items()}
@@ -164,24 +207,43 @@ def browse(url: str, tabs: tuple[str, ...], ready, stop, results) -> None:
 
             def finished(e, log=log):
                 if e["requestId"] in log:
-                    log[e["requestId"]].update(t1=e["timestamp"], bytes=e["encodedDataLength"], done=time.time())
+                    log[e["requestId"]].update(t1=e["timestamp"], bytes=e["encodedDataLength"])
+
+            def failed(e, log=log):
+                if e["requestId"] in log:  # Chromium reports a 204 (a callback that sent nothing) this way
+                    log[e["requestId"]].update(t1=e["timestamp"], failed=e.get("errorText") or True)
 
             cdp.on("Network.requestWillBeSent", sent)
             cdp.on("Network.responseReceived", answered)
             cdp.on("Network.loadingFinished", finished)
-            cdp.on(
-                "Network.loadingFailed",
-                lambda e, log=log: log.get(e["requestId"], {}).update(failed=e.get("errorText") or True),
-            )
+            cdp.on("Network.loadingFailed", failed)
             page.goto(url)
             page.locator("#app-tabs .nav-link", has_text=TAB_LABELS[tab]).click(timeout=60_000)
             pages.append(page)
             logs.append(log)
+            metrics.append([])
+            sessions.append(cdp)
         ready.set()
+        started, profiling, profile = time.monotonic(), False, None
+        next_sample = time.monotonic()
         while not stop.is_set():
             pages[0].wait_for_timeout(200)  # lets Playwright deliver the pages' events
+            now = time.monotonic()
+            if now >= next_sample:
+                next_sample += 1.0
+                for cdp, samples in zip(sessions, metrics, strict=True):
+                    got = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                    samples.append({"wall": time.time(), **{k: got.get(k, 0.0) for k in PAGE_METRICS}})
+            if profile_after is not None and not profiling and profile is None and now - started >= profile_after:
+                sessions[0].send("Profiler.enable")
+                sessions[0].send("Profiler.setSamplingInterval", {"interval": 500})
+                sessions[0].send("Profiler.start")
+                profiling, profile_started = True, now
+            if profiling and now - profile_started >= 10.0:
+                profile = _profile_summary(sessions[0].send("Profiler.stop")["profile"])
+                profiling = False
         browser.close()
-    results.put([list(log.values()) for log in logs])
+    results.put({"logs": [list(log.values()) for log in logs], "metrics": metrics, "profile": profile})
 
 
 # --------------------------------------------------------------------------- one run
@@ -239,6 +301,39 @@ def _quantile(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
+def main_thread(samples: list[dict], start: float, end: float) -> dict:
+    """Share of wall time the page's main thread spent in tasks, scripts, layout and
+    style between wall times ``start`` and ``end`` (from Chromium's counters)."""
+    inside = [m for m in samples if start <= m["wall"] <= end]
+    if len(inside) < 2:
+        return {}
+    first, last = inside[0], inside[-1]
+    seconds = last["wall"] - first["wall"]
+    return {k: (last[k] - first[k]) / seconds for k in PAGE_METRICS}
+
+
+def by_callback(log: list[dict], start: float, end: float) -> list[dict]:
+    """Per callback (by its first output): requests and bytes per second, server p50."""
+    seconds = max(end - start, 1e-9)
+    rows: dict[str, list[dict]] = {}
+    for r in log:
+        if start <= r["wall"] < end and r.get("callback"):
+            rows.setdefault(r["callback"], []).append(r)
+    out = []
+    for name, rs in rows.items():
+        server = [float(r["server_timing"].split("dur=")[1]) for r in rs if r.get("server_timing")]
+        out.append(
+            {
+                "callback": name,
+                "per_s": round(len(rs) / seconds, 2),
+                "bytes_per_s": round(sum(r.get("bytes", 0) for r in rs) / seconds),
+                "sent_nothing": sum(bool(r.get("failed")) for r in rs),
+                "server_ms_p50": _quantile(server, 0.5),
+            }
+        )
+    return sorted(out, key=lambda row: -row["bytes_per_s"])
+
+
 def tab_figures(log: list[dict], start: float, end: float) -> dict:
     """Requests, bytes and latencies of one page between wall times ``start`` and ``end``."""
     window = [r for r in log if start <= r["wall"] < end]
@@ -262,7 +357,9 @@ def tab_figures(log: list[dict], start: float, end: float) -> dict:
     }
 
 
-def run_once(variant: Variant, env_id: str, steps: int, seed: int, settle: float, workdir: Path) -> dict:
+def run_once(
+    variant: Variant, env_id: str, steps: int, seed: int, settle: float, workdir: Path, profile: bool = False
+) -> dict:
     from rl.worker import train
 
     runs = workdir / f"{variant.name}-{time.monotonic_ns()}"
@@ -275,7 +372,11 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, settle: float
             server, url = _serve(runs, workdir / f"{runs.name}-serve.log")
             mp = multiprocessing.get_context("spawn")
             ready, stop, results = mp.Event(), mp.Event(), mp.Queue()
-            browser = mp.Process(target=browse, args=(url, variant.tabs, ready, stop, results), daemon=True)
+            browser = mp.Process(
+                target=browse,
+                args=(url, variant.tabs, ready, stop, results, settle if profile else None),
+                daemon=True,
+            )
             browser.start()
             if not ready.wait(timeout=120):
                 raise RuntimeError("the browser did not open the dashboard")
@@ -289,10 +390,10 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, settle: float
             telemetry=variant.telemetry,
             callbacks=[timer],
         )
-        logs = []
+        seen: dict = {"logs": [], "metrics": [], "profile": None}
         if browser is not None:
             stop.set()
-            logs = results.get(timeout=60)
+            seen = results.get(timeout=60)
             browser.join(timeout=30)
     finally:
         if browser is not None and browser.is_alive():
@@ -305,8 +406,17 @@ def run_once(variant: Variant, env_id: str, steps: int, seed: int, settle: float
         "sps": summary.steps / timer.wall,
         "seconds": timer.wall,
         "cores": cores_used(timer.before, timer.after, wall),
-        "tabs": [tab_figures(log, timer.start + settle, timer.end) for log in logs],
+        "tabs": [
+            {
+                **tab_figures(log, timer.start + settle, timer.end),
+                "main_thread": main_thread(samples, timer.start + settle, timer.end),
+                "callbacks": by_callback(log, timer.start + settle, timer.end),
+            }
+            for log, samples in zip(seen["logs"], seen["metrics"], strict=True)
+        ],
     }
+    if seen["profile"]:
+        out["profile"] = seen["profile"]
     return out
 
 
@@ -324,11 +434,16 @@ def summarize(runs: list[dict], names: list[str]) -> dict:
         row["ratio"] = statistics.median(row["round_ratios"])
         tabs = [t for r in mine for t in r["tabs"]]
         if tabs:
+            numbers = [k for k, v in tabs[0].items() if not isinstance(v, dict | list)]
             row["per_tab"] = {
                 k: statistics.median(t[k] for t in tabs if t[k] is not None)
-                for k in tabs[0]
+                for k in numbers
                 if any(t[k] is not None for t in tabs)
             }
+            threads = [t["main_thread"] for t in tabs if t["main_thread"]]
+            if threads:
+                row["main_thread"] = {k: statistics.median(m[k] for m in threads) for k in PAGE_METRICS}
+            row["callbacks"] = mine[-1]["tabs"][0]["callbacks"]  # the last run's first tab, as an example
             row["chromium_cores_per_tab"] = row["cores"]["chromium"] / len(mine[0]["tabs"])
         out[name] = row
     return out
@@ -351,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         help="which variants to run (the first is the baseline)",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this file")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="CPU-profile the first page's JavaScript for 10 s in each watched run and print where it went",
+    )
+    parser.add_argument("--detail", action="store_true", help="also print each tab's callbacks by bytes")
     args = parser.parse_args(argv)
 
     variants = [v for name in args.variants for v in VARIANTS if v.name == name]
@@ -358,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="neurodash-browser-bench-") as tmp:
         for round_no in range(args.rounds):
             for variant in variants if round_no % 2 == 0 else variants[::-1]:
-                result = run_once(variant, args.env, args.steps, args.seed, args.settle, Path(tmp))
+                result = run_once(variant, args.env, args.steps, args.seed, args.settle, Path(tmp), args.profile)
                 result["round"] = round_no
                 runs.append(result)
                 cores = ", ".join(f"{g} {c:.2f}" for g, c in result["cores"].items() if c >= 0.005)
@@ -372,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"({result['seconds']:.0f} s)  cores: {cores}" + (f"  tabs: {tabs}" if tabs else ""),
                     flush=True,
                 )
+                for row in result.get("profile", []):
+                    print(f"      {row['ms']:8.1f} ms {row['share']:6.1%}  {row['script']}: {row['function']}")
     report = summarize(runs, [v.name for v in variants])
     print()
     for name, row in report.items():
@@ -387,6 +510,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"p50/p95 {t.get('latency_ms_p50', 0):.0f}/{t.get('latency_ms_p95', 0):.0f} ms, server p50/p95 "
                 f"{t.get('server_ms_p50', 0):.1f}/{t.get('server_ms_p95', 0):.1f} ms"
             )
+            if "main_thread" in row:
+                print(
+                    f"{'':<12} main thread busy: "
+                    + ", ".join(f"{k.replace('Duration', '').lower()} {v:.0%}" for k, v in row["main_thread"].items())
+                )
+            if args.detail:
+                for c in row["callbacks"]:
+                    print(
+                        f"{'':<14}{c['per_s']:5.2f}/s {c['bytes_per_s']:7d} B/s  server p50 "
+                        f"{c['server_ms_p50'] or 0:6.1f} ms  {c['callback']}"
+                        + (f"  ({c['sent_nothing']} sent nothing)" if c["sent_nothing"] else "")
+                    )
     print(
         f"\ntargets: one tab >= {TARGET_ONE_TAB}, three tabs >= {TARGET_THREE_TABS} of headless; per tab <= "
         f"{TARGET_CHROMIUM_CORES} Chromium core, <= {TARGET_REQUESTS_PER_S:g} callbacks/s, <= "
