@@ -5,7 +5,7 @@ alerts in the run's ALERTS key: dead or saturated neurons, vanishing or explodin
 gradients, stalled learning, diverging Q-values -- each with a level, the layer, a
 message and a suggested remedy, when it started and whether it is still active. This
 panel shows the active ones (most severe first) and, folded away, the recently cleared
-ones. It polls one small key with the shell's ``app-poll`` and re-renders only when the
+ones. The shell reads one small key on each of its polls (``dashapp.app.update_shell``) and re-renders only when the
 alerts changed.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashapp import read
@@ -179,17 +179,9 @@ def signature(view: AlertsView | None) -> list:
     return [[a.network, a.id, a.level, a.message, a.started_step, a.ended_step] for a in view.active + view.cleared]
 
 
-@callback(
-    Output("alerts-panel", "children"),
-    Output("alerts-float", "children"),
-    Output("alerts-float", "style"),
-    Output("alerts-seen", "data"),
-    Input("app-poll", "n_intervals"),
-    Input("app-run", "data"),
-    State("alerts-seen", "data"),
-)
 def update_alerts(_n, run, seen):
-    """The alerts of the selected run: read -> render (only when they changed)."""
+    """The alerts of the selected run: read -> render (only when they changed; else
+    PreventUpdate). The shell's poll (``dashapp.app.update_shell``) calls it."""
     if not run:
         key: dict[str, object] = {"run": None, "sig": []}
         if seen == key:

@@ -31,6 +31,7 @@ request, so serve one app per process (``neurodash serve`` does).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ from pathlib import Path
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 from flask import g, request
 
 from dashapp import alerts, read
@@ -217,6 +219,7 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
             dcc.Interval(id="app-poll", interval=poll_ms, n_intervals=0),
             *tab_polls(poll_ms),
             dcc.Store(id="app-run"),
+            dcc.Store(id="app-notice-key"),
             dcc.Store(id="app-runs-dir", data=str(runs_dir)),
         ]
     )
@@ -304,25 +307,26 @@ clientside_callback(
 )
 
 
-@callback(
-    Output("app-run-picker", "options"),
-    Output("app-run-picker", "value"),
-    Output("app-notice", "children"),
-    Input("app-poll", "n_intervals"),
-    State("app-runs-dir", "data"),
-    State("app-run-picker", "value"),
-    State("app-run-picker", "options"),
-)
-def refresh_runs(_n, runs_dir, current, current_options):
+def notice_key(root: Path, runs: list) -> str:
+    """What the notice under the run picker depends on (it is sent again only when this changes)."""
+    return json.dumps([root.exists(), [[r.label, r.broken] for r in runs if r.broken] if runs else None])
+
+
+def refresh_runs(_n, runs_dir, current, current_options, shown_notice=None):
     """Keep the run picker in step with the folder: new runs appear, broken runs are
     listed (disabled) with their reason, and the newest readable run is chosen when
-    nothing is selected yet."""
+    nothing is selected yet. Returns the picker's options and value, the notice under it
+    and the notice's key (no_update for each that ``current``, ``current_options`` and
+    ``shown_notice`` already show)."""
     root = read.served_root() or Path(runs_dir or ".")
     runs = read.list_runs(root)
     options = [{"label": r.label, "value": r.path, "disabled": bool(r.broken)} for r in runs]
     readable = [r.path for r in runs if not r.broken]
     value = current if current in readable else (readable[0] if readable else None)
-    if not root.exists():
+    key = notice_key(root, runs)
+    if key == shown_notice:
+        notice = no_update
+    elif not root.exists():
         notice = dbc.Alert(
             f"The folder {root} does not exist yet. It is created when the first run starts; "
             "this page shows runs as soon as they appear.",
@@ -333,7 +337,12 @@ def refresh_runs(_n, runs_dir, current, current_options):
         notice = how_to_start(str(root))
     else:
         notice = broken_notice(runs)
-    return (no_update if options == current_options else options), (no_update if value == current else value), notice
+    return (
+        no_update if options == current_options else options,
+        no_update if value == current else value,
+        notice,
+        no_update if notice is no_update else key,
+    )
 
 
 @callback(Output("app-run", "data"), Input("app-run-picker", "value"))
@@ -361,22 +370,6 @@ def _status_detail(status: read.WorkerStatus) -> str:
     return " · ".join(parts)
 
 
-@callback(
-    Output("app-status", "children"),
-    Output("app-status", "color"),
-    Output("app-status-detail", "children"),
-    Output("app-progress", "value"),
-    Output("app-pause", "disabled"),
-    Output("app-resume", "disabled"),
-    Output("app-step", "disabled"),
-    Output("app-stop", "disabled"),
-    Output("app-speed-watch", "disabled"),
-    Output("app-speed-full", "disabled"),
-    Output("app-speed-watch", "outline"),
-    Output("app-speed-full", "outline"),
-    Input("app-poll", "n_intervals"),
-    Input("app-run", "data"),
-)
 def update_status(_n, run):
     """The status badge, progress bar and which controls can be used, from the heartbeat."""
     if not run:
@@ -403,6 +396,55 @@ def update_status(_n, run):
         not watch,
         not (alive and not watch),
     )
+
+
+_STATUS_OUTPUTS = 12
+_ALERT_OUTPUTS = 4
+
+
+@callback(
+    Output("app-run-picker", "options"),
+    Output("app-run-picker", "value"),
+    Output("app-notice", "children"),
+    Output("app-notice-key", "data"),
+    Output("app-status", "children"),
+    Output("app-status", "color"),
+    Output("app-status-detail", "children"),
+    Output("app-progress", "value"),
+    Output("app-pause", "disabled"),
+    Output("app-resume", "disabled"),
+    Output("app-step", "disabled"),
+    Output("app-stop", "disabled"),
+    Output("app-speed-watch", "disabled"),
+    Output("app-speed-full", "disabled"),
+    Output("app-speed-watch", "outline"),
+    Output("app-speed-full", "outline"),
+    Output("alerts-panel", "children"),
+    Output("alerts-float", "children"),
+    Output("alerts-float", "style"),
+    Output("alerts-seen", "data"),
+    Input("app-poll", "n_intervals"),
+    Input("app-run-picker", "value"),  # also an output: a run chosen here or by the user is shown at once
+    State("app-runs-dir", "data"),
+    State("app-run-picker", "options"),
+    State("app-notice-key", "data"),
+    State("alerts-seen", "data"),
+)
+def update_shell(n, current, runs_dir, current_options, shown_notice, alerts_seen):
+    """The shell's one request per poll: the run picker (and the notice under it), the
+    status badge and controls, and the network-health alerts, for the chosen run."""
+    options, value, notice, key = refresh_runs(n, runs_dir, current, current_options, shown_notice)
+    run = current if value is no_update else value
+    with contextlib.ExitStack() as reading:
+        with contextlib.suppress(read.BrokenRun):  # each panel says so itself
+            if run:
+                reading.enter_context(read.session(run))  # one store opening for both panels
+        status = update_status(n, run)
+        try:
+            shown_alerts = alerts.update_alerts(n, run, alerts_seen)
+        except PreventUpdate:
+            shown_alerts = (no_update,) * _ALERT_OUTPUTS
+    return options, value, notice, key, *status, *shown_alerts
 
 
 _COMMAND_FOR = {

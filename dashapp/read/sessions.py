@@ -2,9 +2,12 @@
 
 A callback opens ``with session(run) as s:`` and hands ``s`` to every read function it
 needs, so a tick costs one store opening (a few milliseconds with diskcache) however many
-things it reads. Any failure -- a folder that is not a run, a newer schema, a store that
-cannot be opened, a record that cannot be decoded -- becomes :class:`BrokenRun`, a
-one-line reason the page shows instead of a traceback.
+things it reads. A session opened inside another one of the same run (a callback that
+serves several panels calls each panel's own code) is the outer one again.
+
+Any failure -- a folder that is not a run, a newer schema, a store that cannot be opened,
+a record that cannot be decoded -- becomes :class:`BrokenRun`, a one-line reason the page
+shows instead of a traceback.
 
 Run paths come back from the browser, so :func:`check_served` refuses any folder outside
 the one this dashboard serves.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,6 +143,9 @@ class Session:
         return self._store(self.store.last_seq, series)
 
 
+_open = threading.local()  # the sessions open in this thread (one request), by run folder
+
+
 @contextmanager
 def session(run_path: str | Path) -> Iterator[Session]:
     """Open a run's store for one callback (an unusable run folder becomes
@@ -146,13 +153,19 @@ def session(run_path: str | Path) -> Iterator[Session]:
     store is closed again on exit, so no connection outlives the callback; an error in the
     callback's own code goes through as it is."""
     path = check_served(run_path)
+    open_here: dict[Path, Session] = _open.__dict__.setdefault("sessions", {})
+    if path in open_here:  # inside a session of this run: read through it
+        yield open_here[path]
+        return
     try:
         store = S.open_run(path)
     except (S.RunDirError, T.SchemaError) as exc:
         raise BrokenRun(str(exc)) from None
     except _STORE_ERRORS as exc:
         raise BrokenRun(f"run {path.name}: its telemetry store cannot be opened ({exc})") from None
+    open_here[path] = Session(store, path)
     try:
-        yield Session(store, path)
+        yield open_here[path]
     finally:
+        del open_here[path]
         store.close()

@@ -23,6 +23,10 @@ from tests.dashapp.reading import worker_status
 from tests.dashapp.runbuilder import newer_schema_run, unreadable_marker_run
 from tests.e2e.helpers import output_ids
 
+#: Every callback dashapp registers, as imported (the first request an app serves moves
+#: Dash's global list into that app).
+REGISTERED = list(GLOBAL_CALLBACK_LIST)
+
 
 def ids_in(component) -> set[str]:
     """Every string id in a component tree."""
@@ -111,10 +115,12 @@ def test_every_live_panel_explains_itself():
 
 def test_refresh_runs_empty_folder_shows_how_to_start(tmp_path):
     (tmp_path / "runs").mkdir()
-    options, value, notice = A.refresh_runs(0, str(tmp_path / "runs"), None, [])
+    options, value, notice, key = A.refresh_runs(0, str(tmp_path / "runs"), None, [])
     assert options == dash.no_update and value == dash.no_update
     assert "No training runs here yet" in text_of(notice) and "neurodash demo" in text_of(notice)
-    _, _, notice = A.refresh_runs(0, str(tmp_path / "nowhere"), None, [])
+    # the same notice is not sent again on the next poll
+    assert A.refresh_runs(1, str(tmp_path / "runs"), None, [], key)[2:] == (dash.no_update, dash.no_update)
+    _, _, notice, _ = A.refresh_runs(0, str(tmp_path / "nowhere"), None, [], key)
     assert "does not exist yet" in text_of(notice)
 
 
@@ -122,14 +128,14 @@ def test_refresh_runs_lists_broken_runs_and_selects_a_readable_one(make_run, run
     good = make_run("good")
     newer_schema_run(runs_dir / "zz-newer")  # newest marker: would be picked if not broken
     unreadable_marker_run(runs_dir / "zz-garbled")
-    options, value, notice = A.refresh_runs(0, str(runs_dir), None, [])
+    options, value, notice, _ = A.refresh_runs(0, str(runs_dir), None, [])
     assert value == str(good.path)
     disabled = {o["value"] for o in options if o["disabled"]}
     assert disabled == {str(runs_dir / "zz-newer"), str(runs_dir / "zz-garbled")}
     message = text_of(notice)
     assert "2 run folders cannot be read" in message and "zz-garbled" in message and "schema" in message
     # a second poll with the same folder changes nothing in the picker
-    again, same_value, _ = A.refresh_runs(1, str(runs_dir), value, options)
+    again, same_value, _, _ = A.refresh_runs(1, str(runs_dir), value, options)
     assert again == dash.no_update and same_value == dash.no_update
 
 
@@ -435,7 +441,7 @@ def test_run_paths_from_the_page_are_confined_to_the_served_folder(tmp_path):
             with pytest.raises(read.BrokenRun, match="not a run in the folder this dashboard serves"):
                 read.send_command(sneaky, T.CMD_STOP)
         # the picker lists the served folder even if the page claims another one
-        options, _value, _notice = A.refresh_runs(1, str(elsewhere), None, None)
+        options, _value, _notice, _ = A.refresh_runs(1, str(elsewhere), None, None)
         assert [o["value"] for o in options] == [str(served / "ok")]
     # outside a request (scripts, tests) there is no served folder to check against
     assert read.served_root() is None
@@ -466,3 +472,28 @@ def test_callback_responses_say_the_server_time_and_pages_do_not(tmp_path):
     name, duration = answer.headers["Server-Timing"].split(";dur=")
     assert name == "callback" and 0 <= float(duration) < 60_000
     assert "Server-Timing" not in client.get("/").headers
+
+
+def test_the_live_tab_and_the_shell_send_one_request_per_poll_each():
+    """A poll of the Live tab is one request, and so is the shell's: every request costs
+    the browser and the server on top of the panels' own work."""
+    per_poll: dict[str, list[str]] = {}
+    for cb in REGISTERED:
+        for poll in (d for d in deps(cb["inputs"]) if d.endswith("poll.n_intervals")):
+            per_poll.setdefault(poll, []).append(cb["output"])
+    assert len(per_poll["app-poll.n_intervals"]) == 1 and len(per_poll["live-poll.n_intervals"]) == 1
+
+
+def test_one_live_tick_draws_a_new_run_at_once_through_one_store_session(make_run):
+    run = make_run()
+    run.add_steps(30)
+    run.add_episodes(3)
+    out = live.tick_live(1, str(run.path), live.TAB_ID, None, None, None, None, None)
+    outputs = [o for panel in live.tick.PANELS.values() for o in panel]
+    assert len(out) == len(outputs)
+    got = dict(zip(outputs, out, strict=True))
+    assert got[("live-agent", "data")]["run"] == str(run.path)  # found on this tick ...
+    assert got[("live-steps-reload", "data")] is not dash.no_update  # ... and its charts asked for at once
+    assert got[("live-episodes-reload", "data")] is not dash.no_update
+    with pytest.raises(dash.exceptions.PreventUpdate):  # hidden: nothing read, nothing sent
+        live.tick_live(2, str(run.path), "network", None, None, None, None, None)

@@ -157,7 +157,7 @@ def test_every_tab_draws_the_old_run(schema1_run):
     run = str(schema1_run)
     sent = []
     # the shell: the run picker, the status badge and the alerts
-    options, value, _notice = A.refresh_runs(1, str(schema1_run.parent), None, [])
+    options, value, _notice, _ = A.refresh_runs(1, str(schema1_run.parent), None, [])
     assert value == run and not options[0]["disabled"]
     status = A.update_status(1, run)
     assert status[0] == T.FINISHED and "step 1,500 of 1,500" in status[2]

@@ -10,6 +10,7 @@ package.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from dash import no_update
 
@@ -42,6 +43,7 @@ def poll_ticks(run: str, layer: str = "fc1", selection: dict | None = None) -> l
     return [
         ("app.update_status", lambda: A.update_status(1, run)),
         ("alerts.update_alerts", lambda: alerts.update_alerts(1, run, None)),
+        ("app.update_shell", lambda: A.update_shell(1, run, str(Path(run).parent), None, None, None)),
         ("live.show_agent", lambda: live.show_agent(1, live.TAB_ID, run, None)),
         # the panels of the run's kind of agent (the other kind's callbacks answer without reading)
         (
@@ -50,6 +52,7 @@ def poll_ticks(run: str, layer: str = "fc1", selection: dict | None = None) -> l
             else ("live.tick_steps", lambda: live.tick_steps(1, live.TAB_ID, agent, None))
         ),
         ("live.tick_episodes", lambda: live.tick_episodes(1, live.TAB_ID, agent, None)),
+        ("live.tick_live", lambda: live.tick_live(1, run, live.TAB_ID, None, None, None, None, None)),
         ("live.update_frame", lambda: live.update_frame(1, live.TAB_ID, run, None)),
         # the network pickers (each tab's own; hidden for a run with one watched network)
         *(

@@ -5,10 +5,10 @@ metadata has been read, later polls cost nothing."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, no_update
+from dash import no_update
 
 from dashapp import read
-from dashapp.tabs.live.view import ACTOR_CRITIC, COLLAPSED, NOTES, POLL, TAB_ID, TITLES, VALUE
+from dashapp.tabs.live.view import ACTOR_CRITIC, COLLAPSED, NOTES, TAB_ID, TITLES, VALUE
 
 _OUTPUTS = 10
 
@@ -55,22 +55,6 @@ def describe_agent(run: str | None) -> dict:
     }
 
 
-@callback(
-    Output("live-agent", "data"),
-    Output("live-q-panel", "className"),
-    Output("live-value-panels", "className"),
-    Output("live-critics-panel", "className"),
-    Output("live-policy-panels", "className"),
-    Output("live-choice-title", "children"),
-    Output("live-choice-note", "children"),
-    Output("live-policy-note", "children"),
-    Output("live-episodes-title", "children"),
-    Output("live-episodes-note", "children"),
-    Input(POLL, "n_intervals"),
-    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    Input("app-run", "data"),
-    State("live-agent", "data"),
-)
 def show_agent(_n, active_tab, run, agent):
     """The run's kind of agent, and the panels, titles and notes for it (when it changed)."""
     if active_tab != TAB_ID:

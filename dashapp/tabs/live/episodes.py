@@ -12,7 +12,7 @@ from dashapp import read
 from dashapp.figures import episodes as E
 from dashapp.figures.common import empty_figure, is_empty_figure
 from dashapp.tabs import reloading as R
-from dashapp.tabs.live.view import ACTOR_CRITIC, EPISODES_HEIGHT, POLL, TAB_ID, advanced, agent_of, loaded, position
+from dashapp.tabs.live.view import ACTOR_CRITIC, EPISODES_HEIGHT, TAB_ID, advanced, agent_of, loaded, position
 
 
 def grid_for(kind: str) -> E.EpisodeGrid:
@@ -20,15 +20,6 @@ def grid_for(kind: str) -> E.EpisodeGrid:
     return E.ACTOR_CRITIC_GRID if kind == ACTOR_CRITIC else E.VALUE_GRID
 
 
-@callback(
-    Output("live-episodes-graph", "extendData"),
-    Output("live-episodes-cursor", "data"),
-    Output("live-episodes-reload", "data"),
-    Input(POLL, "n_intervals"),
-    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    State("live-agent", "data"),  # set by show_agent on a poll, read on the next (see view.agent_of)
-    State("live-episodes-cursor", "data"),
-)
 def tick_episodes(n, active_tab, agent, cursor):
     """New finished episodes: extend the episode charts."""
     run, kind, _discrete = agent_of(agent)

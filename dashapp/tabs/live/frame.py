@@ -3,10 +3,10 @@ changed (or why there is none)."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, html, no_update
+from dash import html, no_update
 
 from dashapp import read
-from dashapp.tabs.live.view import POLL, TAB_ID
+from dashapp.tabs.live.view import TAB_ID
 
 
 def _frame_view(frame: read.runs.FrameImage | None, message: str):
@@ -21,15 +21,6 @@ def _frame_view(frame: read.runs.FrameImage | None, message: str):
     )
 
 
-@callback(
-    Output("live-frame-box", "children"),
-    Output("live-frame-caption", "children"),
-    Output("live-frame-cursor", "data"),
-    Input(POLL, "n_intervals"),
-    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    Input("app-run", "data"),
-    State("live-frame-cursor", "data"),
-)
 def update_frame(_n, active_tab, run, cursor):
     """The newest game picture, sent only when it changed."""
     if active_tab != TAB_ID:

@@ -16,7 +16,6 @@ from dashapp.tabs import reloading as R
 from dashapp.tabs.live.view import (
     ACTIONS_HEIGHT,
     ACTOR_CRITIC,
-    POLL,
     Q_HEIGHT,
     TAB_ID,
     advanced,
@@ -40,17 +39,6 @@ def choice_figure(s: read.Session, discrete: bool):
     return P.action_histogram_figure(read.policy.recent_actions(s), names, bounds, height=ACTIONS_HEIGHT)
 
 
-@callback(
-    Output("live-critics-graph", "extendData"),
-    Output("live-policy-graph", "extendData"),
-    Output("live-choice-graph", "figure"),
-    Output("live-policy-cursor", "data"),
-    Output("live-policy-reload", "data"),
-    Input(POLL, "n_intervals"),
-    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    State("live-agent", "data"),  # set by show_agent on a poll, read on the next (see view.agent_of)
-    State("live-policy-cursor", "data"),
-)
 def tick_policy(n, active_tab, agent, cursor):
     """New steps of an actor-critic: extend the critics and policy charts, redraw the actions."""
     run, kind, discrete = agent_of(agent)

@@ -15,7 +15,6 @@ from dashapp.figures.common import color, empty_figure, fmt, percent
 from dashapp.tabs import reloading as R
 from dashapp.tabs.live.view import (
     ACTIONS_HEIGHT,
-    POLL,
     Q_HEIGHT,
     TAB_ID,
     VALUE,
@@ -94,18 +93,6 @@ def q_cards(stats: list[F.ActionStats]) -> list:
     return cols
 
 
-@callback(
-    Output("live-q-graph", "extendData"),
-    Output("live-actions-trend", "extendData"),
-    Output("live-actions-bar", "figure"),
-    Output("live-q-cards", "children"),
-    Output("live-steps-cursor", "data"),
-    Output("live-steps-reload", "data"),
-    Input(POLL, "n_intervals"),
-    State("app-tabs", "active_tab"),  # not an Input: a tab switch starts the tab's poll instead
-    State("live-agent", "data"),  # set by show_agent on a poll, read on the next (see view.agent_of)
-    State("live-steps-cursor", "data"),
-)
 def tick_steps(n, active_tab, agent, cursor):
     """New Q-values and actions: extend the step charts, refresh the cards and bars."""
     run, kind, _discrete = agent_of(agent)

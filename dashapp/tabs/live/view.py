@@ -240,10 +240,9 @@ def agent_of(agent: Any) -> tuple[str | None, str, bool]:
     """(run, kind, discrete) from the ``live-agent`` store; kind ``None`` until the store
     is set, so that the tab's charts wait for it.
 
-    The chart callbacks take the store as State, not Input: ``show_agent`` runs on the same
-    poll and mostly answers no_update, and a callback whose Input is the output of one that
-    answered no_update on the same poll would be dropped by Dash's renderer for that poll
-    (the charts stopped growing). A change of run reaches the charts one poll later.
+    ``dashapp.tabs.live.tick`` hands the charts' ticks the store as ``show_agent`` has just
+    set it on the same poll (or as the page holds it), so a change of run reaches the
+    charts at once.
     """
     if not isinstance(agent, dict):
         return None, "", True
