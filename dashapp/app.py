@@ -220,6 +220,7 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
             *tab_polls(poll_ms),
             dcc.Store(id="app-run"),
             dcc.Store(id="app-notice-key"),
+            dcc.Store(id="app-status-key"),
             dcc.Store(id="app-runs-dir", data=str(runs_dir)),
         ]
     )
@@ -419,6 +420,7 @@ _ALERT_OUTPUTS = 4
     Output("app-speed-full", "disabled"),
     Output("app-speed-watch", "outline"),
     Output("app-speed-full", "outline"),
+    Output("app-status-key", "data"),
     Output("alerts-panel", "children"),
     Output("alerts-float", "children"),
     Output("alerts-float", "style"),
@@ -428,9 +430,10 @@ _ALERT_OUTPUTS = 4
     State("app-runs-dir", "data"),
     State("app-run-picker", "options"),
     State("app-notice-key", "data"),
+    State("app-status-key", "data"),
     State("alerts-seen", "data"),
 )
-def update_shell(n, current, runs_dir, current_options, shown_notice, alerts_seen):
+def update_shell(n, current, runs_dir, current_options, shown_notice, shown_status, alerts_seen):
     """The shell's one request per poll: the run picker (and the notice under it), the
     status badge and controls, and the network-health alerts, for the chosen run."""
     options, value, notice, key = refresh_runs(n, runs_dir, current, current_options, shown_notice)
@@ -440,11 +443,14 @@ def update_shell(n, current, runs_dir, current_options, shown_notice, alerts_see
             if run:
                 reading.enter_context(read.session(run))  # one store opening for both panels
         status = update_status(n, run)
+        status_key = json.dumps(status)
+        if status_key == shown_status:  # a finished or paused run: the badge says it already
+            status, status_key = (no_update,) * _STATUS_OUTPUTS, no_update
         try:
             shown_alerts = alerts.update_alerts(n, run, alerts_seen)
         except PreventUpdate:
             shown_alerts = (no_update,) * _ALERT_OUTPUTS
-    return options, value, notice, key, *status, *shown_alerts
+    return options, value, notice, key, *status, status_key, *shown_alerts
 
 
 _COMMAND_FOR = {

@@ -497,3 +497,22 @@ def test_one_live_tick_draws_a_new_run_at_once_through_one_store_session(make_ru
     assert got[("live-episodes-reload", "data")] is not dash.no_update
     with pytest.raises(dash.exceptions.PreventUpdate):  # hidden: nothing read, nothing sent
         live.tick_live(2, str(run.path), "network", None, None, None, None, None)
+
+
+def test_a_tick_with_nothing_new_sends_nothing(make_run):
+    """A finished or paused run: the Live tab's and the shell's polls answer without
+    re-sending what the page already shows (each resent output costs the browser)."""
+    run = make_run()
+    run.add_steps(30)
+    run.heartbeat(T.FINISHED, age=60)
+    agent = live.describe_agent(str(run.path))
+    cursor = live.load_steps(1, agent)[2]
+    *_, bars, cards, cursor, _reload = live.tick_steps(2, live.TAB_ID, agent, cursor)
+    assert bars is not dash.no_update and cards is not dash.no_update  # the cards are drawn once ...
+    assert live.tick_steps(3, live.TAB_ID, agent, cursor) == (dash.no_update,) * 6  # ... and not again
+    run.add_steps(1)
+    assert live.tick_steps(4, live.TAB_ID, agent, cursor)[3] is not dash.no_update  # a new step: new cards
+    shell = A.update_shell(1, str(run.path), str(run.path.parent), None, None, None, None)
+    status_key = shell[4 + 12]
+    again = A.update_shell(2, str(run.path), str(run.path.parent), shell[0], shell[3], status_key, None)
+    assert again[4 : 4 + 13] == (dash.no_update,) * 13 and again[2] is dash.no_update

@@ -43,7 +43,7 @@ def poll_ticks(run: str, layer: str = "fc1", selection: dict | None = None) -> l
     return [
         ("app.update_status", lambda: A.update_status(1, run)),
         ("alerts.update_alerts", lambda: alerts.update_alerts(1, run, None)),
-        ("app.update_shell", lambda: A.update_shell(1, run, str(Path(run).parent), None, None, None)),
+        ("app.update_shell", lambda: A.update_shell(1, run, str(Path(run).parent), None, None, None, None)),
         ("live.show_agent", lambda: live.show_agent(1, live.TAB_ID, run, None)),
         # the panels of the run's kind of agent (the other kind's callbacks answer without reading)
         (

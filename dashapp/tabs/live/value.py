@@ -25,6 +25,7 @@ from dashapp.tabs.live.view import (
     placeholder,
     position,
 )
+from rl import telemetry as T
 
 # --------------------------------------------------------------------------- components
 _TREND_ICON = {
@@ -108,6 +109,9 @@ def tick_steps(n, active_tab, agent, cursor):
     drawn = position(cursor, key)
     try:
         with read.session(run) as s:  # one store session for the whole tick
+            newest = s.last_seq(T.STEPS)
+            if drawn is not None and drawn.seq == newest and cursor.get("summary_seq") == newest:
+                return (no_update,) * 6  # nothing new since the last tick: nothing to send
             names = action_names(s)
             points = read.steps.step_tick(s, drawn)
             recent = read.steps.recent_steps(s)
@@ -124,14 +128,14 @@ def tick_steps(n, active_tab, agent, cursor):
     cards = q_cards(F.action_stats(recent.q, names))
     if points is None or (drawn is None and not R.same_view(cursor, key)):  # the charts need the history
         return (no_update, no_update, bars, cards, *R.ask_reload(cursor, key, n))
-    if len(points) == 0:
-        return no_update, no_update, bars, cards, no_update, no_update
+    if len(points) == 0:  # records too few for a new chart point, but the cards and bars moved on
+        return no_update, no_update, bars, cards, {**cursor, "summary_seq": newest}, no_update
     return (
         F.q_trend_extension(points, read.steps.Q_POINTS),
         F.action_share_extension(points, read.steps.Q_POINTS),
         bars,
         cards,
-        advanced(cursor, points),
+        {**advanced(cursor, points), "summary_seq": newest},
         no_update,
     )
 
