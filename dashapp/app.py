@@ -11,7 +11,8 @@ module to ``TABS`` below (one line). Nothing here imports torch, and nothing kee
 in the server process: all that is shown comes from the run folders.
 
 Polling: "app-poll" (a ``dcc.Interval``) drives the shell's always-visible parts (run
-picker, status, alerts). Each tab has its own interval, "<TAB_ID>-poll"
+picker, status, alerts) in one callback, :func:`update_shell`: one request per poll, and
+outputs that did not change are not sent again. Each tab has its own interval, "<TAB_ID>-poll"
 (:func:`dashapp.tabs.reloading.poll_id`), that runs only while the tab is shown: on a
 tab switch a client-side callback stops the hidden tabs' polls and starts the shown
 one's, bumping its ``n_intervals`` so the tab updates at once. A hidden tab thus sends
