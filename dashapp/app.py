@@ -56,6 +56,9 @@ TABS = [live, network, activations, gradients, weights, health, compare]
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 #: How often the shell and the shown tab poll the store.
 POLL_MS = 1000
+#: How often a page polls while it is hidden (a background browser tab, a minimised
+#: window): slowly enough to cost nearly nothing, often enough to be current when shown.
+HIDDEN_POLL_MS = 5000
 
 _STATE_COLORS = {
     T.RUNNING: "success",
@@ -222,6 +225,8 @@ def layout(runs_dir: str | Path, poll_ms: int = POLL_MS):
             dcc.Store(id="app-run"),
             dcc.Store(id="app-notice-key"),
             dcc.Store(id="app-status-key"),
+            dcc.Store(id="app-poll-ms", data=poll_ms),
+            dcc.Store(id="app-visibility"),
             dcc.Store(id="app-runs-dir", data=str(runs_dir)),
         ]
     )
@@ -306,6 +311,32 @@ clientside_callback(
     [State(poll_id(tab.TAB_ID), "n_intervals") for tab in TABS]
     + [State(poll_id(tab.TAB_ID), "disabled") for tab in TABS],
     prevent_initial_call=True,
+)
+
+
+def hidden_polls_js(poll_ids: list[str], hidden_ms: int = HIDDEN_POLL_MS) -> str:
+    """Client-side, once per page load: while the page is hidden (``document.hidden``),
+    every poll's interval becomes ``hidden_ms``; when it is shown again, the page's own
+    interval returns (the next poll comes one interval later). Which polls run at all (the
+    shell's and the shown tab's) stays the tab switch's business."""
+    return """
+function (pollMs) {
+    if (window.__neurodashHiddenPolls) return window.dash_clientside.no_update;
+    window.__neurodashHiddenPolls = true;
+    const polls = __POLLS__, hiddenMs = __HIDDEN_MS__;
+    document.addEventListener("visibilitychange", () => {
+        const interval = document.hidden ? hiddenMs : pollMs;
+        polls.forEach(id => window.dash_clientside.set_props(id, {interval}));
+    });
+    return "watching";
+}
+""".replace("__POLLS__", json.dumps(poll_ids)).replace("__HIDDEN_MS__", str(int(hidden_ms)))
+
+
+clientside_callback(
+    hidden_polls_js(["app-poll", *(poll_id(tab.TAB_ID) for tab in TABS)]),
+    Output("app-visibility", "data"),
+    Input("app-poll-ms", "data"),
 )
 
 

@@ -4,6 +4,8 @@ and redraws no graph (hidden panes keep their layout, so Plotly never resizes)."
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from dashapp import app as A
@@ -145,3 +147,35 @@ def test_the_switch_function_starts_only_the_shown_tab_and_bumps_it(page):
     # every tab's "disabled" (no_update where it stays), then every tab's n_intervals
     assert to_gradients == [True, "NO", False, "NO", "NO", 3]
     assert to_live == [False, "NO", True, 6, "NO", "NO"]
+
+
+def test_a_hidden_page_polls_every_few_seconds_and_a_shown_one_every_second(tmp_path, serve_dashboard, page):
+    (tmp_path / "runs").mkdir()
+    served = serve_dashboard(tmp_path / "runs")
+    page.goto(served.url)
+    wait_until(lambda: "No training runs here yet" in text_of(page, "#app-notice"), 15, "the page")
+    sent: list[float] = []
+    page.on("request", lambda r: "_dash-update-component" in r.url and sent.append(time.monotonic()))
+
+    def set_hidden(hidden: bool) -> None:  # what the browser does when the tab goes to the background
+        page.evaluate(
+            """(hidden) => {
+                Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+                document.dispatchEvent(new Event('visibilitychange')); }""",
+            hidden,
+        )
+
+    def requests_in(seconds: float) -> int:
+        page.wait_for_timeout(1500)  # the interval change takes effect on the next tick
+        del sent[:]
+        page.wait_for_timeout(1000 * seconds)
+        return len(sent)
+
+    shown = requests_in(6)
+    set_hidden(True)
+    hidden = requests_in(10)
+    set_hidden(False)
+    again = requests_in(6)
+    # shown: the shell's and Live's polls, every second; hidden: every HIDDEN_POLL_MS
+    assert shown >= 8 and again >= 8, (shown, again)
+    assert hidden <= 2 * (10_000 // A.HIDDEN_POLL_MS + 1), hidden
