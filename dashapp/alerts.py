@@ -5,8 +5,8 @@ alerts in the run's ALERTS key: dead or saturated neurons, vanishing or explodin
 gradients, stalled learning, diverging Q-values -- each with a level, the layer, a
 message and a suggested remedy, when it started and whether it is still active. This
 panel shows the active ones (most severe first) and, folded away, the recently cleared
-ones. The shell reads one small key on each of its polls (``dashapp.app.update_shell``) and re-renders only when the
-alerts changed.
+ones. The shell reads one small key on each of its polls (``dashapp.app.update_shell``)
+and re-renders only when the alerts changed.
 """
 
 from __future__ import annotations

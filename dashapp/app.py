@@ -32,7 +32,6 @@ request, so serve one app per process (``neurodash serve`` does).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from pathlib import Path
@@ -470,10 +469,7 @@ def update_shell(n, current, runs_dir, current_options, shown_notice, shown_stat
     status badge and controls, and the network-health alerts, for the chosen run."""
     options, value, notice, key = refresh_runs(n, runs_dir, current, current_options, shown_notice)
     run = current if value is no_update else value
-    with contextlib.ExitStack() as reading:
-        with contextlib.suppress(read.BrokenRun):  # each panel says so itself
-            if run:
-                reading.enter_context(read.session(run))  # one store opening for both panels
+    with read.shared_session(run):  # one store opening for both panels
         status = update_status(n, run)
         status_key = json.dumps(status)
         if status_key == shown_status:  # a finished or paused run: the badge says it already

@@ -23,7 +23,15 @@ the store, so any number of dashboard processes show the same thing.
 
 from dashapp.read import episodes, health, network, policy, probe, runs, series, steps
 from dashapp.read.runs import BROKEN, NO_HEARTBEAT, NOT_RESPONDING, RunInfo, WorkerStatus, list_runs, send_command
-from dashapp.read.sessions import RUNS_DIR_CONFIG, BrokenRun, Session, check_served, served_root, session
+from dashapp.read.sessions import (
+    RUNS_DIR_CONFIG,
+    BrokenRun,
+    Session,
+    check_served,
+    served_root,
+    session,
+    shared_session,
+)
 
 __all__ = [
     "BROKEN",
@@ -46,5 +54,6 @@ __all__ = [
     "series",
     "served_root",
     "session",
+    "shared_session",
     "steps",
 ]

@@ -19,7 +19,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +169,15 @@ def session(run_path: str | Path) -> Iterator[Session]:
     finally:
         del open_here[path]
         store.close()
+
+
+@contextmanager
+def shared_session(run_path: str | Path | None) -> Iterator[None]:
+    """One store session for every panel a callback serves: inside, each panel's own
+    ``session(run_path)`` reads through it. A run that cannot be opened (or none) opens
+    nothing here: each panel's own session says why, as it would alone."""
+    with ExitStack() as opened:
+        if run_path:
+            with suppress(BrokenRun):
+                opened.enter_context(session(run_path))
+        yield

@@ -12,8 +12,6 @@ wait a poll for it.
 
 from __future__ import annotations
 
-import contextlib
-
 from dash import Input, Output, State, callback, no_update
 from dash.exceptions import PreventUpdate
 
@@ -92,10 +90,7 @@ def tick_live(n, run, active_tab, agent, steps_cursor, policy_cursor, episodes_c
     """Every Live panel's tick, in one store session and one response."""
     if active_tab != TAB_ID:
         raise PreventUpdate  # a hidden tab reads nothing and sends nothing (HTTP 204)
-    with contextlib.ExitStack() as reading:
-        with contextlib.suppress(read.BrokenRun):  # each panel says so itself
-            if run:
-                reading.enter_context(read.session(run))  # one store opening for every panel
+    with read.shared_session(run):  # one store opening for every panel
         shown = _answer("agent", show_agent, n, active_tab, run, agent)
         agent = agent if shown[0] is no_update else shown[0]
         return (
