@@ -166,8 +166,9 @@ def test_live_tab_shows_the_actor_critic_panels_of_an_sac_run(request, fixture, 
     critics_fig, policy_fig, cursor = live.load_policy(reload, agent)
     assert len(critics_fig.data) == 3 and len(critics_fig.data[0].x) > 10 and cursor["drawn"]
     assert len(policy_fig.data) == (3 if discrete else P.GAUSSIAN_TRACES)
-    out = live.tick_policy(2, live.TAB_ID, agent, cursor)  # a finished run: nothing new to send
+    out = live.tick_policy(2, live.TAB_ID, agent, cursor)  # a finished run: no new chart point ...
     assert out[0] is dash.no_update and out[4] is dash.no_update
+    assert live.tick_policy(3, live.TAB_ID, agent, out[3]) == (dash.no_update,) * 5  # ... nor anything else
 
     _, ep_cursor, ep_reload = live.tick_episodes(1, live.TAB_ID, agent, None)
     episodes, _ = live.load_episodes(ep_reload, agent)

@@ -22,6 +22,8 @@ from dashapp.tabs.live.view import (
     agent_of,
     load_pair,
     position,
+    summarised,
+    summary_is_current,
 )
 
 _TICK_OUTPUTS = 5
@@ -48,6 +50,9 @@ def tick_policy(n, active_tab, agent, cursor):
     drawn = position(cursor, key)
     try:
         with read.session(run) as s:
+            newest, current = summary_is_current(s, drawn, cursor)
+            if current:
+                return (no_update,) * _TICK_OUTPUTS
             points = read.policy.policy_tick(s, drawn)
             choice = choice_figure(s, discrete)
     except read.BrokenRun as exc:
@@ -55,13 +60,13 @@ def tick_policy(n, active_tab, agent, cursor):
         return no_update, no_update, empty_figure(msg, height=ACTIONS_HEIGHT), *R.explain_broken(cursor, key, n)
     if points is None or (drawn is None and not R.same_view(cursor, key)):  # the charts need the history
         return (no_update, no_update, choice, *R.ask_reload(cursor, key, n))
-    if len(points) == 0:
-        return no_update, no_update, choice, no_update, no_update
+    if len(points) == 0:  # records too few for a new chart point, but the actions chart moved on
+        return no_update, no_update, choice, summarised(cursor, newest), no_update
     return (
         P.critics_extension(points, read.steps.Q_POINTS),
         P.policy_extension(points, read.steps.Q_POINTS),
         choice,
-        advanced(cursor, points),
+        summarised(advanced(cursor, points), newest),
         no_update,
     )
 

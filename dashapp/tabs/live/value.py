@@ -24,8 +24,9 @@ from dashapp.tabs.live.view import (
     load_pair,
     placeholder,
     position,
+    summarised,
+    summary_is_current,
 )
-from rl import telemetry as T
 
 # --------------------------------------------------------------------------- components
 _TREND_ICON = {
@@ -109,9 +110,9 @@ def tick_steps(n, active_tab, agent, cursor):
     drawn = position(cursor, key)
     try:
         with read.session(run) as s:  # one store session for the whole tick
-            newest = s.last_seq(T.STEPS)
-            if drawn is not None and drawn.seq == newest and cursor.get("summary_seq") == newest:
-                return (no_update,) * 6  # nothing new since the last tick: nothing to send
+            newest, current = summary_is_current(s, drawn, cursor)
+            if current:
+                return (no_update,) * 6
             names = action_names(s)
             points = read.steps.step_tick(s, drawn)
             recent = read.steps.recent_steps(s)
@@ -129,13 +130,13 @@ def tick_steps(n, active_tab, agent, cursor):
     if points is None or (drawn is None and not R.same_view(cursor, key)):  # the charts need the history
         return (no_update, no_update, bars, cards, *R.ask_reload(cursor, key, n))
     if len(points) == 0:  # records too few for a new chart point, but the cards and bars moved on
-        return no_update, no_update, bars, cards, {**cursor, "summary_seq": newest}, no_update
+        return no_update, no_update, bars, cards, summarised(cursor, newest), no_update
     return (
         F.q_trend_extension(points, read.steps.Q_POINTS),
         F.action_share_extension(points, read.steps.Q_POINTS),
         bars,
         cards,
-        {**advanced(cursor, points), "summary_seq": newest},
+        summarised(advanced(cursor, points), newest),
         no_update,
     )
 

@@ -19,6 +19,7 @@ from dashapp import read
 from dashapp.components import graph, panel
 from dashapp.figures.common import empty_figure, is_empty_figure
 from dashapp.tabs import reloading as R
+from rl import telemetry as T
 
 TAB_ID = "live"
 TAB_LABEL = "Live"
@@ -295,6 +296,24 @@ def advanced(cursor: dict, points) -> dict:
     """The cursor after extending the charts by ``points``."""
     pos = points.position
     return {**cursor, "seq": pos.seq, "stride": pos.stride, "n_actions": pos.n_actions or cursor.get("n_actions", 0)}
+
+
+#: The cursor's note of the newest step record the cards and the actions chart summarise.
+SUMMARY_SEQ = "summary_seq"
+
+
+def summary_is_current(s: read.Session, drawn, cursor) -> tuple[int, bool]:
+    """(the newest step record's seq, whether the page already shows everything up to it:
+    charts drawn to it and the cards and actions chart made from it). A tick with nothing
+    new sends nothing: every output the page receives costs its browser work, even an
+    unchanged one."""
+    newest = s.last_seq(T.STEPS)
+    return newest, drawn is not None and drawn.seq == newest and cursor.get(SUMMARY_SEQ) == newest
+
+
+def summarised(cursor: dict, newest: int) -> dict:
+    """``cursor`` noting that the cards and actions chart now summarise up to ``newest``."""
+    return {**cursor, SUMMARY_SEQ: newest}
 
 
 def loaded(key: dict, points, drawn: bool) -> dict:
