@@ -32,16 +32,16 @@ import json
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+from bench import serving  # noqa: E402
 
 #: The dashboard tabs a variant can open, by the label of their tab.
 TAB_LABELS = {
@@ -264,36 +264,6 @@ def _loop_timer():
     return LoopTimer()
 
 
-def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    from tests.e2e.helpers import free_port, serve_command
-
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(serve_command(runs_dir, port), stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"neurodash serve exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError(f"the dashboard did not answer on {url}")
-
-
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def _quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -369,7 +339,7 @@ def run_once(
     timer.pids = (None, None)
     try:
         if variant.tabs:
-            server, url = _serve(runs, workdir / f"{runs.name}-serve.log")
+            server, url = serving.serve(runs, workdir / f"{runs.name}-serve.log")
             mp = multiprocessing.get_context("spawn")
             ready, stop, results = mp.Event(), mp.Event(), mp.Queue()
             browser = mp.Process(
@@ -399,7 +369,7 @@ def run_once(
         if browser is not None and browser.is_alive():
             browser.kill()
         if server is not None:
-            _stop(server)
+            serving.stop(server)
     wall = timer.end - timer.start
     out = {
         "variant": variant.name,

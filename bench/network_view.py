@@ -30,15 +30,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench import serving  # noqa: E402
 
 ARCHITECTURES = {
     "DQN 12-256-256-3": (12, 256, 256, 3),
@@ -115,43 +115,6 @@ def server_timings(run_dir: Path, repeats: int) -> dict:
 
 
 # --------------------------------------------------------------------------- browser side
-def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
-    """Ask a process we started to end (SIGTERM); kill it if it does not in time."""
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def _serve(runs_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    from tests.e2e.helpers import free_port, serve_command
-
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            serve_command(runs_dir, port),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"neurodash serve exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError(f"the dashboard did not answer on {url}")
-
-
 _WATCH_DRAW = """(sizes) => {  // before the click: note when the canvas first draws this network
     window._t1 = null;
     const canvas = document.getElementById('network-canvas');
@@ -211,7 +174,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
 
     from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS
 
-    proc, url = _serve(run_dir.parent, log)
+    proc, url = serving.serve(run_dir.parent, log)
     middle = len(sizes) // 2
     draw, neuron_click, layer_click, draw_only, colour_update, tab_switch = [], [], [], [], [], []
     try:
@@ -273,7 +236,7 @@ def browser_timings(run_dir: Path, sizes: tuple[int, ...], repeats: int, log: Pa
                 page.close()
             browser.close()
     finally:
-        _stop(proc)
+        serving.stop(proc)
     return {
         "tab_click_to_graph_drawn": _summary(draw),
         "click_to_neuron_inspector": _summary(neuron_click),
@@ -322,7 +285,7 @@ def live_timings(tmp: Path, repeats: int) -> dict:
         _print_browser(entry["browser_ms"])
         return entry
     finally:
-        _stop(proc, 15)
+        serving.stop(proc, 15)
 
 
 # --------------------------------------------------------------------------- main
